@@ -1,0 +1,1 @@
+"""Infrastructure shared by the Souk services (never domain models)."""

@@ -1,0 +1,8 @@
+"""Django app config: installing ``souk_common`` gives a service its shared commands."""
+
+from django.apps import AppConfig
+
+
+class SoukCommonConfig(AppConfig):
+    name = "souk_common"
+    verbose_name = "Souk common"

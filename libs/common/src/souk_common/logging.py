@@ -1,0 +1,114 @@
+"""Structured logging with the current request id in every line.
+
+Two formats share one set of fields: ``keyvalue`` (readable in a terminal) and
+``json`` (one object per line, for log collectors). The request id lives in a
+context variable set by :class:`souk_common.middleware.RequestIdMiddleware`, so
+any logger, anywhere in a request, prints it without being passed it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+#: The id of the request being handled in this context; "-" outside a request.
+request_id_var: ContextVar[str] = ContextVar("souk_request_id", default="-")
+
+# Attributes every LogRecord has; anything else on a record came from ``extra=``.
+_RECORD_ATTRIBUTES = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "request_id", "service", "taskName"}
+)
+
+
+def current_request_id() -> str:
+    """Return the id of the request being handled, or "-" outside a request."""
+    return request_id_var.get()
+
+
+class RequestContextFilter(logging.Filter):
+    """Stamp each record with the service name and the current request id."""
+
+    def __init__(self, service: str = "") -> None:
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        record.service = self.service
+        return True
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
+        "level": record.levelname.lower(),
+        "service": getattr(record, "service", ""),
+        "logger": record.name,
+        "request_id": getattr(record, "request_id", "-"),
+        "msg": record.getMessage(),
+    }
+    for key, value in vars(record).items():
+        if key not in _RECORD_ATTRIBUTES and not key.startswith("_"):
+            fields[key] = value
+    return fields
+
+
+def _quote(value: Any) -> str:
+    text = str(value)
+    if text == "" or any(ch in text for ch in ' "=\n\t'):
+        return json.dumps(text)
+    return text
+
+
+class KeyValueFormatter(logging.Formatter):
+    """Format a record as ``key=value`` pairs, quoting values that need it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = " ".join(f"{key}={_quote(value)}" for key, value in _fields(record).items())
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as one JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = _fields(record)
+        if record.exc_info:
+            fields["exc_info"] = self.formatException(record.exc_info)
+        return json.dumps(fields, default=str)
+
+
+def logging_config(*, service: str, fmt: str = "keyvalue", level: str = "INFO") -> dict[str, Any]:
+    """Return a ``LOGGING`` dict that sends every log line to stderr in ``fmt``.
+
+    ``fmt`` is ``"keyvalue"`` or ``"json"``.
+    """
+    formatter = {"json": JsonFormatter, "keyvalue": KeyValueFormatter}.get(fmt)
+    if formatter is None:
+        raise ValueError(f"unknown log format {fmt!r}: use 'keyvalue' or 'json'")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": RequestContextFilter, "service": service}},
+        "formatters": {"structured": {"()": formatter}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "filters": ["context"],
+                "formatter": "structured",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+        "loggers": {
+            # The access line comes from RequestIdMiddleware; Django's own
+            # request logger would repeat 4xx/5xx responses without adding anything.
+            "django.request": {"level": "ERROR"},
+            "django.server": {"level": "WARNING"},
+        },
+    }

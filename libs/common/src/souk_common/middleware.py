@@ -1,0 +1,73 @@
+"""Request-id middleware: one id per request, accepted, echoed and logged.
+
+A client (or the gateway) may send ``X-Request-ID``; it is kept when it is a
+safe token, otherwise replaced by a fresh one. The id is echoed on the
+response, set in :data:`souk_common.logging.request_id_var` for every log line
+of the request, and forwarded by :mod:`souk_common.clients` to other services.
+One access line is logged per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from time import perf_counter
+
+from django.http import HttpRequest, HttpResponseBase
+
+from souk_common.logging import request_id_var
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+access_logger = logging.getLogger("souk.access")
+
+
+def safe_request_id(candidate: str | None) -> str:
+    """Return ``candidate`` if it is a safe request id, else a new random one.
+
+    Safe means 1-128 characters of letters, digits and ``._:-``, starting with a
+    letter or digit: nothing that could split a log line or a header.
+    """
+    if candidate and _SAFE_REQUEST_ID.fullmatch(candidate):
+        return candidate
+    return uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    """Assign the request id, echo it, and log one access line per request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        request_id = safe_request_id(request.headers.get(REQUEST_ID_HEADER))
+        token = request_id_var.set(request_id)
+        started = perf_counter()
+        try:
+            response = self.get_response(request)
+            response[REQUEST_ID_HEADER] = request_id
+            status = response.status_code
+            level = logging.INFO
+            if status >= 400:
+                level = logging.ERROR if status >= 500 else logging.WARNING
+            access_logger.log(
+                level,
+                "%s %s %s",
+                request.method,
+                request.path,
+                status,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": status,
+                    "duration_ms": round((perf_counter() - started) * 1000, 2),
+                },
+            )
+            # Django would log 4xx/5xx again after this middleware, without the request id.
+            response._has_been_logged = True  # type: ignore[attr-defined]
+            return response
+        finally:
+            request_id_var.reset(token)

@@ -1,0 +1,272 @@
+"""Settings helpers: everything from the environment, read once in settings.py.
+
+Each service builds its settings with a :class:`ServiceEnv`. ``SOUK_ENV``
+chooses the mode:
+
+- ``production`` (the default for servers): secrets and database URLs must be
+  set in the environment; a missing one stops the process at start-up with a
+  message naming it, and ``DJANGO_DEBUG`` may not be on.
+- ``development`` (set by ``manage.py``, ``nox -s up`` and the tests): local
+  defaults, such as an SQLite file per service under ``var/``.
+
+The building blocks every service shares (apps, middleware, DRF and
+drf-spectacular settings) are here too, so each ``settings.py`` only says what
+is its own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+DEVELOPMENT = "development"
+PRODUCTION = "production"
+
+_DEV_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
+
+
+class ServiceEnv:
+    """Typed access to one service's environment.
+
+    ``service`` names the service (``users``, ``products``...): it prefixes its
+    database URL variable (``USERS_DATABASE_URL``) and names its SQLite file.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        base_dir: Path,
+        environ_: Mapping[str, str] | None = None,
+    ) -> None:
+        self.service = service
+        self.base_dir = base_dir
+        self._environ = os.environ if environ_ is None else environ_
+        self._env = environ.Env()
+        mode = self._environ.get("SOUK_ENV", PRODUCTION).strip().lower()
+        if mode not in (DEVELOPMENT, PRODUCTION):
+            raise ImproperlyConfigured(f"SOUK_ENV={mode!r}: use {DEVELOPMENT!r} or {PRODUCTION!r}.")
+        self.mode = mode
+
+    @property
+    def is_production(self) -> bool:
+        """True unless ``SOUK_ENV=development``."""
+        return self.mode == PRODUCTION
+
+    # Scalars ---------------------------------------------------------------
+
+    def get_str(self, name: str, default: str = "") -> str:
+        """The variable as a string, or ``default`` when unset or empty."""
+        value = self._environ.get(name, "")
+        return value if value != "" else default
+
+    def required(self, name: str, *, development_default: str) -> str:
+        """A variable production must set; development falls back to a local default."""
+        value = self._environ.get(name, "")
+        if value:
+            return value
+        if self.is_production:
+            raise ImproperlyConfigured(
+                f"{name} must be set when SOUK_ENV=production "
+                f"(the {self.service} service refuses to start without it; see .env.example)."
+            )
+        return development_default
+
+    def get_bool(self, name: str, default: bool = False) -> bool:
+        """``true/false``, ``1/0``, ``yes/no``, ``on/off``."""
+        raw = self._environ.get(name, "").strip().lower()
+        if raw == "":
+            return default
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        if raw in ("0", "false", "no", "off"):
+            return False
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use true or false).")
+
+    def get_int(self, name: str, default: int) -> int:
+        """An integer variable."""
+        raw = self._environ.get(name, "").strip()
+        try:
+            return int(raw) if raw else default
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+
+    def get_float(self, name: str, default: float) -> float:
+        """A number variable (seconds, ratios...)."""
+        raw = self._environ.get(name, "").strip()
+        try:
+            return float(raw) if raw else default
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+
+    def get_list(self, name: str, default: list[str] | None = None) -> list[str]:
+        """A comma-separated list."""
+        raw = self._environ.get(name, "")
+        if not raw.strip():
+            return list(default or [])
+        return [item.strip() for item in raw.split(",") if item.strip()]
+
+    # Django settings ---------------------------------------------------------
+
+    @property
+    def var_dir(self) -> Path:
+        """Local state (SQLite files, development keys): ``SOUK_VAR_DIR`` or ``<repo>/var``."""
+        configured = self.get_str("SOUK_VAR_DIR")
+        return Path(configured) if configured else self.base_dir.parent.parent / "var"
+
+    def secret_key(self) -> str:
+        """``SECRET_KEY``; required in production."""
+        return self.required(
+            "SECRET_KEY", development_default=f"django-insecure-development-only-{self.service}"
+        )
+
+    def debug(self) -> bool:
+        """``DJANGO_DEBUG`` (off by default); refused in production."""
+        debug = self.get_bool("DJANGO_DEBUG", False)
+        if debug and self.is_production:
+            raise ImproperlyConfigured("DJANGO_DEBUG must not be on when SOUK_ENV=production.")
+        return debug
+
+    def allowed_hosts(self) -> list[str]:
+        """``ALLOWED_HOSTS``; required in production, local names in development."""
+        raw = self.required("ALLOWED_HOSTS", development_default=",".join(_DEV_HOSTS))
+        return [host.strip() for host in raw.split(",") if host.strip()]
+
+    @property
+    def database_url_variable(self) -> str:
+        """The name of this service's database URL variable, e.g. ``USERS_DATABASE_URL``."""
+        return f"{self.service.upper()}_DATABASE_URL"
+
+    def database(self) -> dict[str, Any]:
+        """``DATABASES["default"]`` from ``<SERVICE>_DATABASE_URL``.
+
+        Development defaults to ``var/<service>.sqlite3``. PostgreSQL gets
+        persistent, health-checked connections and a connect timeout; SQLite
+        gets WAL and immediate transactions so concurrent writers wait instead
+        of failing.
+        """
+        name = self.database_url_variable
+        url = self.get_str(name)
+        if not url:
+            if self.is_production:
+                raise ImproperlyConfigured(f"{name} must be set when SOUK_ENV=production.")
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{self.var_dir / f'{self.service}.sqlite3'}"
+        return database_config(
+            url,
+            conn_max_age=self.get_int("DATABASE_CONN_MAX_AGE", 60),
+            connect_timeout=self.get_int("DATABASE_CONNECT_TIMEOUT", 3),
+        )
+
+
+def database_config(
+    url: str, *, conn_max_age: int = 60, connect_timeout: int = 3
+) -> dict[str, Any]:
+    """A Django database dict for a ``postgres://`` or ``sqlite:///`` URL."""
+    config: dict[str, Any] = environ.Env.db_url_config(url)
+    engine = config["ENGINE"]
+    options: dict[str, Any] = dict(config.get("OPTIONS") or {})
+    if engine.endswith("postgresql"):
+        options.setdefault("connect_timeout", connect_timeout)
+        config.update(CONN_MAX_AGE=conn_max_age, CONN_HEALTH_CHECKS=True)
+    elif engine.endswith("sqlite3"):
+        options.setdefault("transaction_mode", "IMMEDIATE")
+        options.setdefault("timeout", 20)
+        options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+    config["OPTIONS"] = options
+    return config
+
+
+# Building blocks shared by every service's settings.py ------------------------
+
+DJANGO_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+
+THIRD_PARTY_APPS = [
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+]
+
+MIDDLEWARE = [
+    "souk_common.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+
+
+def rest_framework_settings(
+    *,
+    authentication_classes: tuple[str, ...] = (),
+    permission_classes: tuple[str, ...] = ("rest_framework.permissions.AllowAny",),
+    **overrides: Any,
+) -> dict[str, Any]:
+    """DRF settings: JSON only, the shared exception handler, capped pagination."""
+    return {
+        "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+        "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+        "DEFAULT_AUTHENTICATION_CLASSES": list(authentication_classes),
+        "DEFAULT_PERMISSION_CLASSES": list(permission_classes),
+        "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+        "DEFAULT_PAGINATION_CLASS": "souk_common.pagination.PageNumberPagination",
+        "EXCEPTION_HANDLER": "souk_common.errors.exception_handler",
+        "COERCE_DECIMAL_TO_STRING": True,
+        **overrides,
+    }
+
+
+def spectacular_settings(*, title: str, description: str, **overrides: Any) -> dict[str, Any]:
+    """drf-spectacular settings with Swagger UI served from the sidecar package (offline)."""
+    return {
+        "TITLE": title,
+        "DESCRIPTION": description,
+        "VERSION": "1.0.0",
+        "SERVE_INCLUDE_SCHEMA": False,
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+        "COMPONENT_SPLIT_REQUEST": True,
+        **overrides,
+    }

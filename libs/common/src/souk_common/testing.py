@@ -1,0 +1,166 @@
+"""Helpers for the services' test suites.
+
+Database choice (contract §1): tests use PostgreSQL at ``POSTGRES_URL``
+(default ``postgres://postgres@127.0.0.1:5432/postgres``) when it answers, and
+SQLite otherwise, saying so loudly. With ``REQUIRE_POSTGRES=1`` a missing
+PostgreSQL is an error, not a fallback. Tests marked ``@pytest.mark.postgres``
+are skipped on SQLite with that reason (see :mod:`souk_common.pytest_plugin`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import Client
+
+from souk_common.settings import database_config
+
+DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+T = TypeVar("T")
+
+
+def postgres_url() -> str:
+    """The PostgreSQL server tests use: ``POSTGRES_URL`` or the local default."""
+    return os.environ.get("POSTGRES_URL") or DEFAULT_POSTGRES_URL
+
+
+def postgres_required() -> bool:
+    """True when ``REQUIRE_POSTGRES=1``: no fallback to SQLite."""
+    return os.environ.get("REQUIRE_POSTGRES", "").strip().lower() in ("1", "true", "yes")
+
+
+def postgres_error(url: str, timeout: int = 2) -> str | None:
+    """Why PostgreSQL at ``url`` cannot be used, or ``None`` when it answers."""
+    import psycopg
+
+    config = database_config(url)
+    try:
+        with psycopg.connect(
+            dbname=config["NAME"] or "postgres",
+            user=config.get("USER") or None,
+            password=config.get("PASSWORD") or None,
+            host=config.get("HOST") or None,
+            port=config.get("PORT") or None,
+            connect_timeout=timeout,
+        ):
+            return None
+    except psycopg.Error as exc:
+        return str(exc).strip() or exc.__class__.__name__
+
+
+def database_for_tests(service: str) -> dict[str, Any]:
+    """``DATABASES["default"]`` for one service's tests.
+
+    PostgreSQL when it answers (test database ``test_souk_<service>``); else
+    SQLite with a loud warning, or an error when ``REQUIRE_POSTGRES=1``.
+    """
+    url = postgres_url()
+    error = postgres_error(url)
+    if error is None:
+        config = database_config(url, conn_max_age=0)
+        config["NAME"] = f"souk_{service}"
+        config["TEST"] = {"NAME": f"test_souk_{service}"}
+        return config
+    if postgres_required():
+        raise ImproperlyConfigured(
+            f"REQUIRE_POSTGRES=1 but PostgreSQL at {url} does not answer: {error}"
+        )
+    banner = "!" * 78
+    print(
+        f"\n{banner}\n!! PostgreSQL at {url} does not answer ({error}).\n"
+        f"!! The {service} tests run on SQLite; PostgreSQL-only tests (concurrency)\n"
+        f"!! are SKIPPED. Set POSTGRES_URL, or REQUIRE_POSTGRES=1 to make this an error.\n"
+        f"{banner}\n",
+        file=sys.stderr,
+    )
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": ":memory:",
+        "OPTIONS": {"timeout": 20},
+    }
+
+
+def run_concurrently(target: Callable[[int], T], count: int) -> list[T | BaseException]:
+    """Run ``target(i)`` in ``count`` threads released together; return each result or error.
+
+    Each thread closes its database connections when done, so the test
+    database can be dropped afterwards.
+    """
+    from django.db import connections
+
+    barrier = threading.Barrier(count)
+    results: list[T | BaseException] = [RuntimeError("did not run")] * count
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = target(index)
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+class ServiceSkeletonChecks:
+    """What every service serves besides its API; subclass it as ``TestSkeleton``.
+
+    Health, the OpenAPI schema and Swagger UI (with its assets served locally,
+    never from a CDN), the admin login page, the 404 envelope and the
+    request-id echo.
+    """
+
+    def test_live(self, client: Client) -> None:
+        response = client.get("/health/live")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+
+    @pytest.mark.django_db
+    def test_ready(self, client: Client) -> None:
+        response = client.get("/health/ready")
+        assert response.status_code == 200
+        assert response.json()["status"] == "ok"
+
+    def test_openapi_schema(self, client: Client) -> None:
+        response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+        assert response.status_code == 200
+        assert response.json()["openapi"].startswith("3.")
+
+    def test_swagger_ui_is_served_without_internet(self, client: Client) -> None:
+        response = client.get("/api/docs/")
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "cdn." not in page
+        assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
+        assert any("swagger-ui-bundle" in asset for asset in assets)
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
+
+    @pytest.mark.django_db
+    def test_admin_login_page(self, client: Client) -> None:
+        response = client.get("/admin/login/")
+        assert response.status_code == 200
+        stylesheets = re.findall(r'href="(/static/admin/[^"]+)"', response.content.decode())
+        assert stylesheets
+        assert client.get(stylesheets[0]).status_code == 200
+
+    def test_unknown_path_is_a_404_envelope(self, client: Client) -> None:
+        response = client.get("/no/such/path", HTTP_X_REQUEST_ID="skeleton-1")
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
+        assert response.json()["error"]["request_id"] == "skeleton-1"
+        assert response["X-Request-ID"] == "skeleton-1"

@@ -1,0 +1,40 @@
+"""URL patterns every service serves: health, OpenAPI schema, docs and admin."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from souk_common import health
+
+#: Django's error views, answered with the envelope; assign them in each ROOT_URLCONF.
+HANDLER400 = "souk_common.errors.bad_request"
+HANDLER403 = "souk_common.errors.permission_denied"
+HANDLER404 = "souk_common.errors.page_not_found"
+HANDLER500 = "souk_common.errors.server_error"
+
+
+def health_urlpatterns() -> list[URLPattern]:
+    """``/health/live`` and ``/health/ready``."""
+    return [
+        path("health/live", health.live, name="health-live"),
+        path("health/ready", health.ready, name="health-ready"),
+    ]
+
+
+def docs_urlpatterns() -> list[URLPattern]:
+    """``/api/schema/`` (OpenAPI 3) and ``/api/docs/`` (Swagger UI, served offline)."""
+    return [
+        path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+        path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    ]
+
+
+def service_urlpatterns() -> list[URLPattern | URLResolver]:
+    """Everything a service serves besides its own API."""
+    return [
+        *health_urlpatterns(),
+        *docs_urlpatterns(),
+        path("admin/", admin.site.urls),
+    ]

@@ -1,0 +1,69 @@
+"""Both log formats carry the same fields and cannot be split by hostile values."""
+
+import json
+import logging
+
+import pytest
+
+from souk_common.logging import (
+    JsonFormatter,
+    KeyValueFormatter,
+    RequestContextFilter,
+    logging_config,
+    request_id_var,
+)
+
+
+def make_record(msg="hello %s", args=("world",), **extra):
+    record = logging.LogRecord("shop", logging.INFO, __file__, 1, msg, args, None)
+    for key, value in extra.items():
+        setattr(record, key, value)
+    RequestContextFilter("users").filter(record)
+    return record
+
+
+def test_keyvalue_line_has_service_request_id_and_extras():
+    token = request_id_var.set("abc123")
+    try:
+        line = KeyValueFormatter().format(make_record(order_id=7))
+    finally:
+        request_id_var.reset(token)
+
+    assert "service=users" in line
+    assert "request_id=abc123" in line
+    assert 'msg="hello world"' in line
+    assert "order_id=7" in line
+
+
+def test_keyvalue_quotes_values_that_would_split_the_line():
+    line = KeyValueFormatter().format(make_record("a\nb", ()))
+
+    assert "\n" not in line
+    assert 'msg="a\\nb"' in line
+
+
+def test_json_line_is_one_object():
+    record = make_record()
+    parsed = json.loads(JsonFormatter().format(record))
+
+    assert parsed["msg"] == "hello world"
+    assert parsed["request_id"] == "-"
+    assert parsed["level"] == "info"
+
+
+def test_json_line_includes_the_traceback_as_a_field():
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("shop", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    RequestContextFilter("users").filter(record)
+
+    parsed = json.loads(JsonFormatter().format(record))
+    assert "ValueError: boom" in parsed["exc_info"]
+
+
+def test_unknown_format_is_refused():
+    with pytest.raises(ValueError, match="unknown log format"):
+        logging_config(service="users", fmt="xml")

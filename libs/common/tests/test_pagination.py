@@ -1,0 +1,28 @@
+"""Lists are paginated and page sizes above 100 are capped, not refused."""
+
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+
+from souk_common.pagination import PageNumberPagination
+
+
+def paginate(query):
+    request = Request(APIRequestFactory().get("/items/", query))
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(list(range(250)), request)
+    return paginator, page
+
+
+def test_default_page_size():
+    _, page = paginate({})
+
+    assert len(page) == 20
+
+
+def test_page_size_is_capped_at_100():
+    paginator, page = paginate({"page_size": "1000"})
+
+    assert len(page) == 100
+    response = paginator.get_paginated_response(page).data
+    assert list(response) == ["count", "next", "previous", "results"]
+    assert response["count"] == 250

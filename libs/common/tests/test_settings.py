@@ -1,0 +1,101 @@
+"""Settings come from the environment; production refuses to start without its secrets."""
+
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from souk_common.settings import ServiceEnv, database_config
+
+BASE_DIR = Path("/srv/souk/services/users")
+
+
+def make_env(**variables):
+    return ServiceEnv("users", base_dir=BASE_DIR, environ_=variables)
+
+
+def test_production_is_the_default_mode():
+    assert make_env().is_production
+
+
+@pytest.mark.parametrize("method", ["secret_key", "allowed_hosts", "database"])
+def test_production_refuses_to_start_without_a_required_setting(method):
+    env = make_env(SOUK_ENV="production")
+
+    with pytest.raises(ImproperlyConfigured, match="must be set when SOUK_ENV=production"):
+        getattr(env, method)()
+
+
+def test_production_refuses_debug():
+    env = make_env(SOUK_ENV="production", DJANGO_DEBUG="true")
+
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_DEBUG"):
+        env.debug()
+
+
+def test_production_reads_what_is_set():
+    env = make_env(
+        SOUK_ENV="production",
+        SECRET_KEY="s3cret",
+        ALLOWED_HOSTS="api.example.com, users",
+        USERS_DATABASE_URL="postgres://souk:pw@db:5432/users",
+    )
+
+    assert env.secret_key() == "s3cret"
+    assert env.allowed_hosts() == ["api.example.com", "users"]
+    database = env.database()
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["HOST"], database["PORT"], database["NAME"]) == ("db", 5432, "users")
+    assert database["USER"] == "souk"
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
+def test_development_defaults_to_sqlite_under_var(tmp_path):
+    env = make_env(SOUK_ENV="development", SOUK_VAR_DIR=str(tmp_path / "var"))
+
+    database = env.database()
+
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert database["NAME"] == str(tmp_path / "var" / "users.sqlite3")
+    assert database["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert (tmp_path / "var").is_dir()
+    assert env.secret_key().startswith("django-insecure-")
+    assert "localhost" in env.allowed_hosts()
+
+
+def test_var_dir_defaults_to_the_repository_var():
+    assert make_env().var_dir == Path("/srv/souk/var")
+
+
+def test_unknown_mode_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="SOUK_ENV"):
+        make_env(SOUK_ENV="staging")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("true", True), ("1", True), ("off", False), ("", False)]
+)
+def test_booleans(raw, expected):
+    assert make_env(FLAG=raw).get_bool("FLAG") is expected
+
+
+def test_a_non_boolean_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="not a boolean"):
+        make_env(FLAG="maybe").get_bool("FLAG")
+
+
+def test_numbers_and_lists():
+    env = make_env(COUNT="3", RATIO="0.5", NAMES="a, b,,c")
+
+    assert env.get_int("COUNT", 1) == 3
+    assert env.get_int("MISSING", 7) == 7
+    assert env.get_float("RATIO", 1.0) == 0.5
+    assert env.get_list("NAMES") == ["a", "b", "c"]
+    with pytest.raises(ImproperlyConfigured, match="not an integer"):
+        make_env(COUNT="three").get_int("COUNT", 1)
+
+
+def test_postgres_gets_a_connect_timeout():
+    config = database_config("postgres://postgres@127.0.0.1:5432/orders", connect_timeout=2)
+
+    assert config["OPTIONS"]["connect_timeout"] == 2

@@ -1,0 +1,77 @@
+"""Views that raise each kind of error, to check what a client sees."""
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from rest_framework import serializers
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import (
+    AuthenticationFailed,
+    NotAuthenticated,
+    PermissionDenied,
+    Throttled,
+)
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from souk_common.errors import Conflict, UpstreamTimeout, UpstreamUnavailable
+from souk_common.urls import HANDLER400, HANDLER403, HANDLER404, HANDLER500, service_urlpatterns
+
+handler400 = HANDLER400
+handler403 = HANDLER403
+handler404 = HANDLER404
+handler500 = HANDLER500
+
+
+class ItemSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=5)
+    quantity = serializers.IntegerField(min_value=1)
+
+
+class ValidateApi(APIView):
+    def post(self, request: Request) -> Response:
+        serializer = ItemSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(serializer.validated_data)
+
+
+class ChallengeAuthentication(BaseAuthentication):
+    """Authenticates nobody, but says how to (so DRF answers 401, not 403)."""
+
+    def authenticate(self, request: Request) -> None:
+        return None
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class RaiseApi(APIView):
+    """Raises the exception named in the URL."""
+
+    authentication_classes = [ChallengeAuthentication]
+
+    errors = {
+        "not-authenticated": NotAuthenticated,
+        "authentication-failed": AuthenticationFailed,
+        "permission-denied": PermissionDenied,
+        "conflict": lambda: Conflict("Already there.", details={"id": 1}),
+        "unavailable": lambda: UpstreamUnavailable(retry_after=2.5),
+        "timeout": UpstreamTimeout,
+        "throttled": lambda: Throttled(wait=3.2),
+        "crash": lambda: RuntimeError("secret internals"),
+    }
+
+    def get(self, request: Request, kind: str) -> Response:
+        raise self.errors[kind]()
+
+
+def crash(request: HttpRequest) -> HttpResponse:
+    raise RuntimeError("secret internals")
+
+
+urlpatterns = [
+    *service_urlpatterns(),
+    path("validate/", ValidateApi.as_view()),
+    path("raise/<str:kind>/", RaiseApi.as_view()),
+    path("crash/", crash),
+]

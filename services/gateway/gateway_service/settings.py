@@ -1,0 +1,60 @@
+"""Settings of the gateway service, read from the environment (see souk_common.settings)."""
+
+from pathlib import Path
+
+from souk_common import settings as common
+from souk_common.logging import logging_config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = common.ServiceEnv("gateway", base_dir=BASE_DIR)
+
+SECRET_KEY = env.secret_key()
+DEBUG = env.debug()
+ALLOWED_HOSTS = env.allowed_hosts()
+
+INSTALLED_APPS = [
+    *common.DJANGO_APPS,
+    *common.THIRD_PARTY_APPS,
+    "souk_common",
+    "proxy",
+]
+MIDDLEWARE = common.MIDDLEWARE
+ROOT_URLCONF = "gateway_service.urls"
+WSGI_APPLICATION = "gateway_service.wsgi.application"
+TEMPLATES = common.TEMPLATES
+
+DATABASES = {"default": env.database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = common.AUTH_PASSWORD_VALIDATORS
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+APPEND_SLASH = False
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.get_str("STATIC_ROOT") or None
+WHITENOISE_USE_FINDERS = not env.is_production
+
+REST_FRAMEWORK = common.rest_framework_settings()
+SPECTACULAR_SETTINGS = common.spectacular_settings(
+    title="Souk gateway",
+    description="The only public entry point.",
+)
+
+LOGGING = logging_config(
+    service="gateway",
+    fmt=env.get_str("LOG_FORMAT", "keyvalue"),
+    level=env.get_str("LOG_LEVEL", "INFO"),
+)
+
+# Upstreams and timeouts of the proxy.
+GATEWAY_UPSTREAMS = {
+    "users": env.get_str("USERS_URL", "http://127.0.0.1:8001"),
+    "products": env.get_str("PRODUCTS_URL", "http://127.0.0.1:8002"),
+    "orders": env.get_str("ORDERS_URL", "http://127.0.0.1:8003"),
+}
+GATEWAY_CONNECT_TIMEOUT = env.get_float("GATEWAY_CONNECT_TIMEOUT", 1.0)
+GATEWAY_READ_TIMEOUT = env.get_float("GATEWAY_READ_TIMEOUT", 10.0)
+GATEWAY_HEALTH_TIMEOUT = env.get_float("GATEWAY_HEALTH_TIMEOUT", 1.0)

@@ -1,0 +1,51 @@
+"""Settings of the users service, read from the environment (see souk_common.settings)."""
+
+from pathlib import Path
+
+from souk_common import settings as common
+from souk_common.logging import logging_config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = common.ServiceEnv("users", base_dir=BASE_DIR)
+
+SECRET_KEY = env.secret_key()
+DEBUG = env.debug()
+ALLOWED_HOSTS = env.allowed_hosts()
+
+INSTALLED_APPS = [
+    *common.DJANGO_APPS,
+    *common.THIRD_PARTY_APPS,
+    "souk_common",
+    "accounts",
+]
+MIDDLEWARE = common.MIDDLEWARE
+ROOT_URLCONF = "users_service.urls"
+WSGI_APPLICATION = "users_service.wsgi.application"
+TEMPLATES = common.TEMPLATES
+
+DATABASES = {"default": env.database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = common.AUTH_PASSWORD_VALIDATORS
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+APPEND_SLASH = False
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.get_str("STATIC_ROOT") or None
+WHITENOISE_USE_FINDERS = not env.is_production
+
+REST_FRAMEWORK = common.rest_framework_settings()
+SPECTACULAR_SETTINGS = common.spectacular_settings(
+    title="Souk users",
+    description="Accounts, identity and JSON Web Tokens.",
+)
+
+LOGGING = logging_config(
+    service="users",
+    fmt=env.get_str("LOG_FORMAT", "keyvalue"),
+    level=env.get_str("LOG_LEVEL", "INFO"),
+)

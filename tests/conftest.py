@@ -1,0 +1,55 @@
+"""System tests: the four services as real processes, driven through the gateway.
+
+One stack per test session, on free ports. PostgreSQL (fresh databases, dropped
+afterwards) when it answers, as the contract asks; SQLite files otherwise, said
+loudly, with the PostgreSQL-only tests skipped -- or failed, with REQUIRE_POSTGRES=1.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from harness import RunningStack
+from stack import SERVICES, Stack, drop_postgres_database, free_port
+
+from souk_common.testing import postgres_error, postgres_required, postgres_url
+
+
+@pytest.fixture(scope="session")
+def on_postgres() -> bool:
+    error = postgres_error(postgres_url())
+    if error is None:
+        return True
+    if postgres_required():
+        pytest.fail(f"REQUIRE_POSTGRES=1 but PostgreSQL at {postgres_url()} is down: {error}")
+    print(f"\n!!! PostgreSQL does not answer ({error}); the system tests run on SQLite.\n")
+    return False
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory: pytest.TempPathFactory, on_postgres: bool) -> Iterator[RunningStack]:
+    var_dir = tmp_path_factory.mktemp("var")
+    database_urls: dict[str, str] = {}
+    if on_postgres:
+        base = postgres_url().rsplit("/", 1)[0]
+        run_id = uuid.uuid4().hex[:8]
+        database_urls = {s: f"{base}/souk_e2e_{s}_{run_id}" for s in SERVICES}
+    stack = Stack(
+        var_dir=var_dir,
+        ports={service: free_port() for service in SERVICES},
+        database_urls=database_urls,
+        extra_env={"DEMO_ADMIN_PASSWORD": secrets.token_urlsafe(12)},
+    )
+    running = RunningStack(stack, tmp_path_factory.mktemp("logs"))
+    try:
+        stack.prepare(admin_password=stack.extra_env["DEMO_ADMIN_PASSWORD"])
+        for service in SERVICES:
+            running.start(service)
+        yield running
+    finally:
+        running.stop_all()
+        for url in database_urls.values():
+            drop_postgres_database(url)

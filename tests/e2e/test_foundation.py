@@ -1,0 +1,61 @@
+"""The system answers through the gateway: health, request ids, envelope, docs, admin."""
+
+import uuid
+
+import pytest
+from harness import wait_for
+
+SERVICES = ("gateway", "users", "products", "orders")
+
+
+def test_gateway_health_lists_every_upstream_ok(system):
+    response = system.http.get(f"{system.gateway}/health", timeout=5)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert {name: s["status"] for name, s in body["services"].items()} == {
+        "users": "ok",
+        "products": "ok",
+        "orders": "ok",
+    }
+
+
+def test_request_id_reaches_the_upstream_log_and_comes_back(system):
+    request_id = f"e2e-{uuid.uuid4().hex}"
+
+    response = system.http.get(
+        f"{system.gateway}/api/products/no-such-thing/",
+        headers={"X-Request-ID": request_id},
+        timeout=5,
+    )
+
+    assert response.headers["X-Request-ID"] == request_id
+    assert response.json()["error"]["request_id"] == request_id
+    wait_for(lambda: f"request_id={request_id}" in system.log("products"))
+    wait_for(lambda: f"request_id={request_id}" in system.log("gateway"))
+
+
+def test_a_404_through_the_gateway_is_the_envelope(system):
+    response = system.http.get(f"{system.gateway}/api/orders/does/not/exist", timeout=5)
+
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "not_found"
+    assert set(error) == {"code", "message", "details", "request_id"}
+
+
+@pytest.mark.parametrize("path", ["/internal/reservations/", "/api/../internal/users/1/"])
+def test_internal_paths_are_not_routed(system, path):
+    response = system.http.get(f"{system.gateway}{path}", timeout=5)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_serves_admin_schema_and_docs(system, service):
+    base = system.url(service)
+
+    for path in ("/admin/login/", "/api/schema/", "/api/docs/"):
+        response = system.http.get(base + path, timeout=10)
+        assert response.status_code == 200, (service, path)

@@ -1,0 +1,363 @@
+"""The four Souk services as local processes: what `nox -s up` and the system tests run.
+
+`python tools/stack.py up` (what `nox -s up` calls, inside a virtualenv that has
+every service installed) prepares local state and runs the services in one
+terminal with prefixed logs until Ctrl-C:
+
+1. development keys under ``var/`` (first start only; never committed);
+2. a PostgreSQL database for every ``*_DATABASE_URL`` that names a missing one;
+3. migrations, then idempotent demo data;
+4. each service under the WSGI server, plus the orders reconciler on a schedule.
+
+The system tests (``tests/``) use :class:`Stack` directly, on free ports and
+fresh PostgreSQL databases, to start, stop, hang and restart single services.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parent.parent
+SERVICES = ("users", "products", "orders", "gateway")
+PROJECT_PACKAGES = {name: f"{name}_service" for name in SERVICES}
+DEFAULT_PORTS = {"gateway": 8000, "users": 8001, "products": 8002, "orders": 8003}
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def ensure_postgres_database(url: str) -> bool:
+    """Create the database named by a ``postgres://`` URL if it is missing; True if created."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name:
+        raise SystemExit(f"{url}: the URL names no database")
+    with psycopg.connect(
+        dbname="postgres",
+        user=parts.username or None,
+        password=parts.password or None,
+        host=parts.hostname or None,
+        port=parts.port or None,
+        connect_timeout=5,
+        autocommit=True,
+    ) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+        ).fetchone()
+        if exists:
+            return False
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return True
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drop the database named by a ``postgres://`` URL, closing its sessions first."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    with psycopg.connect(
+        dbname="postgres",
+        user=parts.username or None,
+        password=parts.password or None,
+        host=parts.hostname or None,
+        port=parts.port or None,
+        connect_timeout=5,
+        autocommit=True,
+    ) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(parts.path.lstrip("/"))
+            )
+        )
+
+
+@dataclass
+class Stack:
+    """Where and how the four services run on this machine."""
+
+    var_dir: Path = REPO / "var"
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    database_urls: dict[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    server: str = "granian"
+    workers: dict[str, int] = field(default_factory=dict)
+    threads: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Stack:
+        """The stack `nox -s up` runs: default ports and SQLite, overridable by environment."""
+        ports = {
+            name: int(environ.get(f"{name.upper()}_PORT") or port)
+            for name, port in DEFAULT_PORTS.items()
+        }
+        urls = {
+            name: environ[f"{name.upper()}_DATABASE_URL"]
+            for name in SERVICES
+            if environ.get(f"{name.upper()}_DATABASE_URL")
+        }
+        var_dir = Path(environ.get("SOUK_VAR_DIR") or REPO / "var")
+        return cls(
+            var_dir=var_dir,
+            ports=ports,
+            database_urls=urls,
+            server=environ.get("SOUK_SERVER", "granian"),
+        )
+
+    # Addresses -----------------------------------------------------------------
+
+    def url(self, service: str) -> str:
+        """Base URL of a service, e.g. ``http://127.0.0.1:8001``."""
+        return f"http://{self.host}:{self.ports[service]}"
+
+    def service_dir(self, service: str) -> Path:
+        return REPO / "services" / service
+
+    # Environment -----------------------------------------------------------------
+
+    def env(self, service: str) -> dict[str, str]:
+        """The environment a service process runs with."""
+        env = dict(os.environ)
+        env.update(
+            SOUK_ENV="development",
+            SOUK_VAR_DIR=str(self.var_dir),
+            PYTHONUNBUFFERED="1",
+            USERS_URL=self.url("users"),
+            PRODUCTS_URL=self.url("products"),
+            ORDERS_URL=self.url("orders"),
+        )
+        for name, url in self.database_urls.items():
+            env[f"{name.upper()}_DATABASE_URL"] = url
+        env.update(self.extra_env)
+        return env
+
+    # Preparing local state ---------------------------------------------------------
+
+    def manage(self, service: str, *args: str, capture: bool = False) -> str:
+        """Run ``manage.py`` of a service; fail loudly with its output if it fails."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=self.service_dir(service),
+            env=self.env(service),
+            capture_output=capture,
+            text=True,
+        )
+        if result.returncode != 0:
+            detail = (result.stdout or "") + (result.stderr or "") if capture else ""
+            raise SystemExit(f"{service}: manage.py {' '.join(args)} failed\n{detail}")
+        return result.stdout or ""
+
+    def create_databases(self) -> None:
+        """Create every PostgreSQL database the URLs name that does not exist yet."""
+        for service, url in self.database_urls.items():
+            if url.startswith(("postgres://", "postgresql://")) and ensure_postgres_database(url):
+                print(f"created PostgreSQL database for {service}: {url}", flush=True)
+
+    def migrate(self) -> None:
+        for service in SERVICES:
+            self.manage(service, "migrate", "--no-input", "-v0")
+
+    def seed_demo(self, admin_password: str) -> None:
+        """Idempotent demo data: the staff account ``admin`` everywhere, and a catalogue."""
+        self.extra_env["DEMO_ADMIN_PASSWORD"] = admin_password
+        for service in SERVICES:
+            self.manage(service, "ensure_demo_admin", capture=True)
+
+    def prepare(self, *, admin_password: str | None = None) -> None:
+        """Everything before the services start: databases, migrations, seeds."""
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.create_databases()
+        self.migrate()
+        if admin_password is not None:
+            self.seed_demo(admin_password)
+
+    # Processes ---------------------------------------------------------------------
+
+    def server_command(self, service: str) -> list[str]:
+        """The WSGI server command line for a service (see docs/benchmarks.md for the choice)."""
+        app = f"{PROJECT_PACKAGES[service]}.wsgi:application"
+        workers = str(self.workers.get(service, 2))
+        threads = str(self.threads.get(service, 8))
+        if self.server == "gunicorn":
+            return [
+                sys.executable, "-m", "gunicorn", app.replace(":application", ""),
+                "--bind", f"{self.host}:{self.ports[service]}",
+                "--workers", workers, "--worker-class", "gthread", "--threads", threads,
+                "--log-level", "warning",
+            ]  # fmt: skip
+        return [
+            sys.executable, "-m", "granian", app,
+            "--interface", "wsgi", "--no-ws",
+            "--host", self.host, "--port", str(self.ports[service]),
+            "--workers", workers, "--blocking-threads", threads,
+            # Its only warning says threads outnumber cores: intended, they wait on I/O.
+            "--log-level", "error",
+        ]  # fmt: skip
+
+    def popen(self, service: str, log_path: Path) -> subprocess.Popen[bytes]:
+        """Start one service in the background, its output appended to ``log_path``."""
+        log = log_path.open("ab")
+        return subprocess.Popen(
+            self.server_command(service),
+            cwd=self.service_dir(service),
+            env=self.env(service),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, service: str, timeout: float = 60.0) -> None:
+        """Wait until ``/health/ready`` of a service answers 200."""
+        import urllib.error
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        url = self.url(service) + "/health/ready"
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{service} did not become ready at {url} in {timeout:.0f}s")
+            time.sleep(0.2)
+
+
+# `nox -s up` -----------------------------------------------------------------------
+
+
+def _demo_admin_password(var_dir: Path) -> tuple[str, str]:
+    """DEMO_ADMIN_PASSWORD, or one generated once and kept in var/; and where it came from."""
+    configured = os.environ.get("DEMO_ADMIN_PASSWORD", "")
+    if configured:
+        return configured, "from DEMO_ADMIN_PASSWORD"
+    stored = var_dir / "demo-admin-password"
+    if not stored.exists():
+        stored.write_text(secrets.token_urlsafe(12) + "\n")
+        stored.chmod(0o600)
+    return stored.read_text().strip(), f"generated, kept in {stored}"
+
+
+class _LoudPrinter:
+    """honcho's printer, plus a loud banner naming a service that died and why."""
+
+    def __init__(self, printer: object, stack: Stack) -> None:
+        self._printer = printer
+        self._stack = stack
+        self._recent: dict[str, deque[str]] = {}
+        self._stopping = False
+
+    @property
+    def width(self) -> int:
+        return self._printer.width  # type: ignore[attr-defined, no-any-return]
+
+    @width.setter
+    def width(self, value: int) -> None:
+        self._printer.width = value  # type: ignore[attr-defined]
+
+    def write(self, message: object) -> None:
+        name, data = message.name, message.data  # type: ignore[attr-defined]
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
+        if name == "system":
+            if "received" in text:
+                self._stopping = True
+            elif " stopped (rc=" in text and not self._stopping:
+                self._stopping = True
+                self._banner(text)
+        else:
+            self._recent.setdefault(name, deque(maxlen=15)).extend(text.splitlines())
+        self._printer.write(message)  # type: ignore[attr-defined]
+
+    def _banner(self, text: str) -> None:
+        service, _, rest = text.partition(" stopped (rc=")
+        code = int(rest.rstrip(")\n") or 0)
+        reason = f"exit code {code}"
+        if code < 0:
+            reason = f"killed by {signal.Signals(-code).name}"
+        rule = "#" * 78
+        lines = (
+            "\n".join(f"#   {line}" for line in self._recent.get(service, [])) or "#   (no output)"
+        )
+        print(
+            f"\n{rule}\n# {service.upper()} DIED ({reason}). Stopping the others.\n"
+            f"# Its last lines:\n{lines}\n{rule}\n",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def up() -> int:
+    """Prepare and run every service in this terminal until Ctrl-C."""
+    from honcho.manager import Manager
+    from honcho.printer import Printer
+
+    stack = Stack.from_environment()
+    stack.var_dir.mkdir(parents=True, exist_ok=True)
+    password, origin = _demo_admin_password(stack.var_dir)
+    stack.prepare(admin_password=password)
+
+    printer = _LoudPrinter(Printer(sys.stdout), stack)
+    manager = Manager(printer=printer)  # type: ignore[arg-type]
+    for service in SERVICES:
+        manager.add_process(
+            service,
+            shlex.join(stack.server_command(service)),
+            cwd=str(stack.service_dir(service)),
+            env=stack.env(service),
+        )
+
+    database = {
+        s: ("PostgreSQL " + stack.database_urls[s])
+        if s in stack.database_urls
+        else f"SQLite {stack.var_dir / (s + '.sqlite3')}"
+        for s in SERVICES
+    }
+    table = "\n".join(
+        f"  {s:<9} {stack.url(s):<24} {database[s]}"
+        for s in ("gateway", "users", "products", "orders")
+    )
+    print(
+        f"\nSouk is starting (Ctrl-C stops everything):\n{table}\n\n"
+        f"  Admin: user 'admin', password '{password}' ({origin}); "
+        f"each service's admin is at <its address>/admin/\n"
+        f"  Try:   curl {stack.url('gateway')}/health\n",
+        flush=True,
+    )
+    manager.loop()
+    return int(manager.returncode or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up"])
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        return up()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
