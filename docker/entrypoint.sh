@@ -5,6 +5,12 @@ set -eu
 case "${1:-serve}" in
   serve)
     python manage.py migrate --no-input
+    python manage.py createcachetable
+    # A service's own start-up step, e.g. registering service clients in users.
+    if [ -n "${STARTUP_COMMAND:-}" ]; then
+      # shellcheck disable=SC2086  # the command is meant to be split into words
+      python manage.py ${STARTUP_COMMAND}
+    fi
     exec granian "${SOUK_SERVICE}_service.wsgi:application" \
       --interface wsgi --no-ws --host 0.0.0.0 --port 8000 \
       --workers "${WEB_WORKERS:-2}" --blocking-threads "${WEB_THREADS:-8}" \

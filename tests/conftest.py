@@ -12,10 +12,10 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from harness import RunningStack
-from stack import SERVICES, Stack, drop_postgres_database, free_port
 
+from harness import RunningStack
 from souk_common.testing import postgres_error, postgres_required, postgres_url
+from stack import SERVICES, Stack, drop_postgres_database, free_port
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import requests
+
 from stack import Stack
 
 
@@ -66,3 +67,31 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+PASSWORD = "e2e-correct-horse-battery"
+
+
+def register_and_sign_in(system: RunningStack, username: str) -> dict[str, str]:
+    """A new account through the gateway; its token pair."""
+    response = system.http.post(
+        f"{system.gateway}/api/users/",
+        json={"username": username, "email": f"{username}@example.com", "password": PASSWORD},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return sign_in(system, username)
+
+
+def sign_in(system: RunningStack, username: str, password: str = PASSWORD) -> dict[str, str]:
+    response = system.http.post(
+        f"{system.gateway}/api/auth/token/",
+        json={"username": username, "password": password},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

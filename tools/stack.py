@@ -30,10 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from souk_common.keys import ensure_private_key_file
+
 REPO = Path(__file__).resolve().parent.parent
 SERVICES = ("users", "products", "orders", "gateway")
 PROJECT_PACKAGES = {name: f"{name}_service" for name in SERVICES}
 DEFAULT_PORTS = {"gateway": 8000, "users": 8001, "products": 8002, "orders": 8003}
+# Services that call others with a service token, and the scopes they get.
+SERVICE_CLIENTS = {"orders": ["users:read", "stock:reserve"]}
 
 
 def free_port() -> int:
@@ -136,6 +140,19 @@ class Stack:
 
     # Environment -----------------------------------------------------------------
 
+    @property
+    def signing_key_path(self) -> Path:
+        return self.var_dir / "keys" / "jwt-signing.pem"
+
+    def secret(self, name: str) -> str:
+        """A development secret kept under ``var/secrets/``, generated on first use."""
+        path = self.var_dir / "secrets" / name
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(32))
+        return path.read_text().strip()
+
     def env(self, service: str) -> dict[str, str]:
         """The environment a service process runs with."""
         env = dict(os.environ)
@@ -146,9 +163,16 @@ class Stack:
             USERS_URL=self.url("users"),
             PRODUCTS_URL=self.url("products"),
             ORDERS_URL=self.url("orders"),
+            JWT_JWKS_URL=f"{self.url('users')}/api/auth/jwks.json",
         )
         for name, url in self.database_urls.items():
             env[f"{name.upper()}_DATABASE_URL"] = url
+        if service == "users":
+            env["JWT_PRIVATE_KEY_FILE"] = str(self.signing_key_path)
+        for client_id in SERVICE_CLIENTS:
+            if client_id == service:
+                env["SERVICE_CLIENT_ID"] = client_id
+                env["SERVICE_CLIENT_SECRET"] = self.secret(f"{client_id}-client-secret")
         env.update(self.extra_env)
         return env
 
@@ -177,6 +201,17 @@ class Stack:
     def migrate(self) -> None:
         for service in SERVICES:
             self.manage(service, "migrate", "--no-input", "-v0")
+            self.manage(service, "createcachetable")
+
+    def ensure_service_clients(self) -> None:
+        """Register each calling service with the users service (idempotent)."""
+        for client_id, scopes in SERVICE_CLIENTS.items():
+            self.secret(f"{client_id}-client-secret")
+            self.manage(
+                "users", "ensure_service_client", client_id, "--scopes", *scopes,
+                "--secret-file", str(self.var_dir / "secrets" / f"{client_id}-client-secret"),
+                capture=True,
+            )  # fmt: skip
 
     def seed_demo(self, admin_password: str) -> None:
         """Idempotent demo data: the staff account ``admin`` everywhere, and a catalogue."""
@@ -187,8 +222,11 @@ class Stack:
     def prepare(self, *, admin_password: str | None = None) -> None:
         """Everything before the services start: databases, migrations, seeds."""
         self.var_dir.mkdir(parents=True, exist_ok=True)
+        key = ensure_private_key_file(self.signing_key_path)
+        print(f"signing key {key.kid} in {self.signing_key_path}", flush=True)
         self.create_databases()
         self.migrate()
+        self.ensure_service_clients()
         if admin_password is not None:
             self.seed_demo(admin_password)
 

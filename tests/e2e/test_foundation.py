@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+
 from harness import wait_for
 
 SERVICES = ("gateway", "users", "products", "orders")

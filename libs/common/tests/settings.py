@@ -5,7 +5,7 @@ from pathlib import Path
 
 from souk_common import settings as common
 from souk_common.logging import logging_config
-from souk_common.testing import database_for_tests
+from souk_common.testing import database_for_tests, souk_test_settings
 
 os.environ.setdefault("SOUK_ENV", "development")
 
@@ -22,6 +22,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 APPEND_SLASH = False
 STATIC_URL = "static/"
-REST_FRAMEWORK = common.rest_framework_settings()
+REST_FRAMEWORK = common.rest_framework_settings(
+    authentication_classes=("souk_common.auth.JWTAuthentication",)
+)
+SOUK = souk_test_settings()
 SPECTACULAR_SETTINGS = common.spectacular_settings(title="souk_common tests", description="")
 LOGGING = logging_config(service="common-tests")

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from souk_common.auth import HasScope, IsStaff, IsUser
 from souk_common.errors import Conflict, UpstreamTimeout, UpstreamUnavailable
 from souk_common.urls import HANDLER400, HANDLER403, HANDLER404, HANDLER500, service_urlpatterns
 
@@ -65,6 +66,28 @@ class RaiseApi(APIView):
         raise self.errors[kind]()
 
 
+class WhoAmIApi(APIView):
+    permission_classes = [IsUser]
+
+    def get(self, request: Request) -> Response:
+        user = request.user
+        return Response({"user_id": user.user_id, "username": user.username})
+
+
+class StaffOnlyApi(APIView):
+    permission_classes = [IsStaff]
+
+    def get(self, request: Request) -> Response:
+        return Response({"ok": True})
+
+
+class ReserveApi(APIView):
+    permission_classes = [HasScope("stock:reserve")]
+
+    def post(self, request: Request) -> Response:
+        return Response({"client_id": request.user.client_id})
+
+
 def crash(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("secret internals")
 
@@ -74,4 +97,7 @@ urlpatterns = [
     path("validate/", ValidateApi.as_view()),
     path("raise/<str:kind>/", RaiseApi.as_view()),
     path("crash/", crash),
+    path("whoami/", WhoAmIApi.as_view()),
+    path("staff-only/", StaffOnlyApi.as_view()),
+    path("reserve/", ReserveApi.as_view()),
 ]

@@ -24,6 +24,7 @@ WSGI_APPLICATION = "gateway_service.wsgi.application"
 TEMPLATES = common.TEMPLATES
 
 DATABASES = {"default": env.database()}
+CACHES = env.cache()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = common.AUTH_PASSWORD_VALIDATORS
 
@@ -37,7 +38,14 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.get_str("STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = not env.is_production
 
-REST_FRAMEWORK = common.rest_framework_settings()
+REST_FRAMEWORK = common.rest_framework_settings(
+    authentication_classes=("souk_common.auth.JWTAuthentication",),
+)
+# Tokens are verified here, statelessly, with the users service's published keys.
+SOUK = {
+    **env.jwt_verification(),
+    "TRUSTED_PROXIES": env.get_list("TRUSTED_PROXIES", ["127.0.0.1/32", "::1/128"]),
+}
 SPECTACULAR_SETTINGS = common.spectacular_settings(
     title="Souk gateway",
     description="The only public entry point.",

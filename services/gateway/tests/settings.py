@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("SOUK_ENV", "development")
 
 from gateway_service.settings import *  # noqa: F403
-
-from souk_common.testing import database_for_tests
+from souk_common.testing import database_for_tests, souk_test_settings
 
 DATABASES = {"default": database_for_tests("gateway")}
+SOUK = souk_test_settings()

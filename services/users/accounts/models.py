@@ -1,8 +1,18 @@
-"""The user model, custom from the first migration so it can grow without pain."""
+"""Accounts: the user model (custom from the first migration) and service clients."""
 
-from django.contrib.auth.models import AbstractUser
+from typing import ClassVar
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
+
+
+class CaseInsensitiveUserManager(UserManager["User"]):
+    """Signs users in by username regardless of case, as uniqueness is."""
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        return self.get(username__iexact=username)
 
 
 class User(AbstractUser):
@@ -10,8 +20,39 @@ class User(AbstractUser):
 
     email = models.EmailField("email address")
 
+    objects: ClassVar[CaseInsensitiveUserManager] = CaseInsensitiveUserManager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
+
+
+class ServiceClient(models.Model):
+    """Another service's identity: it trades its id and secret for a scoped service token."""
+
+    client_id = models.SlugField(max_length=64, unique=True)
+    secret_hash = models.CharField(max_length=256, editable=False)
+    scopes = models.CharField(
+        max_length=500, help_text="Space-separated scopes, e.g. 'users:read stock:reserve'."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["client_id"]
+
+    def __str__(self) -> str:
+        return self.client_id
+
+    def set_secret(self, raw_secret: str) -> None:
+        self.secret_hash = make_password(raw_secret)
+
+    def check_secret(self, raw_secret: str) -> bool:
+        return check_password(raw_secret, self.secret_hash)
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()

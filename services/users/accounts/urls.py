@@ -1,5 +1,22 @@
-"""Routes of the accounts app."""
+"""Routes of the accounts app: the public API, the JWK Set, and the internal API."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+from django.views.decorators.http import require_safe
 
-urlpatterns: list[URLPattern] = []
+from accounts import apis
+
+urlpatterns: list[URLPattern] = [
+    path("api/users/", apis.UserListCreateApi.as_view(), name="user-list"),
+    path("api/users/me/", apis.MeApi.as_view(), name="user-me"),
+    path("api/users/<int:user_id>/", apis.UserDetailApi.as_view(), name="user-detail"),
+    path("api/auth/token/", apis.TokenObtainApi.as_view(), name="token-obtain"),
+    path("api/auth/token/refresh/", apis.TokenRefreshApi.as_view(), name="token-refresh"),
+    path("api/auth/logout/", apis.LogoutApi.as_view(), name="logout"),
+    path("api/auth/jwks.json", require_safe(apis.jwks_view), name="jwks"),
+    path("internal/auth/token/", apis.ServiceTokenApi.as_view(), name="service-token"),
+    path(
+        "internal/users/<int:user_id>/",
+        apis.InternalUserDetailApi.as_view(),
+        name="internal-user-detail",
+    ),
+]

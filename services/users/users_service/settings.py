@@ -1,8 +1,10 @@
 """Settings of the users service, read from the environment (see souk_common.settings)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from souk_common import settings as common
+from souk_common.keys import PublicKey, ensure_private_key_file, read_pem
 from souk_common.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -15,6 +17,7 @@ ALLOWED_HOSTS = env.allowed_hosts()
 INSTALLED_APPS = [
     *common.DJANGO_APPS,
     *common.THIRD_PARTY_APPS,
+    "rest_framework_simplejwt.token_blacklist",
     "souk_common",
     "accounts",
 ]
@@ -24,6 +27,7 @@ WSGI_APPLICATION = "users_service.wsgi.application"
 TEMPLATES = common.TEMPLATES
 
 DATABASES = {"default": env.database()}
+CACHES = env.cache()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = common.AUTH_PASSWORD_VALIDATORS
@@ -38,7 +42,58 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.get_str("STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = not env.is_production
 
-REST_FRAMEWORK = common.rest_framework_settings()
+REST_FRAMEWORK = common.rest_framework_settings(
+    authentication_classes=("accounts.authentication.UserJWTAuthentication",),
+    DEFAULT_THROTTLE_RATES={
+        "login_username": env.get_str("LOGIN_RATE_PER_USERNAME", "5/min"),
+        "login_address": env.get_str("LOGIN_RATE_PER_ADDRESS", "30/min"),
+        "service_token": env.get_str("SERVICE_TOKEN_RATE", "60/min"),
+    },
+)
+
+# Signing keys. The private key lives only here: JWT_PRIVATE_KEY (PEM, "\n" escapes
+# allowed) or JWT_PRIVATE_KEY_FILE; in development a key is generated under var/keys/.
+# During a rotation, JWT_PREVIOUS_PUBLIC_KEY_FILES lists the old public keys, which stay
+# published in the JWK Set and accepted until the tokens they signed have expired.
+_signing_pem = read_pem(
+    value=env.get_str("JWT_PRIVATE_KEY"), path=env.get_str("JWT_PRIVATE_KEY_FILE")
+)
+if not _signing_pem:
+    env.required("JWT_PRIVATE_KEY", development_default="(generated)")
+    _signing_pem = ensure_private_key_file(env.var_dir / "keys" / "jwt-signing.pem").to_pem()
+JWT_PREVIOUS_PUBLIC_KEYS = [
+    PublicKey.from_pem(read_pem(path=path)).to_pem()
+    for path in env.get_list("JWT_PREVIOUS_PUBLIC_KEY_FILES")
+]
+JWT_ISSUER = env.get_str("JWT_ISSUER", "souk-users")
+JWT_AUDIENCE = env.get_str("JWT_AUDIENCE", "souk")
+
+SIMPLE_JWT = {
+    "ALGORITHM": "RS256",
+    "SIGNING_KEY": _signing_pem,
+    "VERIFYING_KEY": PublicKey.from_pem(_signing_pem).to_pem(),
+    "ISSUER": JWT_ISSUER,
+    "AUDIENCE": JWT_AUDIENCE,
+    "LEEWAY": 5,
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.get_int("ACCESS_TOKEN_SECONDS", 300)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.get_int("REFRESH_TOKEN_SECONDS", 86400)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+}
+SERVICE_TOKEN_LIFETIME = timedelta(seconds=env.get_int("SERVICE_TOKEN_SECONDS", 300))
+# The scopes a service client may be granted.
+SERVICE_SCOPES = ["users:read", "stock:reserve"]
+
+# This service verifies its own tokens offline, with the keys it publishes.
+SOUK = {
+    "JWT_ISSUER": JWT_ISSUER,
+    "JWT_AUDIENCE": JWT_AUDIENCE,
+    "JWT_PUBLIC_KEYS": [SIMPLE_JWT["VERIFYING_KEY"], *JWT_PREVIOUS_PUBLIC_KEYS],
+    "TRUSTED_PROXIES": env.get_list("TRUSTED_PROXIES", ["127.0.0.1/32", "::1/128"]),
+}
 SPECTACULAR_SETTINGS = common.spectacular_settings(
     title="Souk users",
     description="Accounts, identity and JSON Web Tokens.",

@@ -6,6 +6,8 @@ reason that says why, and prints the database in the session header.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 
@@ -53,3 +55,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(skip)
+
+
+@pytest.fixture
+def token_factory() -> Any:
+    """Mints RS256 tokens with the key the test settings trust (souk_common.testing)."""
+    from souk_common.testing import TokenFactory
+
+    return TokenFactory()

@@ -24,6 +24,8 @@ from typing import Any
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from souk_common.keys import read_pem
+
 DEVELOPMENT = "development"
 PRODUCTION = "production"
 
@@ -162,6 +164,46 @@ class ServiceEnv:
             conn_max_age=self.get_int("DATABASE_CONN_MAX_AGE", 60),
             connect_timeout=self.get_int("DATABASE_CONNECT_TIMEOUT", 3),
         )
+
+    def cache(self) -> dict[str, Any]:
+        """``CACHES``: Redis at ``REDIS_URL`` when set, else a table in the service's database.
+
+        Either way every worker process shares it, which rate limits need.
+        """
+        url = self.get_str("REDIS_URL")
+        if url:
+            default = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        else:
+            default = {
+                "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                "LOCATION": "souk_cache",
+            }
+        return {"default": default}
+
+    def jwt_verification(self) -> dict[str, Any]:
+        """``SOUK`` keys saying where verifying services find the users service's public keys.
+
+        ``JWT_JWKS_URL`` (development: the users service on 8001) and/or PEM public
+        keys in ``JWT_PUBLIC_KEYS`` (``\\n`` escapes allowed, ``;;`` between keys) or
+        files in ``JWT_PUBLIC_KEY_FILES``. Production needs at least one.
+        """
+        users_url = self.get_str("USERS_URL", "http://127.0.0.1:8001")
+        jwks_url = self.get_str(
+            "JWT_JWKS_URL", "" if self.is_production else f"{users_url}/api/auth/jwks.json"
+        )
+        pems = [read_pem(value=pem) for pem in self.get_str("JWT_PUBLIC_KEYS").split(";;")]
+        pems += [read_pem(path=path) for path in self.get_list("JWT_PUBLIC_KEY_FILES")]
+        pems = [pem for pem in pems if pem.strip()]
+        if self.is_production and not (jwks_url or pems):
+            raise ImproperlyConfigured(
+                "JWT_JWKS_URL or JWT_PUBLIC_KEYS must be set when SOUK_ENV=production."
+            )
+        return {
+            "JWT_JWKS_URL": jwks_url,
+            "JWT_PUBLIC_KEYS": pems,
+            "JWT_ISSUER": self.get_str("JWT_ISSUER", "souk-users"),
+            "JWT_AUDIENCE": self.get_str("JWT_AUDIENCE", "souk"),
+        }
 
 
 def database_config(

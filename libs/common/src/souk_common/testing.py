@@ -1,5 +1,10 @@
 """Helpers for the services' test suites.
 
+Tokens: :func:`signing_key_for_tests` is one RSA key per test process; services'
+test settings trust its public half (:func:`souk_test_settings`) and
+:class:`TokenFactory` mints real RS256 tokens with it, so tests authenticate
+exactly as production does. :func:`jwks_document` builds a JWK Set.
+
 Database choice (contract §1): tests use PostgreSQL at ``POSTGRES_URL``
 (default ``postgres://postgres@127.0.0.1:5432/postgres``) when it answers, and
 SQLite otherwise, saying so loudly. With ``REQUIRE_POSTGRES=1`` a missing
@@ -9,17 +14,26 @@ are skipped on SQLite with that reason (see :mod:`souk_common.pytest_plugin`).
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import hmac
+import json
 import os
 import re
 import sys
 import threading
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+import jwt
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
+from souk_common.keys import PublicKey, SigningKey
 from souk_common.settings import database_config
 
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -164,3 +178,151 @@ class ServiceSkeletonChecks:
         assert response.json()["error"]["code"] == "not_found"
         assert response.json()["error"]["request_id"] == "skeleton-1"
         assert response["X-Request-ID"] == "skeleton-1"
+
+
+# Keys and tokens ----------------------------------------------------------------------
+
+
+@functools.cache
+def signing_key_for_tests() -> SigningKey:
+    """One RSA key per test process (generating one takes tens of milliseconds)."""
+    return SigningKey.generate()
+
+
+def souk_test_settings(**overrides: Any) -> dict[str, Any]:
+    """``SOUK`` settings for tests: trust :func:`signing_key_for_tests` offline."""
+    return {"JWT_PUBLIC_KEYS": [signing_key_for_tests().public.to_pem()], **overrides}
+
+
+def jwks_document(*keys: PublicKey) -> dict[str, Any]:
+    """A JWK Set of the given public keys, as the users service publishes it."""
+    return {"keys": [key.to_jwk() for key in keys]}
+
+
+class TokenFactory:
+    """Mints real RS256 tokens, as the users service would, and forged ones on request."""
+
+    def __init__(
+        self,
+        signing_key: SigningKey | None = None,
+        *,
+        issuer: str = "souk-users",
+        audience: str = "souk",
+    ) -> None:
+        self.signing_key = signing_key or signing_key_for_tests()
+        self.issuer = issuer
+        self.audience = audience
+
+    def claims(self, token_type: str, lifetime: float = 300, **extra: Any) -> dict[str, Any]:
+        now = int(time.time())
+        return {
+            "token_type": token_type,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "iat": now,
+            "exp": now + int(lifetime),
+            "jti": uuid.uuid4().hex,
+            **extra,
+        }
+
+    def encode(self, claims: dict[str, Any], *, headers: dict[str, Any] | None = None) -> str:
+        """Sign ``claims`` with RS256 and this factory's key id (headers may override)."""
+        return jwt.encode(
+            claims,
+            self.signing_key.key,
+            algorithm="RS256",
+            headers={"kid": self.signing_key.kid, **(headers or {})},
+        )
+
+    def access(
+        self,
+        *,
+        user_id: int = 1,
+        username: str = "alice",
+        is_staff: bool = False,
+        lifetime: float = 300,
+        **extra: Any,
+    ) -> str:
+        """A user's access token."""
+        return self.encode(
+            self.claims(
+                "access",
+                lifetime,
+                user_id=user_id,
+                username=username,
+                is_staff=is_staff,
+                **extra,
+            )
+        )
+
+    def service(
+        self, *, client_id: str = "orders", scopes: Iterable[str] = (), lifetime: float = 300
+    ) -> str:
+        """A service token granting ``scopes``."""
+        return self.encode(self.claims("service", lifetime, sub=client_id, scope=" ".join(scopes)))
+
+    def forged(self, kind: str, **claims: Any) -> str:
+        """Tokens that must be refused: see :data:`FORGED_TOKEN_KINDS`."""
+        identity = {"user_id": 1, "username": "mallory", "is_staff": True, **claims}
+        base = self.claims("access", **identity)
+        public_pem = self.signing_key.public.to_pem().encode()
+        if kind == "alg-none":
+            header = {"alg": "none", "typ": "JWT", "kid": self.signing_key.kid}
+            return _unsigned(header, base)
+        if kind == "hs256-public-key":
+            # The classic confusion: an HMAC "signed" with the RSA public key.
+            return _hmac_signed(base, public_pem, self.signing_key.kid)
+        if kind == "hs256-secret":
+            return _hmac_signed(
+                base, b"a-guessable-shared-secret-of-32+bytes", self.signing_key.kid
+            )
+        if kind == "other-key":
+            return TokenFactory(SigningKey.generate()).encode(base)
+        if kind == "wrong-kid":
+            return self.encode(base, headers={"kid": "not-a-known-key"})
+        if kind == "wrong-issuer":
+            return self.encode({**base, "iss": "someone-else"})
+        if kind == "wrong-audience":
+            return self.encode({**base, "aud": "another-system"})
+        if kind == "expired":
+            return self.encode({**base, "iat": base["iat"] - 3600, "exp": base["iat"] - 600})
+        if kind == "refresh":
+            return self.encode({**base, "token_type": "refresh"})
+        if kind == "tampered":
+            token = self.encode(base)
+            head, payload, signature = token.split(".")
+            flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+            return ".".join((head, payload, flipped))
+        raise ValueError(f"unknown forged token kind {kind!r}")
+
+
+#: Every kind of token ``TokenFactory.forged`` makes; each must get a 401.
+FORGED_TOKEN_KINDS = (
+    "alg-none",
+    "hs256-public-key",
+    "hs256-secret",
+    "other-key",
+    "wrong-kid",
+    "wrong-issuer",
+    "wrong-audience",
+    "expired",
+    "refresh",
+    "tampered",
+)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unsigned(header: dict[str, Any], claims: dict[str, Any]) -> str:
+    parts = [json.dumps(part, separators=(",", ":")).encode() for part in (header, claims)]
+    return ".".join(_b64(part) for part in parts) + "."
+
+
+def _hmac_signed(claims: dict[str, Any], secret: bytes, kid: str) -> str:
+    header = {"alg": "HS256", "typ": "JWT", "kid": kid}
+    parts = [json.dumps(part, separators=(",", ":")).encode() for part in (header, claims)]
+    signing_input = ".".join(_b64(part) for part in parts)
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"

@@ -1,0 +1,345 @@
+"""Stateless JWT authentication for DRF, and the permissions that go with it.
+
+The users service signs tokens with RS256 and publishes its public keys as a
+JWK Set. Every other service verifies tokens here, without a user table and
+without calling the users service per request:
+
+- the header must say ``alg: RS256`` and name a ``kid`` we know (``none``,
+  HS256 -- even "signed" with the public key -- and every other algorithm are
+  refused before any signature check);
+- the signature, ``exp``, ``iss`` and ``aud`` are checked by PyJWT with only
+  RS256 allowed;
+- the token must be an access token or a service token: a refresh token is not
+  a credential for an API call.
+
+Keys come from the users service's JWKS (fetched with a timeout, cached,
+refetched when an unknown ``kid`` appears, at most every few seconds) and/or
+from PEM public keys in settings, for offline use. Views receive a
+:class:`Principal`: who is calling, whether staff, and which scopes it holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from rest_framework import permissions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+
+from souk_common.clients import ServiceClient
+from souk_common.conf import souk_settings
+from souk_common.errors import UpstreamError
+from souk_common.keys import PublicKey
+
+if TYPE_CHECKING:  # DRF's views import its settings, which import this module.
+    from rest_framework.views import APIView
+
+logger = logging.getLogger(__name__)
+
+ALGORITHM = "RS256"
+ACCESS = "access"
+REFRESH = "refresh"
+SERVICE = "service"
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "jti", "token_type")
+
+
+class InvalidToken(Exception):
+    """The token is not one this system issued, or not usable any more."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, as the access or service token says.
+
+    A user (``user_id`` set) or a service (``client_id`` set). Behaves enough
+    like a Django user for DRF (``is_authenticated``, ``pk``) without a user
+    table.
+    """
+
+    user_id: int | None
+    username: str
+    is_staff: bool
+    scopes: frozenset[str]
+    client_id: str | None = None
+    claims: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_service(self) -> bool:
+        return self.client_id is not None
+
+    @property
+    def pk(self) -> int | str | None:
+        return self.user_id if self.client_id is None else self.client_id
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[str, Any]) -> Principal:
+        """Build the principal of a verified token's claims."""
+        scopes = frozenset(str(claims.get("scope", "")).split())
+        if claims["token_type"] == SERVICE:
+            client_id = str(claims.get("sub", ""))
+            return cls(None, client_id, False, scopes, client_id=client_id, claims=claims)
+        try:
+            user_id = int(claims["user_id"])
+        except (KeyError, TypeError, ValueError):
+            raise InvalidToken("the token names no user") from None
+        return cls(
+            user_id=user_id,
+            username=str(claims.get("username", "")),
+            is_staff=bool(claims.get("is_staff", False)),
+            scopes=scopes,
+            claims=claims,
+        )
+
+
+# Key sets -------------------------------------------------------------------------
+
+
+class KeySet:
+    """Public keys by key id."""
+
+    def get(self, kid: str) -> rsa.RSAPublicKey | None:
+        raise NotImplementedError
+
+
+class StaticKeySet(KeySet):
+    """Keys given as PEM (public keys, or private keys whose public half is used)."""
+
+    def __init__(self, pems: Iterable[str]) -> None:
+        loaded = [PublicKey.from_pem(pem) for pem in pems if pem.strip()]
+        self._keys = {key.kid: key.key for key in loaded}
+
+    def get(self, kid: str) -> rsa.RSAPublicKey | None:
+        return self._keys.get(kid)
+
+
+class JwksKeySet(KeySet):
+    """Keys from a JWK Set URL: cached, refetched when stale or when a kid is unknown.
+
+    A failed fetch keeps the keys already known, so a users service restart
+    does not log everyone out of the other services.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 2.0,
+        cache_seconds: float = 300.0,
+        min_refresh_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = ServiceClient(
+            "users", url, connect_timeout=timeout, read_timeout=timeout, retries=0
+        )
+        self._cache_seconds = cache_seconds
+        self._min_refresh_seconds = min_refresh_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: dict[str, rsa.RSAPublicKey] = {}
+        self._fetched_at: float | None = None
+
+    def get(self, kid: str) -> rsa.RSAPublicKey | None:
+        with self._lock:
+            now = self._clock()
+            age = None if self._fetched_at is None else now - self._fetched_at
+            stale = age is None or age >= self._cache_seconds
+            unknown = age is not None and kid not in self._keys and age >= self._min_refresh_seconds
+            if stale or unknown:
+                self._refresh(now)
+            return self._keys.get(kid)
+
+    def _refresh(self, now: float) -> None:
+        self._fetched_at = now
+        try:
+            response = self._client.get("")
+            if response.status != 200:
+                raise InvalidToken(f"JWKS answered {response.status}")
+            keys = {}
+            for jwk in response.json()["keys"]:
+                if jwk.get("kty") == "RSA" and jwk.get("alg", ALGORITHM) == ALGORITHM:
+                    key = PublicKey.from_jwk(jwk)
+                    keys[key.kid] = key.key
+        except (UpstreamError, InvalidToken, ValueError, KeyError, TypeError) as exc:
+            logger.warning("could not refresh the JWK Set: %s", exc)
+            return
+        self._keys = keys
+
+
+class CombinedKeySet(KeySet):
+    """The first key set that knows a kid wins."""
+
+    def __init__(self, key_sets: Sequence[KeySet]) -> None:
+        self._key_sets = list(key_sets)
+
+    def get(self, kid: str) -> rsa.RSAPublicKey | None:
+        for key_set in self._key_sets:
+            key = key_set.get(kid)
+            if key is not None:
+                return key
+        return None
+
+
+# Verification ---------------------------------------------------------------------
+
+
+class TokenVerifier:
+    """Checks a token end to end and returns its claims, or raises InvalidToken."""
+
+    def __init__(self, keys: KeySet, *, issuer: str, audience: str, leeway: float = 0) -> None:
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway
+
+    def verify(
+        self, token: str, *, token_types: Iterable[str] = (ACCESS, SERVICE)
+    ) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise InvalidToken("malformed token") from None
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken("unsupported algorithm")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("the token names no key")
+        key = self.keys.get(kid)
+        if key is None:
+            raise InvalidToken("unknown signing key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": list(REQUIRED_CLAIMS)},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("token expired") from None
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken(str(exc) or "invalid token") from None
+        if claims.get("token_type") not in set(token_types):
+            raise InvalidToken("wrong token type")
+        return claims
+
+
+_verifier: TokenVerifier | None = None
+_verifier_lock = threading.Lock()
+
+
+def get_verifier() -> TokenVerifier:
+    """The process's verifier, built once from the ``SOUK`` settings."""
+    global _verifier
+    with _verifier_lock:
+        if _verifier is None:
+            key_sets: list[KeySet] = []
+            if souk_settings.JWT_PUBLIC_KEYS:
+                key_sets.append(StaticKeySet(souk_settings.JWT_PUBLIC_KEYS))
+            if souk_settings.JWT_JWKS_URL:
+                key_sets.append(
+                    JwksKeySet(
+                        souk_settings.JWT_JWKS_URL,
+                        timeout=souk_settings.JWKS_TIMEOUT,
+                        cache_seconds=souk_settings.JWKS_CACHE_SECONDS,
+                        min_refresh_seconds=souk_settings.JWKS_MIN_REFRESH_SECONDS,
+                    )
+                )
+            _verifier = TokenVerifier(
+                CombinedKeySet(key_sets),
+                issuer=souk_settings.JWT_ISSUER,
+                audience=souk_settings.JWT_AUDIENCE,
+                leeway=souk_settings.JWT_LEEWAY,
+            )
+        return _verifier
+
+
+def reset_verifier() -> None:
+    """Forget the verifier (and its cached keys), e.g. after settings change."""
+    global _verifier
+    with _verifier_lock:
+        _verifier = None
+
+
+class JWTAuthentication(BaseAuthentication):
+    """DRF authentication: ``Authorization: Bearer <access or service token>``.
+
+    No header: anonymous (permissions decide). A header that is not a valid
+    token: 401 ``not_authenticated`` with ``WWW-Authenticate``.
+    """
+
+    realm = "souk"
+
+    def authenticate(self, request: Request) -> tuple[Any, str] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or " " in token:
+            raise AuthenticationFailed("Use 'Authorization: Bearer <token>'.")
+        try:
+            claims = get_verifier().verify(token)
+            return self.principal_for(claims), token
+        except InvalidToken as exc:
+            raise AuthenticationFailed(f"Invalid token: {exc}.") from None
+
+    def principal_for(self, claims: Mapping[str, Any]) -> Any:
+        """The ``request.user`` for verified claims; services may load their own user."""
+        return Principal.from_claims(claims)
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'Bearer realm="{self.realm}"'
+
+
+# Permissions ----------------------------------------------------------------------
+
+
+class IsUser(permissions.BasePermission):
+    """A signed-in user (a service token is not enough)."""
+
+    message = "Sign in as a user to do this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and not getattr(user, "is_service", False))
+
+
+class IsStaff(IsUser):
+    """A signed-in staff user."""
+
+    message = "Only staff can do this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return super().has_permission(request, view) and bool(request.user.is_staff)
+
+
+class ScopePermission(permissions.BasePermission):
+    """A caller (a service, usually) whose token grants :attr:`scope`."""
+
+    scope = ""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and self.scope in getattr(user, "scopes", ()))
+
+
+def HasScope(scope: str) -> type[permissions.BasePermission]:
+    """The permission class requiring ``scope``: ``permission_classes = [HasScope("x:y")]``."""
+    return type(
+        f"HasScope[{scope}]",
+        (ScopePermission,),
+        {"scope": scope, "message": f"This needs the '{scope}' scope."},
+    )

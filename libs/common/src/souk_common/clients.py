@@ -1,0 +1,280 @@
+"""ServiceClient: how one service calls another.
+
+Every call has connect and read timeouts, reuses pooled keep-alive
+connections, carries the current request id, and fails with a typed
+exception the error handler turns into the envelope:
+
+- connection refused or reset   -> :class:`~souk_common.errors.BadGateway` (502)
+- no answer in time             -> :class:`~souk_common.errors.UpstreamTimeout` (504)
+- circuit open                  -> :class:`~souk_common.errors.UpstreamUnavailable` (503)
+- 5xx from the upstream         -> :class:`~souk_common.errors.BadGateway` (502)
+
+Only idempotent calls are retried (GET, PUT, DELETE, or a POST the caller
+declares idempotent, such as one keyed by a reference), with exponential
+backoff, on refused connections and 502/503/504 answers. A circuit breaker per
+client stops calling an upstream that keeps failing, and lets one probe through
+after a pause. 4xx answers are returned to the caller, who knows what they mean.
+
+Built on requests (one pooled Session per client), so unit tests can fake an
+upstream at the HTTP boundary with ``responses``.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from souk_common.errors import BadGateway, UpstreamTimeout, UpstreamUnavailable
+from souk_common.logging import current_request_id
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+
+
+@dataclass(frozen=True)
+class ServiceResponse:
+    """What an upstream answered (status below 500)."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.content) if self.content else None
+
+
+class CircuitBreaker:
+    """Closed -> open after ``failure_threshold`` consecutive failures -> half-open
+    after ``reset_timeout`` seconds, where one probe decides: success closes it,
+    failure opens it again. Thread-safe; one per upstream per process."""
+
+    CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+
+    def __init__(
+        self,
+        *,
+        failure_threshold: int = 5,
+        reset_timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.failure_threshold = failure_threshold
+        self.reset_timeout = reset_timeout
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._state = self.CLOSED
+        self._failures = 0
+        self._opened_at = 0.0
+        self._probe_in_flight = False
+
+    @property
+    def state(self) -> str:
+        with self._lock:
+            if self._state == self.OPEN and self._clock() - self._opened_at >= self.reset_timeout:
+                return self.HALF_OPEN
+            return self._state
+
+    def before_call(self) -> None:
+        """Raise :class:`UpstreamUnavailable` unless a call may go through now."""
+        with self._lock:
+            if self._state == self.CLOSED:
+                return
+            waited = self._clock() - self._opened_at
+            if self._state == self.OPEN and waited >= self.reset_timeout:
+                self._state = self.HALF_OPEN
+                self._probe_in_flight = False
+            if self._state == self.HALF_OPEN and not self._probe_in_flight:
+                self._probe_in_flight = True
+                return
+            retry_after = max(self.reset_timeout - waited, 1.0)
+        raise UpstreamUnavailable(retry_after=retry_after)
+
+    def record_success(self) -> None:
+        with self._lock:
+            self._state = self.CLOSED
+            self._failures = 0
+            self._probe_in_flight = False
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self._failures += 1
+            if self._state == self.HALF_OPEN or self._failures >= self.failure_threshold:
+                self._state = self.OPEN
+                self._opened_at = self._clock()
+                self._probe_in_flight = False
+
+
+class TokenSource(Protocol):
+    """Gives the bearer token for a call, and forgets it when the upstream refuses it."""
+
+    def token(self) -> str: ...
+
+    def invalidate(self) -> None: ...
+
+
+@dataclass
+class ServiceClient:
+    """A pooled, timed, retrying, circuit-broken HTTP client for one upstream."""
+
+    name: str
+    base_url: str
+    connect_timeout: float = 1.0
+    read_timeout: float = 5.0
+    retries: int = 2
+    backoff: float = 0.05
+    pool_size: int = 16
+    auth: TokenSource | None = None
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    session: requests.Session = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def get(self, path: str, **kwargs: Any) -> ServiceResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> ServiceResponse:
+        return self.request("POST", path, **kwargs)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        read_timeout: float | None = None,
+    ) -> ServiceResponse:
+        """Call the upstream; see the module docstring for what fails how."""
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        attempts = 1 + (self.retries if idempotent else 0)
+        reauthenticated = False
+        attempt = 0
+        while True:
+            attempt += 1
+            self.breaker.before_call()
+            try:
+                response = self._send(method, path, json, params, read_timeout)
+            except requests.Timeout as exc:
+                # Not retried: the upstream may be working on it, and waiting again
+                # would double the caller's wait. Idempotent callers may call again.
+                self.breaker.record_failure()
+                logger.warning("%s %s %s: timed out (%s)", self.name, method, path, exc)
+                raise UpstreamTimeout(f"The {self.name} service did not answer in time.") from exc
+            except requests.ConnectionError as exc:
+                self.breaker.record_failure()
+                if attempt < attempts:
+                    self._sleep(attempt)
+                    continue
+                logger.warning("%s %s %s: connection failed (%s)", self.name, method, path, exc)
+                raise BadGateway(f"The {self.name} service could not be reached.") from exc
+
+            if response.status_code >= 500:
+                self.breaker.record_failure()
+                if response.status_code in RETRYABLE_STATUSES and attempt < attempts:
+                    self._sleep(attempt)
+                    continue
+                logger.warning(
+                    "%s %s %s: answered %s", self.name, method, path, response.status_code
+                )
+                raise BadGateway(f"The {self.name} service failed ({response.status_code}).")
+            self.breaker.record_success()
+            if response.status_code == 401 and self.auth is not None and not reauthenticated:
+                # A refused token was not acted on, so sending again is safe for any method.
+                reauthenticated = True
+                self.auth.invalidate()
+                attempt -= 1
+                continue
+            return ServiceResponse(response.status_code, response.headers, response.content)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str] | None,
+        read_timeout: float | None,
+    ) -> requests.Response:
+        headers = {"X-Request-ID": current_request_id(), "Accept": "application/json"}
+        if self.auth is not None:
+            headers["Authorization"] = f"Bearer {self.auth.token()}"
+        return self.session.request(
+            method,
+            self.base_url + path,
+            json=json,
+            params=params,
+            headers=headers,
+            timeout=(self.connect_timeout, read_timeout or self.read_timeout),
+            allow_redirects=False,
+        )
+
+    def _sleep(self, attempt: int) -> None:
+        delay = self.backoff * (2 ** (attempt - 1))
+        time.sleep(delay + random.uniform(0, delay))  # noqa: S311 - jitter, not crypto
+
+
+class ServiceTokenProvider:
+    """Service tokens from the users service, cached until shortly before they expire.
+
+    ``ServiceClient`` asks it for a token on every call and calls
+    :meth:`invalidate` when an upstream answers 401, so the next call fetches
+    a fresh one (once).
+    """
+
+    def __init__(
+        self,
+        client: ServiceClient,
+        *,
+        client_id: str,
+        client_secret: str,
+        path: str = "/internal/auth/token/",
+        refresh_margin: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._credentials = {"client_id": client_id, "client_secret": client_secret}
+        self._path = path
+        self._refresh_margin = refresh_margin
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token = ""
+        self._expires_at = 0.0
+
+    def token(self) -> str:
+        with self._lock:
+            if not self._token or self._clock() >= self._expires_at:
+                self._fetch()
+            return self._token
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._token = ""
+
+    def _fetch(self) -> None:
+        response = self._client.post(self._path, json=self._credentials, idempotent=True)
+        if response.status != 200:
+            raise BadGateway(
+                f"The {self._client.name} service refused this service's credentials "
+                f"({response.status})."
+            )
+        body = response.json()
+        self._token = str(body["access"])
+        lifetime = float(body["expires_in"])
+        self._expires_at = self._clock() + max(lifetime - self._refresh_margin, lifetime / 2)

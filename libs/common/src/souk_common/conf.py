@@ -1,0 +1,75 @@
+"""souk_common's own settings: one ``SOUK`` dict in a service's settings.py.
+
+Like DRF's ``REST_FRAMEWORK``, every key has a documented default below and a
+service sets only what differs::
+
+    SOUK = {"JWT_JWKS_URL": "http://users:8000/api/auth/jwks.json"}
+
+Read them through :data:`souk_settings`; tests that override ``SOUK`` see the
+new values at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+
+DEFAULTS: dict[str, Any] = {
+    # Who issues tokens and for whom: checked on every token.
+    "JWT_ISSUER": "souk-users",
+    "JWT_AUDIENCE": "souk",
+    # Where verifying services find the public keys: the users service's JWK Set...
+    "JWT_JWKS_URL": "",
+    # ...or, for offline use, PEM public keys given directly (both may be set).
+    "JWT_PUBLIC_KEYS": [],
+    # JWKS fetching: timeout, how long a fetched set is trusted, and the least time
+    # between two fetches caused by unknown key ids (so forged kids cannot flood users).
+    "JWKS_TIMEOUT": 2.0,
+    "JWKS_CACHE_SECONDS": 300.0,
+    "JWKS_MIN_REFRESH_SECONDS": 5.0,
+    # Clock skew tolerated on exp/iat, in seconds.
+    "JWT_LEEWAY": 5,
+    # Proxies whose X-Forwarded-For entries a service believes (the gateway's network).
+    "TRUSTED_PROXIES": ["127.0.0.1/32", "::1/128"],
+}
+
+
+class SoukSettings:
+    """Attribute access to ``settings.SOUK`` merged over :data:`DEFAULTS`."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] | None = None
+
+    def _merged(self) -> dict[str, Any]:
+        if self._cache is None:
+            user = getattr(settings, "SOUK", {})
+            unknown = set(user) - set(DEFAULTS)
+            if unknown:
+                raise AttributeError(f"unknown SOUK settings: {sorted(unknown)}")
+            self._cache = {**DEFAULTS, **user}
+        return self._cache
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._merged()[name]
+        except KeyError:
+            raise AttributeError(f"no SOUK setting {name!r}") from None
+
+    def reload(self) -> None:
+        self._cache = None
+
+
+souk_settings = SoukSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "SOUK":
+        souk_settings.reload()
+        from souk_common import auth
+
+        auth.reset_verifier()
+
+
+setting_changed.connect(_reload)

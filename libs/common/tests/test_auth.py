@@ -1,0 +1,182 @@
+"""Stateless token verification: real RS256 tokens in, every forgery out."""
+
+import pytest
+import responses
+from django.test import Client
+
+from souk_common import auth
+from souk_common.auth import InvalidToken, JwksKeySet, Principal, StaticKeySet, TokenVerifier
+from souk_common.keys import SigningKey
+from souk_common.testing import FORGED_TOKEN_KINDS, TokenFactory, jwks_document
+
+JWKS_URL = "http://users.test/api/auth/jwks.json"
+
+
+def get(path, token=None, method="get"):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    return getattr(Client(), method)(path, **headers)
+
+
+def test_a_valid_access_token_names_the_user(token_factory):
+    response = get("/whoami/", token_factory.access(user_id=7, username="bob"))
+
+    assert response.status_code == 200
+    assert response.json() == {"user_id": 7, "username": "bob"}
+
+
+@pytest.mark.parametrize("kind", FORGED_TOKEN_KINDS)
+def test_every_forged_token_is_refused_with_401(token_factory, kind):
+    response = get("/whoami/", token_factory.forged(kind))
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"] == 'Bearer realm="souk"'
+
+
+@pytest.mark.parametrize("header", ["Token abc", "Bearer", "Bearer a b", "Basic dXNlcjpwdw=="])
+def test_malformed_authorization_headers_are_refused(header):
+    response = Client().get("/whoami/", HTTP_AUTHORIZATION=header)
+
+    assert response.status_code == 401
+
+
+def test_no_token_is_401_on_a_protected_view():
+    response = Client().get("/whoami/")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_staff_only_refuses_a_user_and_admits_staff(token_factory):
+    assert get("/staff-only/", token_factory.access(is_staff=False)).status_code == 403
+    assert get("/staff-only/", token_factory.access(is_staff=True)).status_code == 200
+
+
+def test_scope_is_required_for_internal_views(token_factory):
+    with_scope = token_factory.service(scopes=["stock:reserve"])
+    without = token_factory.service(scopes=["users:read"])
+
+    assert get("/reserve/", with_scope, "post").status_code == 200
+    assert get("/reserve/", with_scope, "post").json() == {"client_id": "orders"}
+    assert get("/reserve/", without, "post").status_code == 403
+    assert get("/reserve/", token_factory.access(is_staff=True), "post").status_code == 403
+
+
+def test_a_service_token_is_not_a_user(token_factory):
+    response = get("/whoami/", token_factory.service(scopes=["stock:reserve"]))
+
+    assert response.status_code == 403
+
+
+def test_principal_from_service_claims():
+    principal = Principal.from_claims({"token_type": "service", "sub": "orders", "scope": "a b"})
+
+    assert principal.is_service
+    assert principal.scopes == {"a", "b"}
+    assert principal.pk == "orders"
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@responses.activate
+def test_jwks_keys_are_fetched_once_and_cached(clock):
+    key = SigningKey.generate()
+    responses.get(JWKS_URL, json=jwks_document(key.public))
+    keys = JwksKeySet(JWKS_URL, clock=clock)
+
+    assert keys.get(key.kid) is not None
+    assert keys.get(key.kid) is not None
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_jwks_rotation_a_new_kid_triggers_a_refetch_and_old_tokens_still_verify(clock):
+    old, new = SigningKey.generate(), SigningKey.generate()
+    responses.get(JWKS_URL, json=jwks_document(old.public))
+    verifier = TokenVerifier(
+        JwksKeySet(JWKS_URL, clock=clock, min_refresh_seconds=5),
+        issuer="souk-users",
+        audience="souk",
+    )
+    old_token = TokenFactory(old).access()
+    verifier.verify(old_token)
+
+    # The users service starts signing with a new key, publishing both.
+    responses.replace(responses.GET, JWKS_URL, json=jwks_document(new.public, old.public))
+    clock.now += 6
+    assert verifier.verify(TokenFactory(new).access())["token_type"] == "access"
+    assert verifier.verify(old_token)["token_type"] == "access"
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_unknown_kids_cannot_make_us_hammer_the_users_service(clock):
+    key = SigningKey.generate()
+    responses.get(JWKS_URL, json=jwks_document(key.public))
+    keys = JwksKeySet(JWKS_URL, clock=clock, min_refresh_seconds=5)
+    keys.get(key.kid)
+
+    for _ in range(50):
+        assert keys.get("random-kid") is None
+
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_failed_refresh_keeps_the_keys_we_have(clock):
+    key = SigningKey.generate()
+    responses.get(JWKS_URL, json=jwks_document(key.public))
+    keys = JwksKeySet(JWKS_URL, clock=clock, cache_seconds=60)
+    keys.get(key.kid)
+
+    responses.replace(responses.GET, JWKS_URL, status=503)
+    clock.now += 61
+
+    assert keys.get(key.kid) is not None
+
+
+@responses.activate
+def test_jwks_entries_of_other_algorithms_are_ignored(clock):
+    key = SigningKey.generate()
+    jwk = {**key.public.to_jwk(), "alg": "RS512"}
+    responses.get(JWKS_URL, json={"keys": [jwk]})
+
+    assert JwksKeySet(JWKS_URL, clock=clock).get(key.kid) is None
+
+
+def test_the_kid_in_a_jwks_entry_is_not_trusted():
+    key = SigningKey.generate()
+    keys = StaticKeySet([key.public.to_pem()])
+
+    assert keys.get(key.kid) is not None
+    assert keys.get("made-up") is None
+
+
+def test_verifier_needs_the_required_claims(token_factory):
+    claims = token_factory.claims("access", user_id=1)
+    del claims["jti"]
+    verifier = auth.get_verifier()
+
+    with pytest.raises(InvalidToken, match="jti"):
+        verifier.verify(token_factory.encode(claims))
+
+
+def test_settings_change_rebuilds_the_verifier(settings, token_factory):
+    other = SigningKey.generate()
+    token = TokenFactory(other).access()
+    assert get("/whoami/", token).status_code == 401
+
+    settings.SOUK = {"JWT_PUBLIC_KEYS": [other.public.to_pem()]}
+
+    assert get("/whoami/", token).status_code == 200

@@ -1,0 +1,246 @@
+"""ServiceClient: timeouts, typed failures, retries only where safe, breaker, tokens."""
+
+import socket
+import threading
+import time
+
+import pytest
+import responses
+
+from souk_common.clients import CircuitBreaker, ServiceClient, ServiceTokenProvider
+from souk_common.errors import BadGateway, UpstreamTimeout, UpstreamUnavailable
+from souk_common.logging import request_id_var
+
+BASE = "http://products.test"
+
+
+@pytest.fixture
+def client():
+    return ServiceClient("products", BASE, backoff=0)
+
+
+@pytest.fixture
+def silent_server():
+    """Accepts connections and never answers: a hung upstream."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+def closed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_hung_upstream_times_out_within_the_read_timeout(silent_server):
+    client = ServiceClient("products", silent_server, read_timeout=0.3)
+
+    started = time.monotonic()
+    with pytest.raises(UpstreamTimeout):
+        client.post("/internal/reservations/", json={}, idempotent=True)
+
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_refused_connection_is_a_bad_gateway_after_retries():
+    client = ServiceClient("products", f"http://127.0.0.1:{closed_port()}", backoff=0)
+
+    with pytest.raises(BadGateway):
+        client.get("/api/products/")
+
+    assert client.breaker._failures == 3  # the first try and two retries
+
+
+@responses.activate
+def test_idempotent_calls_are_retried_on_502_503_504(client):
+    responses.get(f"{BASE}/x", status=503)
+    responses.get(f"{BASE}/x", status=502)
+    responses.get(f"{BASE}/x", json={"ok": True})
+
+    response = client.get("/x")
+
+    assert response.status == 200
+    assert response.json() == {"ok": True}
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_non_idempotent_calls_are_never_retried(client):
+    responses.post(f"{BASE}/orders", status=503)
+
+    with pytest.raises(BadGateway):
+        client.post("/orders", json={})
+
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_post_declared_idempotent_is_retried(client):
+    responses.post(f"{BASE}/internal/reservations/", status=503)
+    responses.post(f"{BASE}/internal/reservations/", json={"status": "reserved"}, status=201)
+
+    response = client.post("/internal/reservations/", json={}, idempotent=True)
+
+    assert response.status == 201
+
+
+@responses.activate
+def test_4xx_is_returned_to_the_caller(client):
+    responses.post(f"{BASE}/internal/reservations/", json={"error": {}}, status=409)
+
+    assert client.post("/internal/reservations/", json={}).status == 409
+
+
+@responses.activate
+def test_the_request_id_is_propagated(client):
+    responses.get(f"{BASE}/x", json={})
+    token = request_id_var.set("trace-client-1")
+    try:
+        client.get("/x")
+    finally:
+        request_id_var.reset(token)
+
+    assert responses.calls[0].request.headers["X-Request-ID"] == "trace-client-1"
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_breaker_opens_after_repeated_failures_then_probes_then_closes():
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=3, reset_timeout=5, clock=clock)
+    for _ in range(3):
+        breaker.before_call()
+        breaker.record_failure()
+
+    assert breaker.state == "open"
+    with pytest.raises(UpstreamUnavailable) as raised:
+        breaker.before_call()
+    assert raised.value.headers["Retry-After"] == "5"
+
+    clock.now = 5
+    assert breaker.state == "half_open"
+    breaker.before_call()  # the one probe goes through
+    with pytest.raises(UpstreamUnavailable):
+        breaker.before_call()  # others wait for its verdict
+    breaker.record_success()
+
+    assert breaker.state == "closed"
+    breaker.before_call()
+
+
+def test_a_failed_probe_opens_the_breaker_again():
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=5, clock=clock)
+    breaker.record_failure()
+    clock.now = 6
+    breaker.before_call()
+    breaker.record_failure()
+
+    assert breaker.state == "open"
+    with pytest.raises(UpstreamUnavailable):
+        breaker.before_call()
+
+
+@responses.activate
+def test_an_open_breaker_answers_at_once_without_calling():
+    client = ServiceClient("products", BASE, retries=0, breaker=CircuitBreaker(failure_threshold=2))
+    responses.get(f"{BASE}/x", status=500)
+    for _ in range(2):
+        with pytest.raises(BadGateway):
+            client.get("/x")
+
+    with pytest.raises(UpstreamUnavailable):
+        client.get("/x")
+
+    assert len(responses.calls) == 2
+
+
+USERS = "http://users.test"
+
+
+def token_answer(token, expires_in=300):
+    return {"access": token, "expires_in": expires_in, "token_type": "Bearer"}
+
+
+@responses.activate
+def test_service_tokens_are_cached_until_shortly_before_expiry():
+    clock = FakeClock()
+    responses.post(f"{USERS}/internal/auth/token/", json=token_answer("t1"))
+    responses.post(f"{USERS}/internal/auth/token/", json=token_answer("t2"))
+    provider = ServiceTokenProvider(
+        ServiceClient("users", USERS), client_id="orders", client_secret="s", clock=clock
+    )
+
+    assert provider.token() == "t1"
+    clock.now = 200
+    assert provider.token() == "t1"
+    clock.now = 271  # 300 s lifetime, refreshed 30 s before the end
+    assert provider.token() == "t2"
+    assert responses.calls[0].request.body == b'{"client_id": "orders", "client_secret": "s"}'
+
+
+@responses.activate
+def test_a_401_makes_the_client_fetch_a_new_token_once():
+    responses.post(f"{USERS}/internal/auth/token/", json=token_answer("stale"))
+    responses.post(f"{USERS}/internal/auth/token/", json=token_answer("fresh"))
+    responses.post(f"{BASE}/internal/reservations/", status=401)
+    responses.post(f"{BASE}/internal/reservations/", status=201, json={})
+    provider = ServiceTokenProvider(ServiceClient("users", USERS), client_id="o", client_secret="s")
+    client = ServiceClient("products", BASE, auth=provider, retries=0)
+
+    response = client.post("/internal/reservations/", json={})
+
+    assert response.status == 201
+    calls = [c for c in responses.calls if c.request.url.startswith(BASE)]
+    assert [c.request.headers["Authorization"] for c in calls] == [
+        "Bearer stale",
+        "Bearer fresh",
+    ]
+
+
+@responses.activate
+def test_a_second_401_is_returned_not_looped():
+    responses.post(f"{USERS}/internal/auth/token/", json=token_answer("t"))
+    responses.post(f"{BASE}/x", status=401)
+    provider = ServiceTokenProvider(ServiceClient("users", USERS), client_id="o", client_secret="s")
+    client = ServiceClient("products", BASE, auth=provider)
+
+    assert client.post("/x", json={}).status == 401
+    assert len([c for c in responses.calls if c.request.url.startswith(BASE)]) == 2
+
+
+@responses.activate
+def test_refused_credentials_are_a_bad_gateway():
+    responses.post(f"{USERS}/internal/auth/token/", status=401, json={})
+    provider = ServiceTokenProvider(
+        ServiceClient("users", USERS), client_id="o", client_secret="bad"
+    )
+
+    with pytest.raises(BadGateway, match="refused"):
+        provider.token()

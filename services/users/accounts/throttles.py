@@ -1,0 +1,55 @@
+"""Sign-in throttles, counted in the shared cache so every worker sees every attempt."""
+
+from typing import Any
+
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from souk_common.conf import souk_settings
+from souk_common.network import client_address_behind, parse_networks
+
+
+def client_address(request: Request) -> str:
+    """The caller's address; X-Forwarded-For is believed only from trusted proxies."""
+    return client_address_behind(request.META, parse_networks(souk_settings.TRUSTED_PROXIES))
+
+
+class SettingsRateThrottle(SimpleRateThrottle):
+    """Reads its rate from the settings when used, not when imported."""
+
+    def get_rate(self) -> str | None:
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope or "")
+        return str(rate) if rate else None
+
+
+class LoginUsernameThrottle(SettingsRateThrottle):
+    """Attempts per username, whoever makes them: slows password guessing on one account."""
+
+    scope = "login_username"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        username = request.data.get("username") if isinstance(request.data, dict) else None
+        if not isinstance(username, str) or not username:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": username.strip().lower()}
+
+
+class LoginAddressThrottle(SettingsRateThrottle):
+    """Attempts per client address: slows one client trying many usernames."""
+
+    scope = "login_address"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
+
+
+class ServiceTokenThrottle(SettingsRateThrottle):
+    """Service-token requests per client id."""
+
+    scope = "service_token"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        client_id = request.data.get("client_id") if isinstance(request.data, dict) else None
+        ident = client_id if isinstance(client_id, str) and client_id else client_address(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident[:64]}

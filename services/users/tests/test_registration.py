@@ -1,0 +1,83 @@
+"""POST /api/users/: who may register, and what is refused."""
+
+import pytest
+
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def register(api, **fields):
+    body = {"username": "alice", "email": "alice@example.com", "password": "s3cure-enough-pass"}
+    body.update(fields)
+    return api.post("/api/users/", body, format="json")
+
+
+def test_registration_creates_the_account(api):
+    response = register(api)
+
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"id", "username", "email", "date_joined"}
+    user = User.objects.get(pk=body["id"])
+    assert user.username == "alice"
+    assert user.check_password("s3cure-enough-pass")
+    assert not user.is_staff
+
+
+def test_privilege_fields_sent_at_registration_are_ignored(api):
+    response = register(api, is_staff=True, is_superuser=True, is_active=False)
+
+    user = User.objects.get(pk=response.json()["id"])
+    assert (user.is_staff, user.is_superuser, user.is_active) == (False, False, True)
+
+
+@pytest.mark.parametrize("taken", ["alice", "ALICE", "Alice"])
+def test_duplicate_username_in_any_case_is_refused(api, make_user, taken):
+    make_user("alice", email="first@example.com")
+
+    response = register(api, username=taken, email="second@example.com")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+    assert "username" in response.json()["error"]["details"]
+    assert User.objects.count() == 1
+
+
+def test_duplicate_email_in_any_case_is_refused(api, make_user):
+    make_user("first", email="alice@example.com")
+
+    response = register(api, username="second", email="ALICE@Example.com")
+
+    assert response.status_code == 400
+    assert "email" in response.json()["error"]["details"]
+
+
+@pytest.mark.parametrize("password", ["short", "password123", "12345678901", "alice@example.com"])
+def test_weak_passwords_are_refused_by_djangos_validators(api, password):
+    response = register(api, password=password)
+
+    assert response.status_code == 400
+    assert "password" in response.json()["error"]["details"]
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"username": ""},
+        {"username": "has space"},
+        {"username": "x" * 151},
+        {"email": "not-an-email"},
+        {"password": None},
+    ],
+)
+def test_invalid_fields_are_validation_errors(api, fields):
+    response = register(api, **fields)
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) & set(fields)
+
+
+def test_listing_users_is_for_staff_only(api):
+    assert api.get("/api/users/").status_code == 401

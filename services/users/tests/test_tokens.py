@@ -1,0 +1,255 @@
+"""Sign-in, refresh rotation, logout, deactivation, throttling and the JWK Set."""
+
+import jwt
+import pytest
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+
+from souk_common.keys import PublicKey
+from souk_common.testing import signing_key_for_tests
+from tests.conftest import PASSWORD, bearer
+
+pytestmark = pytest.mark.django_db
+
+
+def claims_of(token):
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def test_sign_in_gives_rs256_tokens_with_a_kid(alice, login):
+    pair = login("alice")
+
+    header = jwt.get_unverified_header(pair["access"])
+    assert header["alg"] == "RS256"
+    assert header["kid"] == signing_key_for_tests().kid
+    access = claims_of(pair["access"])
+    assert access["token_type"] == "access"
+    assert access["user_id"] == alice.pk
+    assert access["username"] == "alice"
+    assert access["is_staff"] is False
+    assert (access["iss"], access["aud"]) == ("souk-users", "souk")
+    assert access["exp"] - access["iat"] == 300
+    assert access["jti"]
+    assert claims_of(pair["refresh"])["token_type"] == "refresh"
+
+
+def test_sign_in_ignores_username_case(alice, login):
+    assert login("ALICE")["access"]
+
+
+def test_wrong_password_is_401(api, alice):
+    response = api.post(
+        "/api/auth/token/", {"username": "alice", "password": "wrong"}, format="json"
+    )
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_refresh_rotates_and_the_old_refresh_token_dies(api, alice, login):
+    first = login("alice")
+
+    response = api.post("/api/auth/token/refresh/", {"refresh": first["refresh"]}, format="json")
+    assert response.status_code == 200
+    second = response.json()
+    assert set(second) == {"access", "refresh"}
+    assert second["refresh"] != first["refresh"]
+
+    again = api.post("/api/auth/token/refresh/", {"refresh": first["refresh"]}, format="json")
+    assert again.status_code == 401
+    assert (
+        api.post(
+            "/api/auth/token/refresh/", {"refresh": second["refresh"]}, format="json"
+        ).status_code
+        == 200
+    )
+
+
+def test_an_access_token_cannot_refresh(api, alice, login):
+    pair = login("alice")
+
+    response = api.post("/api/auth/token/refresh/", {"refresh": pair["access"]}, format="json")
+
+    assert response.status_code == 401
+
+
+def test_logout_kills_the_refresh_token(api, alice, login):
+    pair = login("alice")
+
+    response = api.post("/api/auth/logout/", {"refresh": pair["refresh"]}, format="json")
+
+    assert response.status_code == 204
+    assert BlacklistedToken.objects.count() == 1
+    refreshed = api.post("/api/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
+    assert refreshed.status_code == 401
+
+
+def test_a_deactivated_user_can_neither_sign_in_nor_refresh(api, alice, staff, login):
+    user_pair = login("alice")
+    staff_pair = login("root")
+
+    response = api.patch(
+        f"/api/users/{alice.pk}/",
+        {"is_active": False},
+        format="json",
+        **bearer(staff_pair["access"]),
+    )
+    assert response.status_code == 200
+
+    signin = api.post(
+        "/api/auth/token/", {"username": "alice", "password": PASSWORD}, format="json"
+    )
+    assert signin.status_code == 401
+    refresh = api.post("/api/auth/token/refresh/", {"refresh": user_pair["refresh"]}, format="json")
+    assert refresh.status_code == 401
+    assert api.get("/api/users/me/", **bearer(user_pair["access"])).status_code == 401
+
+
+def test_a_refresh_token_revoked_by_deactivation_stays_dead_after_reactivation(
+    api, alice, staff, login
+):
+    user_pair = login("alice")
+    headers = bearer(login("root")["access"])
+    api.patch(f"/api/users/{alice.pk}/", {"is_active": False}, format="json", **headers)
+    api.patch(f"/api/users/{alice.pk}/", {"is_active": True}, format="json", **headers)
+
+    response = api.post(
+        "/api/auth/token/refresh/", {"refresh": user_pair["refresh"]}, format="json"
+    )
+
+    assert response.status_code == 401
+
+
+def test_refresh_gives_claims_as_they_are_now(api, alice, login):
+    pair = login("alice")
+    alice.is_staff = True
+    alice.save()
+
+    response = api.post("/api/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
+
+    assert claims_of(response.json()["access"])["is_staff"] is True
+
+
+def test_sign_in_is_throttled_per_username(api, alice):
+    attempts = [
+        api.post("/api/auth/token/", {"username": "alice", "password": "wrong"}, format="json")
+        for _ in range(6)
+    ]
+
+    assert [a.status_code for a in attempts] == [401] * 5 + [429]
+    assert attempts[-1].json()["error"]["code"] == "rate_limited"
+    assert int(attempts[-1]["Retry-After"]) > 0
+
+
+def test_sign_in_is_throttled_per_client_address(api, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "login_address": "3/min",
+        },
+    }
+    codes = [
+        api.post(
+            "/api/auth/token/",
+            {"username": f"user{n}", "password": "x"},
+            format="json",
+            REMOTE_ADDR="203.0.113.7",
+        ).status_code
+        for n in range(4)
+    ]
+    other_client = api.post(
+        "/api/auth/token/",
+        {"username": "user9", "password": "x"},
+        format="json",
+        REMOTE_ADDR="203.0.113.8",
+    )
+
+    assert codes == [401, 401, 401, 429]
+    assert other_client.status_code == 401
+
+
+def test_a_forged_forwarded_for_from_a_direct_client_does_not_escape_the_limit(api, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "login_address": "2/min",
+        },
+    }
+
+    codes = [
+        api.post(
+            "/api/auth/token/",
+            {"username": f"user{n}", "password": "x"},
+            format="json",
+            REMOTE_ADDR="203.0.113.7",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        ).status_code
+        for n in range(3)
+    ]
+
+    assert codes == [401, 401, 429]
+
+
+def test_behind_the_gateway_each_client_has_its_own_count(api, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "login_address": "2/min",
+        },
+    }
+
+    codes = [
+        api.post(
+            "/api/auth/token/",
+            {"username": f"user{n}", "password": "x"},
+            format="json",
+            REMOTE_ADDR="127.0.0.1",  # the gateway, a trusted proxy
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        ).status_code
+        for n in range(3)
+    ]
+
+    assert codes == [401, 401, 401]
+
+
+def test_jwks_publishes_the_signing_key(api):
+    response = api.get("/api/auth/jwks.json")
+
+    assert response.status_code == 200
+    (key,) = response.json()["keys"]
+    assert key["kid"] == signing_key_for_tests().kid
+    assert key["alg"] == "RS256"
+    assert key["kty"] == "RSA"
+    assert "d" not in key
+
+
+def test_key_rotation_old_and_new_keys_are_published_and_both_verify(
+    api, alice, login, settings, tmp_path
+):
+    from souk_common.keys import SigningKey
+
+    old_pair = login("alice")
+    old_key = signing_key_for_tests()
+    new_key = SigningKey.generate()
+    settings.SIMPLE_JWT = {
+        **settings.SIMPLE_JWT,
+        "SIGNING_KEY": new_key.to_pem(),
+        "VERIFYING_KEY": new_key.public.to_pem(),
+    }
+    settings.JWT_PREVIOUS_PUBLIC_KEYS = [old_key.public.to_pem()]
+    settings.SOUK = {
+        **settings.SOUK,
+        "JWT_PUBLIC_KEYS": [new_key.public.to_pem(), old_key.public.to_pem()],
+    }
+
+    kids = {key["kid"] for key in api.get("/api/auth/jwks.json").json()["keys"]}
+    assert kids == {old_key.kid, new_key.kid}
+    new_pair = api.post(
+        "/api/auth/token/refresh/", {"refresh": old_pair["refresh"]}, format="json"
+    ).json()
+    assert jwt.get_unverified_header(new_pair["access"])["kid"] == new_key.kid
+    assert api.get("/api/users/me/", **bearer(old_pair["access"])).status_code == 200
+    assert api.get("/api/users/me/", **bearer(new_pair["access"])).status_code == 200
+    assert PublicKey.from_pem(new_key.public.to_pem()).kid == new_key.kid
