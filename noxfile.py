@@ -19,6 +19,7 @@ SERVICES = ("users", "products", "orders", "gateway")
 DEV = {"SOUK_ENV": "development"}
 LINT_TOOLS = ("ruff>=0.9,<0.18", "import-linter>=2.1,<3")
 TYPE_TOOLS = (
+    "types-django-filter>=24",
     "mypy>=1.15,<3",
     "django-stubs[compatible-mypy]>=5.1,<7",
     "djangorestframework-stubs>=3.15,<4",

@@ -218,6 +218,7 @@ class Stack:
         self.extra_env["DEMO_ADMIN_PASSWORD"] = admin_password
         for service in SERVICES:
             self.manage(service, "ensure_demo_admin", capture=True)
+        print(self.manage("products", "seed_demo_catalogue", capture=True).strip(), flush=True)
 
     def prepare(self, *, admin_password: str | None = None) -> None:
         """Everything before the services start: databases, migrations, seeds."""

@@ -1,5 +1,11 @@
-"""Routes of the catalogue app."""
+"""Routes of the catalogue (public API)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from catalogue import apis
+
+urlpatterns: list[URLPattern] = [
+    path("api/products/", apis.ProductListCreateApi.as_view(), name="product-list"),
+    path("api/products/categories/", apis.CategoryListApi.as_view(), name="category-list"),
+    path("api/products/<int:product_id>/", apis.ProductDetailApi.as_view(), name="product-detail"),
+]

@@ -16,7 +16,9 @@ INSTALLED_APPS = [
     *common.DJANGO_APPS,
     *common.THIRD_PARTY_APPS,
     "souk_common",
+    "django_filters",
     "catalogue",
+    "inventory",
 ]
 MIDDLEWARE = common.MIDDLEWARE
 ROOT_URLCONF = "products_service.urls"

@@ -12,4 +12,5 @@ handler500 = HANDLER500
 urlpatterns = [
     *service_urlpatterns(),
     path("", include("catalogue.urls")),
+    path("", include("inventory.urls")),
 ]

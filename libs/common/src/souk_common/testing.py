@@ -261,10 +261,13 @@ class TokenFactory:
         """A service token granting ``scopes``."""
         return self.encode(self.claims("service", lifetime, sub=client_id, scope=" ".join(scopes)))
 
-    def forged(self, kind: str, **claims: Any) -> str:
-        """Tokens that must be refused: see :data:`FORGED_TOKEN_KINDS`."""
+    def forged(self, kind: str, *, token_type: str = "access", **claims: Any) -> str:
+        """Tokens that must be refused: see :data:`FORGED_TOKEN_KINDS`.
+
+        Each is a valid ``token_type`` token with ``claims`` but for one flaw.
+        """
         identity = {"user_id": 1, "username": "mallory", "is_staff": True, **claims}
-        base = self.claims("access", **identity)
+        base = self.claims(token_type, **identity)
         public_pem = self.signing_key.public.to_pem().encode()
         if kind == "alg-none":
             header = {"alg": "none", "typ": "JWT", "kid": self.signing_key.kid}

@@ -1,0 +1,33 @@
+"""Input and output shapes of the internal reservations API."""
+
+from rest_framework import serializers
+
+from inventory.models import Reservation, ReservationLine
+
+REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+
+
+class ReservationItemInputSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
+
+
+class ReservationInputSerializer(serializers.Serializer):
+    reference = serializers.RegexField(REFERENCE_PATTERN, max_length=64)
+    items = serializers.ListField(
+        child=ReservationItemInputSerializer(), min_length=1, max_length=100
+    )
+
+
+class ReservationLineOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReservationLine
+        fields = ["product_id", "name", "unit_price", "quantity"]
+
+
+class ReservationOutputSerializer(serializers.ModelSerializer):
+    items = ReservationLineOutputSerializer(source="lines", many=True, read_only=True)
+
+    class Meta:
+        model = Reservation
+        fields = ["reference", "status", "items"]

@@ -1,0 +1,145 @@
+"""Staff create, change and retire products; every invalid input is a 400 with field details."""
+
+from decimal import Decimal
+
+import pytest
+
+from catalogue.models import Product
+from inventory.models import StockMovement
+from souk_common.testing import FORGED_TOKEN_KINDS
+from tests.conftest import reload
+
+pytestmark = pytest.mark.django_db
+
+VALID = {
+    "sku": "TEA-1",
+    "name": "Sencha",
+    "description": "Green",
+    "price": "9.50",
+    "stock": 12,
+    "category": "tea",
+}
+
+
+def test_staff_create_a_product_and_its_stock_enters_the_ledger(staff_api, tea):
+    response = staff_api.post("/api/products/", VALID, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["price"] == "9.50"
+    product = Product.objects.get(sku="TEA-1")
+    assert (product.price, product.stock, product.category) == (Decimal("9.50"), 12, tea)
+    assert list(StockMovement.objects.values_list("kind", "quantity")) == [("restock", 12)]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("price", "0.00"),
+        ("price", "-1"),
+        ("price", "abc"),
+        ("price", "1.005"),
+        ("price", None),
+        ("stock", -1),
+        ("stock", "many"),
+        ("category", "no-such-category"),
+        ("sku", "x" * 65),
+        ("sku", "bad sku!"),
+        ("name", "n" * 201),
+        ("name", ""),
+        ("description", "d" * 5001),
+    ],
+)
+def test_invalid_input_is_a_validation_error_naming_the_field(staff_api, tea, field, value):
+    response = staff_api.post("/api/products/", {**VALID, field: value}, format="json")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert field in error["details"]
+    assert not Product.objects.exists()
+
+
+def test_duplicate_sku_is_refused(staff_api, make_product):
+    make_product(sku="TEA-1")
+
+    response = staff_api.post("/api/products/", VALID, format="json")
+
+    assert response.status_code == 400
+    assert "sku" in response.json()["error"]["details"]
+    assert Product.objects.filter(sku="TEA-1").count() == 1
+
+
+def test_a_user_cannot_write_and_anonymous_is_asked_to_sign_in(api, user_api, make_product, tea):
+    product = make_product()
+
+    assert user_api.post("/api/products/", VALID, format="json").status_code == 403
+    assert (
+        user_api.patch(f"/api/products/{product.pk}/", {"price": "1.00"}, format="json").status_code
+        == 403
+    )
+    assert user_api.delete(f"/api/products/{product.pk}/").status_code == 403
+    assert api.post("/api/products/", VALID, format="json").status_code == 401
+    assert reload(product).is_active
+
+
+def test_patch_changes_only_what_is_sent(staff_api, make_product):
+    product = make_product("Sencha", price="5.00", stock=7)
+
+    response = staff_api.patch(f"/api/products/{product.pk}/", {"price": "6.25"}, format="json")
+
+    assert response.status_code == 200
+    product = reload(product)
+    assert (product.price, product.stock, product.name) == (Decimal("6.25"), 7, "Sencha")
+
+
+def test_put_without_stock_keeps_the_stock(staff_api, make_product):
+    product = make_product(stock=7)
+
+    body = {key: value for key, value in VALID.items() if key != "stock"} | {"sku": product.sku}
+    response = staff_api.put(f"/api/products/{product.pk}/", body, format="json")
+
+    assert response.status_code == 200
+    assert reload(product).stock == 7
+
+
+def test_restock_and_write_off_are_recorded(staff_api, make_product):
+    product = make_product(stock=10)
+
+    staff_api.patch(f"/api/products/{product.pk}/", {"stock": 25}, format="json")
+    staff_api.patch(f"/api/products/{product.pk}/", {"stock": 20}, format="json")
+
+    assert reload(product).stock == 20
+    assert list(StockMovement.objects.filter(product=product).values_list("kind", "quantity")) == [
+        ("restock", 10),
+        ("restock", 15),
+        ("write_off", 5),
+    ]
+
+
+def test_delete_retires_and_keeps_the_row(staff_api, api, make_product):
+    product = make_product()
+
+    response = staff_api.delete(f"/api/products/{product.pk}/")
+
+    assert response.status_code == 204
+    assert reload(product).is_active is False
+    assert api.get(f"/api/products/{product.pk}/").status_code == 404
+
+
+def test_staff_can_bring_a_product_back(staff_api, make_product):
+    product = make_product(is_active=False)
+
+    staff_api.patch(f"/api/products/{product.pk}/", {"is_active": True}, format="json")
+
+    assert reload(product).is_active
+
+
+@pytest.mark.parametrize("kind", FORGED_TOKEN_KINDS)
+def test_forged_staff_tokens_are_refused(api, token_factory, tea, kind):
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token_factory.forged(kind)}")
+
+    response = api.post("/api/products/", VALID, format="json")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+    assert not Product.objects.exists()
