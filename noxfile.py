@@ -13,6 +13,7 @@ nox.options.sessions = [
     "migrations",
     "compose",
     "e2e",
+    "faults",
 ]
 
 SERVICES = ("users", "products", "orders", "gateway")
@@ -113,6 +114,14 @@ def e2e(session: nox.Session) -> None:
     install(session, *SERVICES)
     session.install("requests>=2.32,<3")
     session.run("pytest", "tests/e2e", *session.posargs)
+
+
+@nox.session
+def faults(session: nox.Session) -> None:
+    """Services hung, killed and restarted mid-traffic: every order ends settled, no stock lost."""
+    install(session, *SERVICES)
+    session.install("requests>=2.32,<3")
+    session.run("pytest", "tests/faults", *session.posargs)
 
 
 @nox.session

@@ -15,7 +15,7 @@ import pytest
 
 from harness import RunningStack
 from souk_common.testing import postgres_error, postgres_required, postgres_url
-from stack import SERVICES, Stack, drop_postgres_database, free_port
+from stack import PROCESSES, SERVICES, Stack, drop_postgres_database, free_port
 
 
 @pytest.fixture(scope="session")
@@ -41,13 +41,21 @@ def system(tmp_path_factory: pytest.TempPathFactory, on_postgres: bool) -> Itera
         var_dir=var_dir,
         ports={service: free_port() for service in SERVICES},
         database_urls=database_urls,
-        extra_env={"DEMO_ADMIN_PASSWORD": secrets.token_urlsafe(12)},
+        extra_env={
+            "DEMO_ADMIN_PASSWORD": secrets.token_urlsafe(12),
+            # Many sign-ins from one address is what a test suite does.
+            "LOGIN_RATE_PER_ADDRESS": "10000/min",
+            "LOGIN_RATE_PER_USERNAME": "10000/min",
+            # Recovery takes over an order left pending for 10 s, checking every second.
+            "ORDERS_RECONCILE_GRACE_SECONDS": "10",
+            "RECONCILE_EVERY": "1",
+        },
     )
     running = RunningStack(stack, tmp_path_factory.mktemp("logs"))
     try:
         stack.prepare(admin_password=stack.extra_env["DEMO_ADMIN_PASSWORD"])
-        for service in SERVICES:
-            running.start(service)
+        for process in PROCESSES:
+            running.start(process)
         yield running
     finally:
         running.stop_all()

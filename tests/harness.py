@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import requests
 
-from stack import Stack
+from souk_common.keys import SigningKey
+from souk_common.testing import TokenFactory
+from stack import SERVICES, Stack
 
 
 class RunningStack:
@@ -35,9 +39,10 @@ class RunningStack:
     def log(self, service: str) -> str:
         return self.log_path(service).read_text(errors="replace")
 
-    def start(self, service: str) -> None:
-        self.processes[service] = self.stack.popen(service, self.log_path(service))
-        self.stack.wait_ready(service)
+    def start(self, process: str) -> None:
+        self.processes[process] = self.stack.popen(process, self.log_path(process))
+        if process in SERVICES:
+            self.stack.wait_ready(process)
 
     def stop(self, service: str, sig: int = signal.SIGTERM) -> None:
         process = self.processes.pop(service)
@@ -95,3 +100,83 @@ def sign_in(system: RunningStack, username: str, password: str = PASSWORD) -> di
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def create_accounts(system: RunningStack, count: int, prefix: str) -> list[tuple[int, str]]:
+    """``count`` active accounts, each with an access token signed by the users service's key.
+
+    Accounts are made in one step in the users database (one password hash for
+    all), and their tokens are minted with the users service's own signing key:
+    genuine RS256 tokens, without a sign-in per account.
+    """
+    code = (
+        "import json; from django.contrib.auth.hashers import make_password; "
+        "from accounts.models import User; pw = make_password(None); "
+        f"users = User.objects.bulk_create([User(username=f'{prefix}{{n}}', "
+        f"email=f'{prefix}{{n}}@example.com', password=pw) for n in range({count})]); "
+        "print(json.dumps([u.pk for u in User.objects.filter("
+        f"username__startswith='{prefix}').order_by('pk')]))"
+    )
+    output = system.stack.manage("users", "shell", "--no-imports", "-c", code, capture=True)
+    ids = json.loads(output.strip().splitlines()[-1])
+    factory = TokenFactory(SigningKey.from_pem(system.stack.signing_key_path.read_text()))
+    return [
+        (user_id, factory.access(user_id=user_id, username=f"{prefix}{n}"))
+        for n, user_id in enumerate(ids)
+    ]
+
+
+def admin_headers(system: RunningStack) -> dict[str, str]:
+    password = system.stack.extra_env["DEMO_ADMIN_PASSWORD"]
+    return bearer(sign_in(system, "admin", password)["access"])
+
+
+def new_product(system: RunningStack, stock: int, price: str = "2.50") -> int:
+    """A product with ``stock`` units, created by staff through the gateway."""
+    sku = f"T-{uuid.uuid4().hex[:10]}"
+    response = system.http.post(
+        f"{system.gateway}/api/products/",
+        json={"sku": sku, "name": sku, "price": price, "stock": stock, "category": "tea"},
+        headers=admin_headers(system),
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def product_stock(system: RunningStack, product_id: int) -> int:
+    response = system.http.get(
+        f"{system.gateway}/api/products/{product_id}/", headers=admin_headers(system), timeout=10
+    )
+    return int(response.json()["stock"])
+
+
+def place_order(
+    system: RunningStack,
+    token: str,
+    lines: list[tuple[int, int]],
+    key: str | None = None,
+    timeout: float = 30,
+) -> requests.Response:
+    headers = bearer(token)
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return requests.post(
+        f"{system.gateway}/api/orders/",
+        json={"items": [{"product_id": p, "quantity": q} for p, q in lines]},
+        headers=headers,
+        timeout=timeout,
+    )
+
+
+def orders_of(system: RunningStack, order_ids: list[str]) -> list[dict[str, object]]:
+    """The orders, read by staff through the gateway."""
+    headers = admin_headers(system)
+    return [
+        system.http.get(f"{system.gateway}/api/orders/{oid}/", headers=headers, timeout=10).json()
+        for oid in order_ids
+    ]
+
+
+def check_stock_invariant(system: RunningStack) -> None:
+    system.stack.manage("products", "check_stock_invariant", capture=True)

@@ -4,9 +4,9 @@
 every service installed) prepares local state and runs the services in one
 terminal with prefixed logs until Ctrl-C:
 
-1. development keys under ``var/`` (first start only; never committed);
+1. development keys and service secrets under ``var/`` (first start only; never committed);
 2. a PostgreSQL database for every ``*_DATABASE_URL`` that names a missing one;
-3. migrations, then idempotent demo data;
+3. migrations, the service clients, then idempotent demo data;
 4. each service under the WSGI server, plus the orders reconciler on a schedule.
 
 The system tests (``tests/``) use :class:`Stack` directly, on free ports and
@@ -36,6 +36,9 @@ REPO = Path(__file__).resolve().parent.parent
 SERVICES = ("users", "products", "orders", "gateway")
 PROJECT_PACKAGES = {name: f"{name}_service" for name in SERVICES}
 DEFAULT_PORTS = {"gateway": 8000, "users": 8001, "products": 8002, "orders": 8003}
+# Processes besides the four services: the orders recovery, on a schedule.
+RECONCILER = "reconciler"
+PROCESSES = (*SERVICES, RECONCILER)
 # Services that call others with a service token, and the scopes they get.
 SERVICE_CLIENTS = {"orders": ["users:read", "stock:reserve"]}
 
@@ -254,13 +257,25 @@ class Stack:
             "--log-level", "error",
         ]  # fmt: skip
 
-    def popen(self, service: str, log_path: Path) -> subprocess.Popen[bytes]:
-        """Start one service in the background, its output appended to ``log_path``."""
+    def reconciler_command(self) -> list[str]:
+        """The orders recovery, run on a schedule (``RECONCILE_EVERY`` seconds, default 5)."""
+        every = self.extra_env.get("RECONCILE_EVERY") or os.environ.get("RECONCILE_EVERY") or "5"
+        return [sys.executable, "manage.py", "reconcile_orders", "--every", every]
+
+    def command(self, process: str) -> tuple[list[str], Path, dict[str, str]]:
+        """Command line, folder and environment of a process: a service or the reconciler."""
+        if process == RECONCILER:
+            return self.reconciler_command(), self.service_dir("orders"), self.env("orders")
+        return self.server_command(process), self.service_dir(process), self.env(process)
+
+    def popen(self, process: str, log_path: Path) -> subprocess.Popen[bytes]:
+        """Start a process in the background, its output appended to ``log_path``."""
+        command, cwd, env = self.command(process)
         log = log_path.open("ab")
         return subprocess.Popen(
-            self.server_command(service),
-            cwd=self.service_dir(service),
-            env=self.env(service),
+            command,
+            cwd=cwd,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -360,13 +375,9 @@ def up() -> int:
 
     printer = _LoudPrinter(Printer(sys.stdout), stack)
     manager = Manager(printer=printer)  # type: ignore[arg-type]
-    for service in SERVICES:
-        manager.add_process(
-            service,
-            shlex.join(stack.server_command(service)),
-            cwd=str(stack.service_dir(service)),
-            env=stack.env(service),
-        )
+    for process in PROCESSES:
+        command, cwd, env = stack.command(process)
+        manager.add_process(process, shlex.join(command), cwd=str(cwd), env=env)
 
     database = {
         s: ("PostgreSQL " + stack.database_urls[s])

@@ -26,3 +26,12 @@ def test_page_size_is_capped_at_100():
     response = paginator.get_paginated_response(page).data
     assert list(response) == ["count", "next", "previous", "results"]
     assert response["count"] == 250
+    assert response["next"] == "/items/?page=2&page_size=1000"
+
+
+def test_links_are_relative_so_they_work_behind_the_gateway():
+    paginator, page = paginate({"page": "2", "search": "tea"})
+    response = paginator.get_paginated_response(page).data
+
+    assert response["next"] == "/items/?page=3&search=tea"
+    assert response["previous"] == "/items/?search=tea"

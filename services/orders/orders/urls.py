@@ -1,5 +1,11 @@
 """Routes of the orders app."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from orders import apis
+
+urlpatterns: list[URLPattern] = [
+    path("api/orders/", apis.OrderListCreateApi.as_view(), name="order-list"),
+    path("api/orders/<uuid:order_id>/", apis.OrderDetailApi.as_view(), name="order-detail"),
+    path("api/orders/<uuid:order_id>/cancel/", apis.OrderCancelApi.as_view(), name="order-cancel"),
+]

@@ -41,6 +41,24 @@ WHITENOISE_USE_FINDERS = not env.is_production
 REST_FRAMEWORK = common.rest_framework_settings(
     authentication_classes=("souk_common.auth.JWTAuthentication",),
 )
+# The services orders calls, and how: every call has both timeouts; idempotent calls
+# are retried on connection failures and 502/503/504; a breaker per upstream opens after
+# repeated failures. The saga's worst case must stay well under the reconcile grace.
+USERS_URL = env.get_str("USERS_URL", "http://127.0.0.1:8001")
+PRODUCTS_URL = env.get_str("PRODUCTS_URL", "http://127.0.0.1:8002")
+ORDERS_UPSTREAMS = {
+    "CONNECT_TIMEOUT": env.get_float("UPSTREAM_CONNECT_TIMEOUT", 1.0),
+    "READ_TIMEOUT": env.get_float("UPSTREAM_READ_TIMEOUT", 3.0),
+    "RETRIES": env.get_int("UPSTREAM_RETRIES", 2),
+    "BREAKER_FAILURES": env.get_int("UPSTREAM_BREAKER_FAILURES", 5),
+    "BREAKER_RESET_SECONDS": env.get_float("UPSTREAM_BREAKER_RESET_SECONDS", 5.0),
+}
+# This service's identity with the users service (a service client there).
+SERVICE_CLIENT_ID = env.get_str("SERVICE_CLIENT_ID", "orders")
+SERVICE_CLIENT_SECRET = env.required("SERVICE_CLIENT_SECRET", development_default="")
+# How long an order may stay unsettled before reconcile_orders takes it over.
+ORDERS_RECONCILE_GRACE_SECONDS = env.get_float("ORDERS_RECONCILE_GRACE_SECONDS", 30.0)
+
 # Tokens are verified here, statelessly, with the users service's published keys.
 SOUK = {
     **env.jwt_verification(),

@@ -304,6 +304,14 @@ class JWTAuthentication(BaseAuthentication):
         return f'Bearer realm="{self.realm}"'
 
 
+def request_principal(request: Request) -> Principal:
+    """The verified caller of a view whose permissions required one."""
+    user = request.user
+    if not isinstance(user, Principal):
+        raise AuthenticationFailed("This needs a bearer token.")
+    return user
+
+
 # Permissions ----------------------------------------------------------------------
 
 

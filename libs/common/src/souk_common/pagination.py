@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 from rest_framework import pagination
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
-    """``?page=`` and ``?page_size=``; asks above 100 are capped, not refused."""
+    """``?page=`` and ``?page_size=``; asks above 100 are capped, not refused.
+
+    ``next`` and ``previous`` are relative links (path and query): behind the
+    gateway, an absolute link would name the service's internal address.
+    """
 
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_next_link(self) -> str | None:
+        if self.page is None or self.request is None or not self.page.has_next():
+            return None
+        url = self.request.get_full_path()
+        return replace_query_param(url, self.page_query_param, self.page.next_page_number())
+
+    def get_previous_link(self) -> str | None:
+        if self.page is None or self.request is None or not self.page.has_previous():
+            return None
+        url = self.request.get_full_path()
+        page_number = self.page.previous_page_number()
+        if page_number == 1:
+            return remove_query_param(url, self.page_query_param)
+        return replace_query_param(url, self.page_query_param, page_number)

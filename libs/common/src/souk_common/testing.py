@@ -105,9 +105,10 @@ def database_for_tests(service: str) -> dict[str, Any]:
 def run_concurrently(target: Callable[[int], T], count: int) -> list[T | BaseException]:
     """Run ``target(i)`` in ``count`` threads released together; return each result or error.
 
-    Each thread closes its database connections when done, so the test
-    database can be dropped afterwards.
+    In a Django test, each thread closes its database connections when done,
+    so the test database can be dropped afterwards.
     """
+    from django.conf import settings
     from django.db import connections
 
     barrier = threading.Barrier(count)
@@ -120,7 +121,8 @@ def run_concurrently(target: Callable[[int], T], count: int) -> list[T | BaseExc
         except BaseException as exc:  # noqa: BLE001 - reported to the caller
             results[index] = exc
         finally:
-            connections.close_all()
+            if settings.configured:
+                connections.close_all()
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
     for thread in threads:

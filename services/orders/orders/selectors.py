@@ -1,0 +1,22 @@
+"""Reads of the orders app."""
+
+from uuid import UUID
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from orders.models import Order
+
+
+def order_list(*, user_id: int | None) -> QuerySet[Order]:
+    """Orders with their lines (a fixed number of queries per page); ``None``: everyone's."""
+    orders = Order.objects.prefetch_related("lines").order_by("-created_at")
+    return orders if user_id is None else orders.filter(user_id=user_id)
+
+
+def order_get(*, order_id: UUID, user_id: int | None) -> Order:
+    """One order; another user's is 404, exactly like one that does not exist."""
+    order = order_list(user_id=user_id).filter(pk=order_id).first()
+    if order is None:
+        raise Http404
+    return order

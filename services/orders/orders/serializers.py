@@ -1,0 +1,83 @@
+"""Input and output shapes of the orders API.
+
+Clients may send prices, names, totals, a status or an owner: those are
+ignored, never trusted. Any other unknown field is refused, so a typo is not
+silently lost. Numbers must be JSON integers (not strings, floats or booleans).
+"""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from orders.models import Order, OrderLine
+
+MAX_LINES = 50
+MAX_QUANTITY = 1000
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, not ``"3"``, ``3.0`` or ``true``."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
+class KnownFieldsSerializer(serializers.Serializer):
+    """Refuses fields it does not know, except those listed in ``ignored``."""
+
+    ignored: frozenset[str] = frozenset()
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = set(data) - set(self.fields) - self.ignored
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["Unknown field."] for name in sorted(unknown)}
+                )
+        return super().to_internal_value(data)
+
+
+class OrderLineInputSerializer(KnownFieldsSerializer):
+    ignored = frozenset({"name", "price", "unit_price", "line_total"})
+
+    product_id = StrictIntegerField(min_value=1, max_value=2**63 - 1)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class OrderCreateInputSerializer(KnownFieldsSerializer):
+    ignored = frozenset(
+        {"id", "total", "status", "user_id", "user", "owner", "created_at", "updated_at"}
+    )
+
+    items = serializers.ListField(
+        child=OrderLineInputSerializer(), min_length=1, max_length=MAX_LINES
+    )
+
+    def validate_items(self, items: list[dict[str, int]]) -> list[dict[str, int]]:
+        merged: dict[int, int] = {}
+        for item in items:
+            merged[item["product_id"]] = merged.get(item["product_id"], 0) + item["quantity"]
+        too_many = [pid for pid, quantity in merged.items() if quantity > MAX_QUANTITY]
+        if too_many:
+            raise serializers.ValidationError(
+                f"At most {MAX_QUANTITY} of one product per order (products {too_many})."
+            )
+        return items
+
+
+class OrderLineOutputSerializer(serializers.ModelSerializer):
+    line_total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = OrderLine
+        fields = ["product_id", "name", "unit_price", "quantity", "line_total"]
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    items = OrderLineOutputSerializer(source="lines", many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = ["id", "user_id", "status", "items", "total", "created_at", "updated_at"]

@@ -1,0 +1,350 @@
+"""Writes of the orders app: placing an order (a saga across services), cancelling it,
+and recovering orders a crash or a hang left unsettled.
+
+Placing an order, in short (docs/architecture.md has the diagram):
+
+1. the account must still be active (users service);
+2. the order is recorded ``pending`` with its lines, and the Idempotency-Key with it,
+   in one local transaction;
+3. products reserves all lines or none (reference = the order id); its names and
+   prices become the order's;
+4. products commits the reservation, and the order becomes ``confirmed``.
+
+Short stock or unknown products make the order ``rejected``. A products service
+that fails or hangs makes it ``failing``: the reservation is released (compensated)
+and the order ``failed``. If even the release cannot get through, the order stays
+``failing`` and ``reconcile_orders`` finishes the job later. Every status change
+is a conditional UPDATE from the status we expect, so the saga and the recovery
+can never both win.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework import status
+
+from orders import clients
+from orders.clients.products import (
+    OutOfStock,
+    ProductsUnavailable,
+    Reservation,
+    ReservationReleased,
+)
+from orders.models import IdempotencyKey, Order, OrderLine
+from orders.serializers import OrderOutputSerializer
+from souk_common.errors import (
+    Conflict,
+    ErrorCode,
+    ServiceError,
+    UpstreamError,
+    UpstreamUnavailable,
+    error_body,
+)
+
+logger = logging.getLogger(__name__)
+
+Status = Order.Status
+IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
+
+
+class AccountInactive(ServiceError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = ErrorCode.PERMISSION_DENIED.value
+    default_detail = "This account can no longer place orders."
+
+
+class IdempotencyKeyReused(ServiceError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = ErrorCode.IDEMPOTENCY_KEY_REUSED.value
+    default_detail = "This Idempotency-Key was used with a different request."
+
+
+class RequestInProgress(Conflict):
+    default_detail = "A request with this Idempotency-Key is still being processed."
+
+
+class OrderOutOfStock(ServiceError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = ErrorCode.OUT_OF_STOCK.value
+    default_detail = "Not enough stock for some lines; nothing was reserved."
+
+
+class UnknownProducts(ServiceError):
+    default_detail = "Some products do not exist or are retired."
+
+
+class OrderNotCancellable(Conflict):
+    default_detail = "Only confirmed orders can be cancelled."
+
+
+@dataclass(frozen=True, order=True)
+class RequestedLine:
+    product_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the client is told: kept under its Idempotency-Key to be told again."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def normalise_lines(lines: Iterable[RequestedLine]) -> tuple[RequestedLine, ...]:
+    """Merge lines of the same product; sort by product id."""
+    totals: dict[int, int] = {}
+    for line in lines:
+        totals[line.product_id] = totals.get(line.product_id, 0) + line.quantity
+    return tuple(RequestedLine(pid, quantity) for pid, quantity in sorted(totals.items()))
+
+
+def _fingerprint(lines: Iterable[RequestedLine]) -> str:
+    canonical = json.dumps([[line.product_id, line.quantity] for line in lines])
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _move(order: Order, expected: str, new: str, **fields: Any) -> bool:
+    """Change the status only if it still is ``expected``; say whether we did."""
+    moved = Order.objects.filter(pk=order.pk, status=expected).update(
+        status=new, updated_at=timezone.now(), **fields
+    )
+    order.refresh_from_db(fields=["status", "total", "updated_at"])
+    return moved == 1
+
+
+def _order_answer(order: Order, status_code: int = status.HTTP_201_CREATED) -> Answer:
+    order = Order.objects.prefetch_related("lines").get(pk=order.pk)
+    return Answer(status_code, dict(OrderOutputSerializer(order).data))
+
+
+def _error_answer(
+    error: ServiceError, order: Order, details: Mapping[str, Any] | None = None
+) -> Answer:
+    body = error_body(
+        error.default_code,
+        error.message,
+        {**(details or {}), "order_id": order.reference, "order_status": order.status},
+    )
+    return Answer(error.status_code, body, dict(error.headers))
+
+
+# Placing an order ---------------------------------------------------------------------
+
+
+def order_place(
+    *, user_id: int, lines: Iterable[RequestedLine], idempotency_key: str | None = None
+) -> Answer:
+    """Place an order for ``user_id`` and say what to answer (see the module docstring)."""
+    requested = normalise_lines(lines)
+    account = clients.users().account(user_id)
+    if account is None or not account.is_active:
+        raise AccountInactive()
+    recorded = _record(user_id, requested, idempotency_key)
+    if isinstance(recorded, Answer):
+        return recorded  # a replay: the answer this key already got
+    answer = _reserve_and_confirm(recorded)
+    if recorded.status not in Order.UNSETTLED:
+        _remember(recorded, answer)  # else recovery settles the order, then keeps its answer
+    return answer
+
+
+def _record(user_id: int, requested: tuple[RequestedLine, ...], key: str | None) -> Order | Answer:
+    """Record the order ``pending`` (and its key), or find the answer the key already got."""
+    fingerprint = _fingerprint(requested)
+    with transaction.atomic():
+        if key is not None:
+            existing = (
+                IdempotencyKey.objects.select_for_update().filter(user_id=user_id, key=key).first()
+            )
+            if existing is not None and existing.expires_at <= timezone.now():
+                existing.delete()
+                existing = None
+            if existing is not None:
+                if existing.request_fingerprint != fingerprint:
+                    raise IdempotencyKeyReused()
+                if existing.state == IdempotencyKey.State.IN_PROGRESS:
+                    raise RequestInProgress()
+                return Answer(
+                    existing.response_status or 200,
+                    existing.response_body or {},
+                    _replayed_headers(existing.response_status),
+                )
+        order = Order.objects.create(user_id=user_id, status=Status.PENDING)
+        OrderLine.objects.bulk_create(
+            OrderLine(order=order, product_id=line.product_id, quantity=line.quantity)
+            for line in requested
+        )
+        if key is not None:
+            try:
+                with transaction.atomic():
+                    IdempotencyKey.objects.create(
+                        user_id=user_id,
+                        key=key,
+                        request_fingerprint=fingerprint,
+                        order=order,
+                        expires_at=timezone.now() + IDEMPOTENCY_KEY_LIFETIME,
+                    )
+            except IntegrityError:
+                # The same key arrived twice at once: the other request is running.
+                raise RequestInProgress() from None
+    return order
+
+
+def _replayed_headers(status_code: int | None) -> dict[str, str]:
+    return {"Retry-After": "1"} if status_code == status.HTTP_503_SERVICE_UNAVAILABLE else {}
+
+
+def _reserve_and_confirm(order: Order) -> Answer:
+    products = clients.products()
+    lines = [(line.product_id, line.quantity) for line in order.lines.all()]
+    try:
+        reservation = products.reserve(order.reference, lines)
+    except OutOfStock as refused:
+        _move(order, Status.PENDING, Status.REJECTED)
+        return _error_answer(OrderOutOfStock(), order, {"lines": refused.details.get("lines", [])})
+    except ProductsUnavailable as refused:
+        _move(order, Status.PENDING, Status.REJECTED)
+        unavailable = list(refused.details.get("unavailable_products", []))
+        details = {
+            "items": [f"Product {pid} does not exist or is retired." for pid in unavailable],
+            "unavailable_products": unavailable,
+        }
+        return _error_answer(UnknownProducts(), order, details)
+    except ReservationReleased:
+        return _taken_over(order)
+    except UpstreamError as failure:
+        return _compensate(order, failure)
+
+    try:
+        products.commit(order.reference)
+    except ReservationReleased:
+        return _taken_over(order)
+    except UpstreamError as failure:
+        return _compensate(order, failure)
+
+    if not _confirm(order, reservation):
+        return _taken_over(order)
+    return _order_answer(order)
+
+
+def _confirm(order: Order, reservation: Reservation) -> bool:
+    """Write the reserved names and prices, the total, and ``confirmed``, in one transaction."""
+    reserved = {line.product_id: line for line in reservation.lines}
+    with transaction.atomic():
+        lines = list(order.lines.all())
+        for line in lines:
+            line.name = reserved[line.product_id].name
+            line.unit_price = reserved[line.product_id].unit_price
+        OrderLine.objects.bulk_update(lines, ["name", "unit_price"])
+        total = sum(
+            (line.unit_price * line.quantity for line in lines if line.unit_price is not None),
+            Decimal("0.00"),
+        )
+        return _move(order, Status.PENDING, Status.CONFIRMED, total=total)
+
+
+def _compensate(order: Order, failure: UpstreamError) -> Answer:
+    """Products failed or hung mid-saga: release whatever may be held, then fail the order."""
+    if _move(order, Status.PENDING, Status.FAILING):
+        try:
+            clients.products().release(order.reference)
+        except UpstreamError as exc:
+            logger.warning("order %s left failing for recovery: %s", order.id, exc)
+        else:
+            _move(order, Status.FAILING, Status.FAILED)
+    return _error_answer(failure, order)
+
+
+def _taken_over(order: Order) -> Answer:
+    """Recovery settled this order while we were slow: say it failed."""
+    order.refresh_from_db()
+    return _error_answer(UpstreamUnavailable("The order could not be completed in time."), order)
+
+
+def _remember(order: Order, answer: Answer) -> None:
+    """Keep the final answer under the order's Idempotency-Key, if it has one."""
+    IdempotencyKey.objects.filter(order=order, state=IdempotencyKey.State.IN_PROGRESS).update(
+        state=IdempotencyKey.State.DONE,
+        response_status=answer.status,
+        response_body=answer.body,
+    )
+
+
+# Cancelling -----------------------------------------------------------------------------
+
+
+def order_cancel(*, order: Order) -> Order:
+    """Cancel a confirmed order and return its stock; cancelling again changes nothing."""
+    if order.status == Status.CANCELLED:
+        return order
+    if order.status == Status.CONFIRMED:
+        _move(order, Status.CONFIRMED, Status.CANCELLING)
+    if order.status == Status.CANCELLED:
+        return order
+    if order.status != Status.CANCELLING:
+        raise OrderNotCancellable(
+            f"This order is {order.status}; only confirmed orders can be cancelled."
+        )
+    # If this fails the order stays cancelling: a retry or reconcile_orders finishes it.
+    clients.products().release(order.reference)
+    _move(order, Status.CANCELLING, Status.CANCELLED)
+    return order
+
+
+# Recovery -------------------------------------------------------------------------------
+
+
+def orders_reconcile(*, grace: timedelta, limit: int = 200) -> dict[str, int]:
+    """Settle orders left pending for longer than ``grace``, and any failing or cancelling.
+
+    A pending order may still be in its saga, hence the grace; failing and
+    cancelling ones only wait for a release, which is safe to send twice. Each
+    is released at products (idempotent, and safe before a reservation that
+    never arrived), then marked failed or cancelled. An order whose release
+    does not get through is left for the next run.
+    """
+    counts = {"failed": 0, "cancelled": 0, "left": 0}
+    cutoff = timezone.now() - grace
+    stuck = Order.objects.filter(
+        Q(status=Status.PENDING, updated_at__lt=cutoff)
+        | Q(status__in=[Status.FAILING, Status.CANCELLING])
+    )
+    for order in stuck.order_by("updated_at")[:limit]:
+        if order.status == Status.PENDING and not _move(order, Status.PENDING, Status.FAILING):
+            continue  # the saga finished it meanwhile
+        settled = Status.CANCELLED if order.status == Status.CANCELLING else Status.FAILED
+        try:
+            clients.products().release(order.reference)
+        except UpstreamError as exc:
+            logger.warning("order %s still unsettled: %s", order.id, exc)
+            counts["left"] += 1
+            continue
+        if _move(order, order.status, settled):
+            counts[settled] += 1
+            logger.info("order %s settled as %s by recovery", order.id, settled)
+        if settled == Status.FAILED:
+            error = UpstreamUnavailable("The order could not be completed; nothing was charged.")
+            _remember(order, _error_answer(error, order))
+    return counts
+
+
+def idempotency_keys_purge() -> int:
+    """Delete keys past their 24 hours whose order is settled."""
+    expired = IdempotencyKey.objects.filter(expires_at__lte=timezone.now()).exclude(
+        order__status__in=Order.UNSETTLED
+    )
+    deleted, _ = expired.delete()
+    return deleted

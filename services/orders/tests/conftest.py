@@ -1,0 +1,65 @@
+"""Fixtures of the orders service's tests: signed-in clients and faked upstreams."""
+
+import pytest
+import responses
+from rest_framework.test import APIClient
+
+from orders import clients
+from tests.fakes import FakeProducts, FakeUsers, install
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clients():
+    """Each test gets new upstream clients: closed breakers, no cached service token."""
+    clients.reset()
+    yield
+    clients.reset()
+
+
+@pytest.fixture
+def upstreams():
+    """The users and products services, faked; every other HTTP call fails the test."""
+    products, users = FakeProducts(), FakeUsers()
+    products.add(1, "Sencha", "9.50", stock=10)
+    products.add(2, "Teapot", "39.00", stock=2)
+    products.add(3, "Retired tray", "27.50", stock=5, is_active=False)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        install(mock, products, users)
+        yield products, users
+
+
+@pytest.fixture
+def products(upstreams):
+    return upstreams[0]
+
+
+@pytest.fixture
+def users(upstreams):
+    return upstreams[1]
+
+
+def client_for(token):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def alice(token_factory):
+    return client_for(token_factory.access(user_id=1, username="alice"))
+
+
+@pytest.fixture
+def bob(token_factory):
+    return client_for(token_factory.access(user_id=2, username="bob"))
+
+
+@pytest.fixture
+def staff(token_factory):
+    return client_for(token_factory.access(user_id=99, username="root", is_staff=True))
+
+
+def place(client, *lines, key=None, **extra):
+    body = {"items": [{"product_id": pid, "quantity": qty} for pid, qty in lines], **extra}
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
+    return client.post("/api/orders/", body, format="json", **headers)

@@ -1,0 +1,203 @@
+"""The users and products services, faked at the HTTP boundary with ``responses``.
+
+The fake products service keeps stock and reservations in memory and answers
+like the real one (all or nothing, idempotent by reference, release once), so
+the saga is tested against the protocol, not against mocks of itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import requests
+import responses
+
+USERS = "http://users.test"
+PRODUCTS = "http://products.test"
+
+
+@dataclass
+class FakeProduct:
+    name: str
+    price: Decimal
+    stock: int
+    is_active: bool = True
+
+
+@dataclass
+class FakeProducts:
+    products: dict[int, FakeProduct] = field(default_factory=dict)
+    reservations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    # An exception instance or a status code makes every call of an operation fail;
+    # a list of them fails the next calls in turn, then lets the operation work.
+    failures: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, product_id: int, name: str, price: str, stock: int, **extra: Any) -> None:
+        self.products[product_id] = FakeProduct(name, Decimal(price), stock, **extra)
+
+    def stock(self, product_id: int) -> int:
+        return self.products[product_id].stock
+
+    def _fail(self, operation: str) -> Any:
+        failure = self.failures.get(operation)
+        if isinstance(failure, list):
+            failure = failure.pop(0) if failure else None
+        if isinstance(failure, BaseException):
+            raise failure
+        if isinstance(failure, int):
+            return (failure, {}, json.dumps({"error": {"code": "internal_error"}}))
+        return None
+
+    @staticmethod
+    def _answer(reservation: dict[str, Any], status: int = 200) -> tuple[int, dict, str]:
+        body = {
+            "reference": reservation["reference"],
+            "status": reservation["status"],
+            "items": reservation["items"],
+        }
+        return status, {}, json.dumps(body)
+
+    @staticmethod
+    def _error(status: int, code: str, details: dict[str, Any]) -> tuple[int, dict, str]:
+        return (
+            status,
+            {},
+            json.dumps({"error": {"code": code, "message": code, "details": details}}),
+        )
+
+    def reserve(self, request: requests.PreparedRequest) -> tuple[int, dict, str]:
+        body = json.loads(request.body or b"{}")
+        reference = body["reference"]
+        self.calls.append(("reserve", reference))
+        failed = self._fail("reserve")
+        if failed:
+            return failed
+        items = sorted((i["product_id"], i["quantity"]) for i in body["items"])
+        existing = self.reservations.get(reference)
+        if existing:
+            if existing["status"] == "released" and not existing["items"]:
+                return self._error(409, "conflict", {})
+            if existing["requested"] != items:
+                return self._error(422, "idempotency_key_reused", {})
+            return self._answer(existing, 201)
+        unavailable = [
+            pid for pid, _ in items if pid not in self.products or not self.products[pid].is_active
+        ]
+        if unavailable:
+            return self._error(400, "validation_error", {"unavailable_products": unavailable})
+        short = [
+            {"product_id": pid, "requested": q, "available": self.products[pid].stock}
+            for pid, q in items
+            if self.products[pid].stock < q
+        ]
+        if short:
+            return self._error(409, "out_of_stock", {"lines": short})
+        for pid, quantity in items:
+            self.products[pid].stock -= quantity
+        reservation = {
+            "reference": reference,
+            "status": "reserved",
+            "requested": items,
+            "items": [
+                {
+                    "product_id": pid,
+                    "name": self.products[pid].name,
+                    "unit_price": str(self.products[pid].price),
+                    "quantity": quantity,
+                }
+                for pid, quantity in items
+            ],
+        }
+        self.reservations[reference] = reservation
+        return self._answer(reservation, 201)
+
+    def commit(self, request: requests.PreparedRequest) -> tuple[int, dict, str]:
+        reference = _reference(request)
+        self.calls.append(("commit", reference))
+        failed = self._fail("commit")
+        if failed:
+            return failed
+        reservation = self.reservations.get(reference)
+        if reservation is None:
+            return self._error(404, "not_found", {})
+        if reservation["status"] == "released":
+            return self._error(409, "conflict", {})
+        reservation["status"] = "committed"
+        return self._answer(reservation)
+
+    def release(self, request: requests.PreparedRequest) -> tuple[int, dict, str]:
+        reference = _reference(request)
+        self.calls.append(("release", reference))
+        failed = self._fail("release")
+        if failed:
+            return failed
+        reservation = self.reservations.get(reference)
+        if reservation is None:
+            reservation = {
+                "reference": reference,
+                "status": "released",
+                "requested": [],
+                "items": [],
+            }
+            self.reservations[reference] = reservation
+        elif reservation["status"] != "released":
+            for pid, quantity in reservation["requested"]:
+                self.products[pid].stock += quantity
+            reservation["status"] = "released"
+        return self._answer(reservation)
+
+    def count(self, operation: str) -> int:
+        return sum(1 for name, _ in self.calls if name == operation)
+
+
+def _reference(request: requests.PreparedRequest) -> str:
+    match = re.search(r"/internal/reservations/([^/]+)/", request.url or "")
+    assert match
+    return match.group(1)
+
+
+@dataclass
+class FakeUsers:
+    inactive: set[int] = field(default_factory=set)
+    missing: set[int] = field(default_factory=set)
+    failure: BaseException | None = None
+    lookups: int = 0
+
+    def account(self, request: requests.PreparedRequest) -> tuple[int, dict, str]:
+        self.lookups += 1
+        if self.failure is not None:
+            raise self.failure
+        user_id = int(re.search(r"/internal/users/(\d+)/", request.url or "").group(1))  # type: ignore[union-attr]
+        if user_id in self.missing:
+            return 404, {}, json.dumps({"error": {"code": "not_found"}})
+        body = {
+            "id": user_id,
+            "username": f"user{user_id}",
+            "is_active": user_id not in self.inactive,
+        }
+        return 200, {}, json.dumps(body)
+
+
+def install(mock: responses.RequestsMock, products: FakeProducts, users: FakeUsers) -> None:
+    mock.add(
+        responses.POST,
+        f"{USERS}/internal/auth/token/",
+        json={"access": "service-token", "expires_in": 300, "token_type": "Bearer"},
+    )
+    mock.add_callback(responses.GET, re.compile(rf"{USERS}/internal/users/\d+/"), users.account)
+    mock.add_callback(responses.POST, f"{PRODUCTS}/internal/reservations/", products.reserve)
+    mock.add_callback(
+        responses.POST,
+        re.compile(rf"{PRODUCTS}/internal/reservations/[^/]+/commit/"),
+        products.commit,
+    )
+    mock.add_callback(
+        responses.POST,
+        re.compile(rf"{PRODUCTS}/internal/reservations/[^/]+/release/"),
+        products.release,
+    )

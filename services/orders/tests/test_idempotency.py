@@ -1,0 +1,119 @@
+"""Idempotency-Key: the first answer again, one order, stock taken once; per user."""
+
+from datetime import timedelta
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.utils import timezone
+
+from orders.models import IdempotencyKey, Order
+from tests.conftest import place
+
+pytestmark = pytest.mark.django_db
+
+
+def test_same_key_same_body_gives_the_first_answer_and_one_order(alice, products):
+    first = place(alice, (1, 2), key="checkout-1")
+    second = place(alice, (1, 2), key="checkout-1")
+
+    assert second.status_code == first.status_code == 201
+    assert second.json() == first.json()
+    assert Order.objects.count() == 1
+    assert products.count("reserve") == 1
+    assert products.stock(1) == 8
+
+
+def test_a_refusal_is_replayed_too(alice, products):
+    first = place(alice, (2, 9), key="too-many")
+    second = place(alice, (2, 9), key="too-many")
+
+    assert (first.status_code, second.status_code) == (409, 409)
+    assert second.json()["error"]["details"] == first.json()["error"]["details"]
+    assert products.count("reserve") == 1
+
+
+def test_same_key_other_body_is_422(alice, products):
+    place(alice, (1, 2), key="checkout-2")
+
+    response = place(alice, (1, 3), key="checkout-2")
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "idempotency_key_reused"
+    assert Order.objects.count() == 1
+
+
+def test_same_key_while_the_first_is_running_is_409(alice, products):
+    order = Order.objects.create(user_id=1)
+    IdempotencyKey.objects.create(
+        user_id=1,
+        key="checkout-3",
+        request_fingerprint=_fingerprint_of([(1, 2)]),
+        order=order,
+        expires_at=timezone.now() + timedelta(hours=24),
+    )
+
+    response = place(alice, (1, 2), key="checkout-3")
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "conflict"
+    assert products.calls == []
+
+
+def test_keys_are_per_user(alice, bob, products):
+    place(alice, (1, 1), key="shared-key")
+
+    response = place(bob, (1, 1), key="shared-key")
+
+    assert response.status_code == 201
+    assert Order.objects.count() == 2
+
+
+def test_an_expired_key_starts_afresh(alice, products):
+    place(alice, (1, 1), key="old-key")
+    IdempotencyKey.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    response = place(alice, (1, 1), key="old-key")
+
+    assert response.status_code == 201
+    assert Order.objects.count() == 2
+
+
+@pytest.mark.parametrize("key", ["k" * 256, "", "tab\tkey"])
+def test_a_malformed_key_is_400(alice, products, key):
+    response = place(alice, (1, 1), key=key)
+
+    assert response.status_code == 400
+    assert not Order.objects.exists()
+
+
+def test_a_key_of_255_characters_is_fine(alice, products):
+    assert place(alice, (1, 1), key="k" * 255).status_code == 201
+
+
+def test_a_failed_order_answer_is_kept_with_its_retry_after(alice, products):
+    products.failures["reserve"] = requests.ConnectionError("refused")
+
+    first = place(alice, (1, 1), key="during-outage")
+    products.failures.clear()
+    second = place(alice, (1, 1), key="during-outage")
+
+    assert (first.status_code, second.status_code) == (503, 503)
+    assert second["Retry-After"]
+    assert Order.objects.count() == 1
+
+
+def test_purging_deletes_only_expired_keys(alice, products):
+    place(alice, (1, 1), key="fresh")
+    place(alice, (1, 1), key="stale")
+    IdempotencyKey.objects.filter(key="stale").update(expires_at=timezone.now())
+
+    call_command("purge_idempotency_keys")
+
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["fresh"]
+
+
+def _fingerprint_of(lines):
+    from orders.services import RequestedLine, _fingerprint
+
+    return _fingerprint([RequestedLine(pid, qty) for pid, qty in lines])

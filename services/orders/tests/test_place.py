@@ -1,0 +1,216 @@
+"""POST /api/orders/: the saga, as a client sees it (upstreams faked at the HTTP boundary)."""
+
+from decimal import Decimal
+
+import pytest
+import requests
+
+from orders.models import IdempotencyKey, Order
+from tests.conftest import place
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_order_is_confirmed_with_the_products_services_names_and_prices(alice, products):
+    response = place(alice, (1, 2), (2, 1))
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "confirmed"
+    assert body["items"] == [
+        {
+            "product_id": 1,
+            "name": "Sencha",
+            "unit_price": "9.50",
+            "quantity": 2,
+            "line_total": "19.00",
+        },
+        {
+            "product_id": 2,
+            "name": "Teapot",
+            "unit_price": "39.00",
+            "quantity": 1,
+            "line_total": "39.00",
+        },
+    ]
+    assert body["total"] == "58.00"
+    order = Order.objects.get(pk=body["id"])
+    assert (order.status, order.user_id, order.total) == ("confirmed", 1, Decimal("58.00"))
+    assert (products.stock(1), products.stock(2)) == (8, 1)
+    assert products.reservations[body["id"]]["status"] == "committed"
+    assert [name for name, _ in products.calls] == ["reserve", "commit"]
+
+
+def test_client_sent_prices_totals_status_and_owner_are_ignored(alice, products):
+    body = {
+        "items": [{"product_id": 1, "quantity": 1, "unit_price": "0.01", "name": "Free"}],
+        "total": "0.01",
+        "status": "cancelled",
+        "user_id": 2,
+    }
+
+    response = alice.post("/api/orders/", body, format="json")
+
+    assert response.status_code == 201
+    order = Order.objects.get()
+    assert (order.user_id, order.status, order.total) == (1, "confirmed", Decimal("9.50"))
+    assert response.json()["items"][0]["name"] == "Sencha"
+
+
+def test_duplicate_product_lines_are_merged(alice, products):
+    response = place(alice, (1, 2), (1, 3))
+
+    assert response.json()["items"][0]["quantity"] == 5
+    assert products.stock(1) == 5
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"items": []},
+        {"items": [{"product_id": n, "quantity": 1} for n in range(1, 52)]},
+        {"items": [{"product_id": 1, "quantity": 0}]},
+        {"items": [{"product_id": 1, "quantity": 1001}]},
+        {"items": [{"product_id": 1, "quantity": 600}, {"product_id": 1, "quantity": 600}]},
+        {"items": [{"product_id": 1, "quantity": "2"}]},
+        {"items": [{"product_id": 1, "quantity": 2.0}]},
+        {"items": [{"product_id": True, "quantity": 1}]},
+        {"items": [{"product_id": 0, "quantity": 1}]},
+        {"items": [{"product_id": 1}]},
+        {"items": [{"product_id": 1, "quantity": 1, "colour": "red"}]},
+        {"items": [{"product_id": 1, "quantity": 1}], "coupon": "FREE"},
+        {"items": "lots"},
+        {},
+    ],
+)
+def test_invalid_requests_are_400_and_touch_nothing(alice, products, body):
+    response = alice.post("/api/orders/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+    assert not Order.objects.exists()
+    assert products.calls == []
+
+
+def test_unknown_or_retired_products_are_400_naming_them(alice, products):
+    response = place(alice, (1, 1), (3, 1), (404, 1))
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["details"]["unavailable_products"] == [3, 404]
+    assert Order.objects.get().status == "rejected"
+    assert products.stock(1) == 10
+
+
+def test_short_stock_is_409_naming_the_short_lines_and_nothing_is_held(alice, products):
+    response = place(alice, (1, 1), (2, 5))
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "out_of_stock"
+    assert error["details"]["lines"] == [{"product_id": 2, "requested": 5, "available": 2}]
+    assert Order.objects.get().status == "rejected"
+    assert (products.stock(1), products.stock(2)) == (10, 2)
+
+
+def test_unreachable_products_is_503_and_no_stock_is_lost(alice, products):
+    products.failures["reserve"] = requests.ConnectionError("refused")
+
+    response = place(alice, (1, 1))
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "upstream_unavailable"
+    assert response["Retry-After"]
+    order = Order.objects.get()
+    assert order.status == "failed"
+    assert products.count("release") == 1
+    assert products.stock(1) == 10
+
+
+def test_a_products_service_too_slow_is_504_and_the_reservation_is_released(alice, products):
+    products.failures["commit"] = requests.ReadTimeout("too slow")
+
+    response = place(alice, (1, 3))
+
+    assert response.status_code == 504
+    assert response.json()["error"]["code"] == "upstream_timeout"
+    assert response.json()["error"]["details"]["order_status"] == "failed"
+    assert Order.objects.get().status == "failed"
+    assert products.stock(1) == 10
+
+
+def test_when_even_the_release_fails_the_order_waits_for_recovery(alice, products):
+    products.failures["reserve"] = requests.ReadTimeout("hung")
+    products.failures["release"] = requests.ReadTimeout("still hung")
+
+    response = place(alice, (1, 1))
+
+    assert response.status_code == 504
+    assert Order.objects.get().status == "failing"
+
+
+def test_idempotent_calls_are_retried_through_a_blip(alice, products):
+    products.failures["reserve"] = [503, requests.ConnectionError("reset")]
+
+    response = place(alice, (1, 1))
+
+    assert response.status_code == 201
+    assert products.count("reserve") == 3
+    assert products.stock(1) == 9
+    assert Order.objects.count() == 1
+
+
+def test_a_deactivated_user_cannot_order_even_with_a_valid_token(alice, users, products):
+    users.inactive.add(1)
+
+    response = place(alice, (1, 1))
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert not Order.objects.exists()
+    assert products.calls == []
+
+
+def test_a_deleted_user_cannot_order(alice, users, products):
+    users.missing.add(1)
+
+    assert place(alice, (1, 1)).status_code == 403
+
+
+def test_users_service_down_is_503_and_no_order(alice, users, products):
+    users.failure = requests.ConnectionError("refused")
+
+    response = place(alice, (1, 1))
+
+    assert response.status_code == 503
+    assert not Order.objects.exists()
+
+
+def test_a_service_token_cannot_place_orders(token_factory, products):
+    from tests.conftest import client_for
+
+    client = client_for(token_factory.service(scopes=["stock:reserve", "users:read"]))
+
+    assert place(client, (1, 1)).status_code == 403
+
+
+def test_anonymous_is_401(products):
+    from rest_framework.test import APIClient
+
+    response = place(APIClient(), (1, 1))
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_one_call_each_whatever_the_number_of_lines(alice, products, users):
+    for pid in range(10, 30):
+        products.add(pid, f"P{pid}", "1.00", stock=5)
+
+    response = place(alice, *[(pid, 1) for pid in range(10, 30)])
+
+    assert response.status_code == 201
+    assert users.lookups == 1
+    assert [name for name, _ in products.calls] == ["reserve", "commit"]
+    assert not IdempotencyKey.objects.exists()

@@ -1,0 +1,118 @@
+"""reconcile_orders: every unsettled order ends settled, with its stock returned."""
+
+from datetime import timedelta
+
+import pytest
+import requests
+from django.core.management import call_command
+from django.utils import timezone
+
+from orders.models import IdempotencyKey, Order
+from orders.services import orders_reconcile
+from tests.conftest import place
+
+pytestmark = pytest.mark.django_db
+
+
+def age(order_id, seconds=120):
+    Order.objects.filter(pk=order_id).update(updated_at=timezone.now() - timedelta(seconds=seconds))
+
+
+def test_an_order_left_pending_by_a_crash_is_released_and_failed(products):
+    # A crash after the reservation, before the commit: stock held, order pending.
+    order = Order.objects.create(user_id=1)
+    order.lines.create(product_id=1, quantity=3)
+    products.reserve(_request(order, [(1, 3)]))
+    age(order.pk)
+
+    call_command("reconcile_orders", "--grace", "30")
+
+    order.refresh_from_db()
+    assert order.status == "failed"
+    assert products.stock(1) == 10
+
+
+def test_a_recent_pending_order_is_left_to_its_saga(products):
+    order = Order.objects.create(user_id=1)
+
+    counts = orders_reconcile(grace=timedelta(seconds=30))
+
+    assert counts == {"failed": 0, "cancelled": 0, "left": 0}
+    assert Order.objects.get(pk=order.pk).status == "pending"
+    assert products.calls == []
+
+
+def test_a_reservation_that_arrives_after_recovery_is_refused(products):
+    order = Order.objects.create(user_id=1)
+    age(order.pk)
+    orders_reconcile(grace=timedelta(seconds=30))
+
+    status, _, _ = products.reserve(_request(order, [(1, 3)]))
+
+    assert status == 409
+    assert products.stock(1) == 10
+
+
+def test_failing_and_cancelling_orders_are_finished(products):
+    failing = Order.objects.create(user_id=1, status="failing")
+    cancelling = Order.objects.create(user_id=1, status="cancelling")
+    age(failing.pk)
+    age(cancelling.pk)
+
+    counts = orders_reconcile(grace=timedelta(seconds=30))
+
+    assert counts == {"failed": 1, "cancelled": 1, "left": 0}
+
+
+def test_while_products_is_down_orders_wait_for_the_next_run(products):
+    order = Order.objects.create(user_id=1)
+    age(order.pk)
+    products.failures["release"] = requests.ConnectionError("refused")
+
+    assert orders_reconcile(grace=timedelta(seconds=30))["left"] == 1
+    assert Order.objects.get(pk=order.pk).status == "failing"
+
+    products.failures.clear()
+    assert orders_reconcile(grace=timedelta(seconds=30))["failed"] == 1
+
+
+def test_the_key_of_a_recovered_order_gets_its_final_answer(alice, products):
+    products.failures["reserve"] = requests.ReadTimeout("hung")
+    products.failures["release"] = requests.ReadTimeout("hung")
+    first = place(alice, (1, 1), key="stuck")
+    assert first.status_code == 504
+    assert place(alice, (1, 1), key="stuck").status_code == 409  # still being settled
+
+    products.failures.clear()
+    age(Order.objects.get().pk)
+    orders_reconcile(grace=timedelta(seconds=30))
+
+    replay = place(alice, (1, 1), key="stuck")
+    assert replay.status_code == 503
+    assert replay.json()["error"]["details"]["order_status"] == "failed"
+    assert IdempotencyKey.objects.get().state == "done"
+
+
+def test_when_recovery_wins_the_race_the_saga_reports_failure(alice, products):
+    # Recovery released the reservation between the saga's reserve and its commit.
+    products.failures["commit"] = [409]
+
+    response = place(alice, (1, 1))
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "upstream_unavailable"
+
+
+def _request(order, lines):
+    import json
+
+    class Request:
+        body = json.dumps(
+            {
+                "reference": str(order.pk),
+                "items": [{"product_id": p, "quantity": q} for p, q in lines],
+            }
+        ).encode()
+        url = "http://products.test/internal/reservations/"
+
+    return Request()
