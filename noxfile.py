@@ -126,7 +126,8 @@ def faults(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks written to docs/benchmarks.md (needs wrk; not part of `nox`)."""
+    """Benchmarks written to docs/benchmarks.md: `-- servers|clients|gateway` (needs wrk)."""
     install(session, *SERVICES, test=False)
-    session.install("gunicorn>=23,<28")
-    session.run("python", "tools/bench.py", *(session.posargs or ["servers"]))
+    session.install("gunicorn>=23,<28", "requests>=2.32,<3")
+    for which in session.posargs or ["servers", "clients", "gateway"]:
+        session.run("python", "tools/bench.py", which)

@@ -46,6 +46,9 @@ def system(tmp_path_factory: pytest.TempPathFactory, on_postgres: bool) -> Itera
             # Many sign-ins from one address is what a test suite does.
             "LOGIN_RATE_PER_ADDRESS": "10000/min",
             "LOGIN_RATE_PER_USERNAME": "10000/min",
+            "GATEWAY_SIGN_IN_RATE_PER_ADDRESS": "10000/min",
+            "GATEWAY_RATE_PER_ADDRESS": "100000/min",
+            "GATEWAY_RATE_PER_USER": "100000/min",
             # Recovery takes over an order left pending for 10 s, checking every second.
             "ORDERS_RECONCILE_GRACE_SECONDS": "10",
             "RECONCILE_EVERY": "1",

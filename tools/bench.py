@@ -5,23 +5,31 @@ measured side by side in one run, in interleaved rounds, and reported as the
 median of each contender together with the ratio between them.
 
     python tools/bench.py servers    # WSGI server choice for the services
+    python tools/bench.py gateway    # the gateway's cost: through it vs straight to orders
+    python tools/bench.py clients    # the gateway's upstream client: requests, urllib3, ours
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import wrk
-from stack import REPO, Stack, free_port
+from stack import REPO, SERVICES, Stack, free_port
 
 DOC = REPO / "docs" / "benchmarks.md"
 
@@ -144,14 +152,358 @@ worker entirely.
     print(DOC.read_text())
 
 
+NGINX_CONF = """
+worker_processes 2;
+error_log stderr error;
+pid {scratch}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    upstream orders {{ server 127.0.0.1:{upstream}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://orders;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+        }}
+    }}
+}}
+"""
+
+
+def _process_stopper(process: subprocess.Popen[bytes]) -> Callable[[], None]:
+    def stop() -> None:
+        process.terminate()
+        process.wait(timeout=20)
+
+    return stop
+
+
+def running_stack_for_bench(
+    scratch: Path, gateway_server: str = "gunicorn"
+) -> tuple[Stack, dict[str, Any]]:
+    """Users, products, orders and the gateway on free ports, rate limits off."""
+    from souk_common.testing import postgres_error, postgres_url
+
+    urls: dict[str, str] = {}
+    if postgres_error(postgres_url()) is None:
+        base = postgres_url().rsplit("/", 1)[0]
+        run = uuid.uuid4().hex[:6]
+        urls = {name: f"{base}/souk_bench_{name}_{run}" for name in SERVICES}
+    stack = Stack(
+        var_dir=scratch / "var",
+        ports={name: free_port() for name in SERVICES},
+        database_urls=urls,
+        servers={"gateway": gateway_server},
+        extra_env={"GATEWAY_RATE_LIMIT_ENABLED": "false", "DEMO_ADMIN_PASSWORD": "bench-admin-pw"},
+    )
+    stack.prepare(admin_password="bench-admin-pw")
+    processes = {name: stack.popen(name, scratch / f"{name}.log") for name in SERVICES}
+    for name in SERVICES:
+        stack.wait_ready(name)
+    return stack, {"processes": processes, "database_urls": urls}
+
+
+def _seed_orders(stack: Stack) -> str:
+    """A user with a few orders; a one-hour access token for them."""
+    import requests
+
+    from souk_common.keys import SigningKey
+    from souk_common.testing import TokenFactory
+
+    password = "bench-user-password-1"
+    requests.post(
+        f"{stack.url('gateway')}/api/users/",
+        json={"username": "bencher", "email": "bencher@example.com", "password": password},
+        timeout=10,
+    )
+    pair = requests.post(
+        f"{stack.url('gateway')}/api/auth/token/",
+        json={"username": "bencher", "password": password},
+        timeout=10,
+    ).json()
+    user_id = requests.get(
+        f"{stack.url('gateway')}/api/users/me/",
+        headers={"Authorization": f"Bearer {pair['access']}"},
+        timeout=10,
+    ).json()["id"]
+    token = TokenFactory(SigningKey.from_pem(stack.signing_key_path.read_text())).access(
+        user_id=user_id, username="bencher", lifetime=3600
+    )
+    products = requests.get(f"{stack.url('gateway')}/api/products/", timeout=10).json()["results"]
+    for product in products[:3]:
+        response = requests.post(
+            f"{stack.url('gateway')}/api/orders/",
+            json={"items": [{"product_id": product["id"], "quantity": 1}]},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert response.status_code == 201, response.text
+    return token
+
+
+GATEWAY_TABLE_HEAD = (
+    "| path | req/s at 16 connections | ratio to direct | p50 at 1 (ms) | p99 at 1 (ms) "
+    "| p50 at 16 (ms) | p99 at 16 (ms) | added p50 at 1 (ms) | added p99 at 16 (ms) |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a process and the rest of its process group (its workers)."""
+    group = os.getpgid(pid)
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:
+            total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_request(
+    stack: Stack,
+    processes: dict[str, subprocess.Popen[bytes]],
+    contenders: list[Contender],
+    seconds: float,
+) -> dict[str, dict[str, float]]:
+    """Microseconds of CPU each service spends per request, for each contender (16 connections)."""
+    spent: dict[str, dict[str, float]] = {}
+    for contender in contenders:
+        before = {name: _cpu_seconds(p.pid) for name, p in processes.items()}
+        result = wrk.run(contender.url, connections=16, seconds=seconds, headers=contender.headers)
+        after = {name: _cpu_seconds(p.pid) for name, p in processes.items()}
+        requests_done = result.requests_per_second * seconds
+        spent[contender.name] = {
+            name: (after[name] - before[name]) / requests_done * 1e6 for name in processes
+        }
+    return spent
+
+
+def bench_gateway(rounds: int, seconds: float) -> None:
+    """Authenticated GET /api/orders/: straight to orders, through the gateway, through nginx."""
+    scratch = Path(tempfile.mkdtemp(prefix="souk-bench-"))
+    stack, state = running_stack_for_bench(scratch)
+    try:
+        token = _seed_orders(stack)
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def already_running() -> Callable[[], None]:
+            return lambda: None
+
+        contenders = [
+            Contender(
+                "direct to orders", already_running, f"{stack.url('orders')}/api/orders/", headers
+            ),
+            Contender(
+                "through the gateway (gunicorn)",
+                already_running,
+                f"{stack.url('gateway')}/api/orders/",
+                headers,
+            ),
+        ]
+
+        def gateway_under(server: str) -> Contender:
+            """A second gateway, on its own port, under another WSGI server."""
+            other = dataclasses.replace(
+                stack, ports={**stack.ports, "gateway": free_port()}, servers={"gateway": server}
+            )
+
+            def start() -> Callable[[], None]:
+                process = other.popen("gateway", scratch / f"gateway-{server}.log")
+                other.wait_ready("gateway")
+                return _process_stopper(process)
+
+            return Contender(
+                f"through the gateway under {server}",
+                start,
+                f"{other.url('gateway')}/api/orders/",
+                headers,
+            )
+
+        contenders.append(gateway_under("granian"))
+        nginx = shutil.which("nginx") or (
+            Path("/usr/sbin/nginx") if Path("/usr/sbin/nginx").exists() else None
+        )
+        if nginx:
+            port = free_port()
+            conf = scratch / "nginx.conf"
+            conf.write_text(
+                NGINX_CONF.format(scratch=scratch, upstream=stack.ports["orders"], port=port)
+            )
+
+            def start_nginx() -> Callable[[], None]:
+                process = subprocess.Popen([str(nginx), "-c", str(conf), "-g", "daemon off;"])
+                time.sleep(0.5)
+                return _process_stopper(process)
+
+            contenders.append(
+                Contender(
+                    "through nginx (reference)",
+                    start_nginx,
+                    f"http://127.0.0.1:{port}/api/orders/",
+                    headers,
+                )
+            )
+        results = measure(contenders, rounds=rounds, seconds=seconds, connections=[1, 16])
+        cpu = cpu_per_request(stack, state["processes"], contenders[:2], seconds)
+    finally:
+        for process in state["processes"].values():
+            process.terminate()
+        for process in state["processes"].values():
+            process.wait(timeout=20)
+        from stack import drop_postgres_database
+
+        for url in state["database_urls"].values():
+            drop_postgres_database(url)
+
+    direct = contenders[0].name
+    rows = []
+    for item in contenders:
+        ratios = [
+            mine.requests_per_second / theirs.requests_per_second
+            for mine, theirs in zip(results[(item.name, 16)], results[(direct, 16)], strict=True)
+        ]
+        added_p50 = median(results[(item.name, 1)], "p50_ms") - median(
+            results[(direct, 1)], "p50_ms"
+        )
+        added_p99_16 = median(results[(item.name, 16)], "p99_ms") - median(
+            results[(direct, 16)], "p99_ms"
+        )
+        cells = [
+            item.name,
+            f"{median(results[(item.name, 16)], 'requests_per_second'):,.0f}",
+            f"{statistics.median(ratios):.2f}",
+            f"{median(results[(item.name, 1)], 'p50_ms'):.2f}",
+            f"{median(results[(item.name, 1)], 'p99_ms'):.2f}",
+            f"{median(results[(item.name, 16)], 'p50_ms'):.2f}",
+            f"{median(results[(item.name, 16)], 'p99_ms'):.2f}",
+            "" if item.name == direct else f"{added_p50:+.2f}",
+            "" if item.name == direct else f"{added_p99_16:+.2f}",
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    cpu_rows = "\n".join(
+        f"| {name} | {usage['orders']:,.0f} | {usage['gateway']:,.0f} |"
+        for name, usage in cpu.items()
+    )
+    database = "PostgreSQL" if state["database_urls"] else "SQLite"
+    write_section(
+        "Gateway overhead",
+        f"""Measured {time.strftime("%Y-%m-%d")} with `nox -s bench -- gateway`
+({rounds} interleaved rounds of {seconds:g} s per concurrency, median shown; the ratio
+is the median of each round's ratio to "direct"). The request is an authenticated
+`GET /api/orders/` (a user with 3 orders, {database}), rate limits off
+(`GATEWAY_RATE_LIMIT_ENABLED=false`). Every process, the database and wrk share this
+2-core machine, so the gateway's CPU is taken from orders: the ratio is what a
+whole request costs with and without the gateway.
+
+{GATEWAY_TABLE_HEAD}
+{chr(10).join(rows)}
+
+CPU per request, read from `/proc` over one more {seconds:g} s run at 16 connections
+(every worker of each service counted):
+
+| path | orders (us CPU) | gateway (us CPU) |
+|---|---:|---:|
+{cpu_rows}
+""",
+    )
+    print(DOC.read_text())
+
+
+def bench_clients(rounds: int, calls: int = 5000) -> None:
+    """Time one keep-alive GET to a trivial upstream with each client, in this process."""
+    import requests
+    import urllib3
+
+    sys.path.insert(0, str(REPO / "services" / "gateway"))
+    from proxy.upstream import UpstreamPool
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "granian", "bench_upstream:application", "--interface", "wsgi",
+            "--port", str(port), "--workers", "1", "--log-level", "error",
+        ],
+        cwd=REPO / "tools",
+    )  # fmt: skip
+    time.sleep(2)
+    url = f"http://127.0.0.1:{port}"
+    headers = {
+        "accept": "application/json",
+        "x-request-id": "bench",
+        "x-forwarded-for": "127.0.0.1",
+    }
+    session = requests.Session()
+    pool = urllib3.connection_from_url(url, maxsize=4)
+    ours = UpstreamPool.from_url(url, 4)
+
+    def with_requests() -> None:
+        _ = session.get(f"{url}/api/orders/", headers=headers, timeout=(1, 5)).content
+
+    def with_urllib3() -> None:
+        response = pool.urlopen(
+            "GET", "/api/orders/", headers=headers, retries=False, preload_content=False,
+            timeout=urllib3.Timeout(connect=1, read=5),
+        )  # fmt: skip
+        response.read()
+        response.release_conn()
+
+    def with_ours() -> None:
+        ours.request("GET", "/api/orders/", headers, None, connect_timeout=1, read_timeout=5).read()
+
+    clients = {"requests": with_requests, "urllib3": with_urllib3, "proxy.upstream": with_ours}
+    timings: dict[str, list[float]] = {name: [] for name in clients}
+    try:
+        for _ in range(rounds):
+            for name, call in clients.items():
+                for _ in range(200):
+                    call()
+                started = time.perf_counter()
+                for _ in range(calls):
+                    call()
+                timings[name].append((time.perf_counter() - started) / calls * 1e6)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    rows = "\n".join(
+        f"| {name} | {statistics.median(values):.0f} |" for name, values in timings.items()
+    )
+    write_section(
+        "The gateway's upstream client",
+        f"""Measured {time.strftime("%Y-%m-%d")} with `nox -s bench -- clients`: one keep-alive
+`GET` to a trivial granian upstream (a fixed 100-byte JSON answer), {calls} calls per
+round in one thread, {rounds} interleaved rounds, median per call. The time includes
+the upstream's own answer (the same for all three), so the differences are the
+clients' own work. `proxy.upstream` is the gateway's hand-written HTTP/1.1 client.
+
+| client | us per call |
+|---|---:|
+{rows}
+""",
+    )
+    print(DOC.read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Souk benchmarks")
-    parser.add_argument("which", choices=["servers"])
+    parser.add_argument("which", choices=["servers", "gateway", "clients"])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     if args.which == "servers":
         bench_servers(args.rounds, args.seconds)
+    elif args.which == "clients":
+        bench_clients(args.rounds)
+    else:
+        bench_gateway(args.rounds, args.seconds)
 
 
 if __name__ == "__main__":

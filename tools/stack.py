@@ -36,6 +36,12 @@ REPO = Path(__file__).resolve().parent.parent
 SERVICES = ("users", "products", "orders", "gateway")
 PROJECT_PACKAGES = {name: f"{name}_service" for name in SERVICES}
 DEFAULT_PORTS = {"gateway": 8000, "users": 8001, "products": 8002, "orders": 8003}
+# The gateway runs under gunicorn, the one server that passes the raw request target
+# (RAW_URI) the gateway checks for encoded slashes and dots; see docs/benchmarks.md.
+DEFAULT_SERVERS = {"gateway": "gunicorn"}
+# The gateway waits on upstreams: more threads, so a hung one (held to its bulkhead
+# of GATEWAY_BULKHEAD_SIZE calls) leaves threads for the others.
+DEFAULT_THREADS = {"gateway": 64}
 # Processes besides the four services: the orders recovery, on a schedule.
 RECONCILER = "reconciler"
 PROCESSES = (*SERVICES, RECONCILER)
@@ -109,6 +115,7 @@ class Stack:
     host: str = "127.0.0.1"
     extra_env: dict[str, str] = field(default_factory=dict)
     server: str = "granian"
+    servers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SERVERS))
     workers: dict[str, int] = field(default_factory=dict)
     threads: dict[str, int] = field(default_factory=dict)
 
@@ -125,12 +132,7 @@ class Stack:
             if environ.get(f"{name.upper()}_DATABASE_URL")
         }
         var_dir = Path(environ.get("SOUK_VAR_DIR") or REPO / "var")
-        return cls(
-            var_dir=var_dir,
-            ports=ports,
-            database_urls=urls,
-            server=environ.get("SOUK_SERVER", "granian"),
-        )
+        return cls(var_dir=var_dir, ports=ports, database_urls=urls)
 
     # Addresses -----------------------------------------------------------------
 
@@ -240,13 +242,15 @@ class Stack:
         """The WSGI server command line for a service (see docs/benchmarks.md for the choice)."""
         app = f"{PROJECT_PACKAGES[service]}.wsgi:application"
         workers = str(self.workers.get(service, 2))
-        threads = str(self.threads.get(service, 8))
-        if self.server == "gunicorn":
+        threads = str(self.threads.get(service, DEFAULT_THREADS.get(service, 8)))
+        if self.servers.get(service, self.server) == "gunicorn":
             return [
                 sys.executable, "-m", "gunicorn", app.replace(":application", ""),
                 "--bind", f"{self.host}:{self.ports[service]}",
                 "--workers", workers, "--worker-class", "gthread", "--threads", threads,
                 "--log-level", "warning",
+                # Whom to trust in X-Forwarded-* is the application's call, not gunicorn's.
+                "--forwarded-allow-ips", "",
             ]  # fmt: skip
         return [
             sys.executable, "-m", "granian", app,

@@ -38,7 +38,7 @@ def test_request_id_reaches_the_upstream_log_and_comes_back(system):
 
 
 def test_a_404_through_the_gateway_is_the_envelope(system):
-    response = system.http.get(f"{system.gateway}/api/orders/does/not/exist", timeout=5)
+    response = system.http.get(f"{system.gateway}/api/products/does/not/exist", timeout=5)
 
     assert response.status_code == 404
     error = response.json()["error"]

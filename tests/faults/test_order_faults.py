@@ -32,13 +32,16 @@ BUYERS = 8
 SETTLED = {"confirmed", "rejected", "failed", "cancelled"}
 
 
-def user_orders(system: RunningStack, user_ids: list[int]) -> list[dict]:
+def user_orders(system: RunningStack, user_ids: list[int]) -> list[dict] | None:
     headers = admin_headers(system)
     orders = []
     for user_id in user_ids:
         url = f"{system.gateway}/api/orders/?user_id={user_id}&page_size=100"
         while url:
-            page = system.http.get(url, headers=headers, timeout=10).json()
+            response = system.http.get(url, headers=headers, timeout=10)
+            if response.status_code != 200:  # e.g. the gateway's breaker still open: later
+                return None
+            page = response.json()
             orders += page["results"]
             url = page["next"] and f"{system.gateway}{page['next']}"
     return orders
@@ -48,13 +51,11 @@ def wait_until_settled(system: RunningStack, user_ids: list[int], within: float 
     deadline = time.monotonic() + within
     while True:
         orders = user_orders(system, user_ids)
-        if all(order["status"] in SETTLED for order in orders):
+        if orders is not None and all(order["status"] in SETTLED for order in orders):
             return orders
         if time.monotonic() > deadline:
-            raise AssertionError(
-                f"orders still unsettled after {within}s: "
-                f"{[(o['id'], o['status']) for o in orders if o['status'] not in SETTLED]}"
-            )
+            unsettled = [(o["id"], o["status"]) for o in orders or [] if o["status"] not in SETTLED]
+            raise AssertionError(f"orders not settled after {within}s: {orders and unsettled}")
         time.sleep(1)
 
 

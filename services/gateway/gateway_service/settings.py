@@ -57,7 +57,8 @@ LOGGING = logging_config(
     level=env.get_str("LOG_LEVEL", "INFO"),
 )
 
-# Upstreams and timeouts of the proxy.
+# The proxy (proxy/app.py). Upstreams by name; routes by path prefix. Routes edited in
+# the admin override these defaults by prefix, within GATEWAY_ROUTES_REFRESH_SECONDS.
 GATEWAY_UPSTREAMS = {
     "users": env.get_str("USERS_URL", "http://127.0.0.1:8001"),
     "products": env.get_str("PRODUCTS_URL", "http://127.0.0.1:8002"),
@@ -65,4 +66,44 @@ GATEWAY_UPSTREAMS = {
 }
 GATEWAY_CONNECT_TIMEOUT = env.get_float("GATEWAY_CONNECT_TIMEOUT", 1.0)
 GATEWAY_READ_TIMEOUT = env.get_float("GATEWAY_READ_TIMEOUT", 10.0)
+GATEWAY_MAX_BODY_BYTES = env.get_int("GATEWAY_MAX_BODY_BYTES", 1024 * 1024)
+_READ_ONLY = "GET,HEAD,OPTIONS"
+GATEWAY_ROUTES = [
+    {"prefix": "/api/auth/token/", "upstream": "users", "methods": "POST,OPTIONS",
+     "rate_limit_class": "sign_in", "timeout_seconds": 5},
+    {"prefix": "/api/auth/token/refresh/", "upstream": "users", "methods": "POST,OPTIONS",
+     "timeout_seconds": 5},
+    {"prefix": "/api/auth/", "upstream": "users", "methods": f"{_READ_ONLY},POST",
+     "timeout_seconds": 5},
+    {"prefix": "/api/users/", "upstream": "users", "methods": f"{_READ_ONLY},POST,PATCH",
+     "timeout_seconds": 5},
+    {"prefix": "/api/products/", "upstream": "products",
+     "methods": f"{_READ_ONLY},POST,PUT,PATCH,DELETE", "timeout_seconds": 5},
+    # The order saga calls two services, with retries: it gets more time.
+    {"prefix": "/api/orders/", "upstream": "orders", "methods": f"{_READ_ONLY},POST",
+     "auth_required": True, "timeout_seconds": env.get_float("GATEWAY_ORDERS_TIMEOUT", 15.0)},
+]  # fmt: skip
+GATEWAY_ROUTES_REFRESH_SECONDS = env.get_float("GATEWAY_ROUTES_REFRESH_SECONDS", 5.0)
+
+# Fault isolation, per upstream and per worker process: at most GATEWAY_BULKHEAD_SIZE
+# calls outstanding (keep it below the server's threads), and a breaker that opens after
+# GATEWAY_BREAKER_FAILURES failures in a row and lets a probe through after a pause.
+GATEWAY_BULKHEAD_SIZE = env.get_int("GATEWAY_BULKHEAD_SIZE", 40)
+GATEWAY_BREAKER_FAILURES = env.get_int("GATEWAY_BREAKER_FAILURES", 5)
+GATEWAY_BREAKER_RESET_SECONDS = env.get_float("GATEWAY_BREAKER_RESET_SECONDS", 5.0)
+
+# Rate limits, counted in the cache every worker shares (Redis with REDIS_URL).
+GATEWAY_RATE_LIMIT_ENABLED = env.get_bool("GATEWAY_RATE_LIMIT_ENABLED", True)
+GATEWAY_RATE_LIMITS = {
+    "default": {
+        "address": env.get_str("GATEWAY_RATE_PER_ADDRESS", "1200/min"),
+        "user": env.get_str("GATEWAY_RATE_PER_USER", "600/min"),
+    },
+    "sign_in": {"address": env.get_str("GATEWAY_SIGN_IN_RATE_PER_ADDRESS", "20/min")},
+}
+# How many proxies in front of the gateway append to X-Forwarded-For (0: clients connect
+# directly, and whatever they send in X-Forwarded-For is ignored).
+GATEWAY_TRUSTED_PROXY_COUNT = env.get_int("GATEWAY_TRUSTED_PROXY_COUNT", 0)
+
 GATEWAY_HEALTH_TIMEOUT = env.get_float("GATEWAY_HEALTH_TIMEOUT", 1.0)
+GATEWAY_SCHEMA_CACHE_SECONDS = env.get_float("GATEWAY_SCHEMA_CACHE_SECONDS", 60.0)

@@ -1,4 +1,4 @@
-"""WSGI entry point of the gateway service."""
+"""WSGI entry point of the gateway: the proxy in front, Django behind it for the rest."""
 
 import os
 
@@ -6,4 +6,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_service.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from proxy.app import Gateway  # noqa: E402 - needs Django set up
+
+application = Gateway(django_application)

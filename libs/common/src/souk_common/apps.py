@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class SoukCommonConfig(AppConfig):
     name = "souk_common"
     verbose_name = "Souk common"
+
+    def ready(self) -> None:
+        from souk_common import schema  # noqa: F401 - registers the OpenAPI extension

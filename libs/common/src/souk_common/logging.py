@@ -47,6 +47,7 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
         "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
         "level": record.levelname.lower(),
         "service": getattr(record, "service", ""),
+        "pid": record.process,
         "logger": record.name,
         "request_id": getattr(record, "request_id", "-"),
         "msg": record.getMessage(),

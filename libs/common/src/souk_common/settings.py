@@ -175,7 +175,7 @@ class ServiceEnv:
             default = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
         else:
             default = {
-                "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                "BACKEND": "souk_common.cache.DatabaseCache",
                 "LOCATION": "souk_cache",
             }
         return {"default": default}
@@ -188,9 +188,9 @@ class ServiceEnv:
         files in ``JWT_PUBLIC_KEY_FILES``. Production needs at least one.
         """
         users_url = self.get_str("USERS_URL", "http://127.0.0.1:8001")
-        jwks_url = self.get_str(
-            "JWT_JWKS_URL", "" if self.is_production else f"{users_url}/api/auth/jwks.json"
-        )
+        default_jwks = "" if self.is_production else f"{users_url}/api/auth/jwks.json"
+        # Set but empty means "no JWKS" (offline keys only), not "the default".
+        jwks_url = self._environ.get("JWT_JWKS_URL", default_jwks)
         pems = [read_pem(value=pem) for pem in self.get_str("JWT_PUBLIC_KEYS").split(";;")]
         pems += [read_pem(path=path) for path in self.get_list("JWT_PUBLIC_KEY_FILES")]
         pems = [pem for pem in pems if pem.strip()]

@@ -151,6 +151,7 @@ class ServiceSkeletonChecks:
         assert response.status_code == 200
         assert response.json()["status"] == "ok"
 
+    @pytest.mark.django_db
     def test_openapi_schema(self, client: Client) -> None:
         response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
         assert response.status_code == 200
