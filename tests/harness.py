@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -12,8 +11,6 @@ from pathlib import Path
 
 import requests
 
-from souk_common.keys import SigningKey
-from souk_common.testing import TokenFactory
 from stack import SERVICES, Stack
 
 
@@ -103,27 +100,8 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def create_accounts(system: RunningStack, count: int, prefix: str) -> list[tuple[int, str]]:
-    """``count`` active accounts, each with an access token signed by the users service's key.
-
-    Accounts are made in one step in the users database (one password hash for
-    all), and their tokens are minted with the users service's own signing key:
-    genuine RS256 tokens, without a sign-in per account.
-    """
-    code = (
-        "import json; from django.contrib.auth.hashers import make_password; "
-        "from accounts.models import User; pw = make_password(None); "
-        f"users = User.objects.bulk_create([User(username=f'{prefix}{{n}}', "
-        f"email=f'{prefix}{{n}}@example.com', password=pw) for n in range({count})]); "
-        "print(json.dumps([u.pk for u in User.objects.filter("
-        f"username__startswith='{prefix}').order_by('pk')]))"
-    )
-    output = system.stack.manage("users", "shell", "--no-imports", "-c", code, capture=True)
-    ids = json.loads(output.strip().splitlines()[-1])
-    factory = TokenFactory(SigningKey.from_pem(system.stack.signing_key_path.read_text()))
-    return [
-        (user_id, factory.access(user_id=user_id, username=f"{prefix}{n}"))
-        for n, user_id in enumerate(ids)
-    ]
+    """``count`` active accounts with genuine access tokens (see ``Stack.create_accounts``)."""
+    return system.stack.create_accounts(count, prefix)
 
 
 def admin_headers(system: RunningStack) -> dict[str, str]:

@@ -423,8 +423,7 @@ def bench_clients(rounds: int, calls: int = 5000) -> None:
     import requests
     import urllib3
 
-    sys.path.insert(0, str(REPO / "services" / "gateway"))
-    from proxy.upstream import UpstreamPool
+    from souk_common.httpclient import Pool
 
     port = free_port()
     server = subprocess.Popen(
@@ -443,7 +442,7 @@ def bench_clients(rounds: int, calls: int = 5000) -> None:
     }
     session = requests.Session()
     pool = urllib3.connection_from_url(url, maxsize=4)
-    ours = UpstreamPool.from_url(url, 4)
+    ours = Pool.from_url(url, 4)
 
     def with_requests() -> None:
         _ = session.get(f"{url}/api/orders/", headers=headers, timeout=(1, 5)).content
@@ -459,7 +458,11 @@ def bench_clients(rounds: int, calls: int = 5000) -> None:
     def with_ours() -> None:
         ours.request("GET", "/api/orders/", headers, None, connect_timeout=1, read_timeout=5).read()
 
-    clients = {"requests": with_requests, "urllib3": with_urllib3, "proxy.upstream": with_ours}
+    clients = {
+        "requests": with_requests,
+        "urllib3": with_urllib3,
+        "souk_common.httpclient": with_ours,
+    }
     timings: dict[str, list[float]] = {name: [] for name in clients}
     try:
         for _ in range(rounds):
@@ -482,7 +485,8 @@ def bench_clients(rounds: int, calls: int = 5000) -> None:
 `GET` to a trivial granian upstream (a fixed 100-byte JSON answer), {calls} calls per
 round in one thread, {rounds} interleaved rounds, median per call. The time includes
 the upstream's own answer (the same for all three), so the differences are the
-clients' own work. `proxy.upstream` is the gateway's hand-written HTTP/1.1 client.
+clients' own work. `souk_common.httpclient` is the hand-written HTTP/1.1 client the
+gateway and `ServiceClient` use.
 
 | client | us per call |
 |---|---:|

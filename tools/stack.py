@@ -16,6 +16,7 @@ fresh PostgreSQL databases, to start, stop, hang and restart single services.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shlex
@@ -41,7 +42,7 @@ DEFAULT_PORTS = {"gateway": 8000, "users": 8001, "products": 8002, "orders": 800
 DEFAULT_SERVERS = {"gateway": "gunicorn"}
 # The gateway waits on upstreams: more threads, so a hung one (held to its bulkhead
 # of GATEWAY_BULKHEAD_SIZE calls) leaves threads for the others.
-DEFAULT_THREADS = {"gateway": 64}
+DEFAULT_THREADS = {"gateway": 64, "orders": 24, "products": 16, "users": 16}
 # Processes besides the four services: the orders recovery, on a schedule.
 RECONCILER = "reconciler"
 PROCESSES = (*SERVICES, RECONCILER)
@@ -224,6 +225,34 @@ class Stack:
         for service in SERVICES:
             self.manage(service, "ensure_demo_admin", capture=True)
         print(self.manage("products", "seed_demo_catalogue", capture=True).strip(), flush=True)
+
+    def create_accounts(
+        self, count: int, prefix: str, lifetime: float = 300
+    ) -> list[tuple[int, str]]:
+        """``count`` active accounts, each with an access token signed by the users service's key.
+
+        Made in one step in the users database (one password hash for all, none
+        usable), with tokens minted by the users service's own signing key: genuine
+        RS256 tokens, without a sign-in per account. For tests and load runs.
+        """
+        from souk_common.keys import SigningKey
+        from souk_common.testing import TokenFactory
+
+        code = (
+            "import json; from django.contrib.auth.hashers import make_password; "
+            "from accounts.models import User; pw = make_password(None); "
+            f"User.objects.bulk_create([User(username=f'{prefix}{{n}}', "
+            f"email=f'{prefix}{{n}}@example.com', password=pw) for n in range({count})]); "
+            "print(json.dumps([u.pk for u in User.objects.filter("
+            f"username__startswith='{prefix}').order_by('pk')]))"
+        )
+        output = self.manage("users", "shell", "--no-imports", "-c", code, capture=True)
+        ids = json.loads(output.strip().splitlines()[-1])
+        factory = TokenFactory(SigningKey.from_pem(self.signing_key_path.read_text()))
+        return [
+            (user_id, factory.access(user_id=user_id, username=f"{prefix}{n}", lifetime=lifetime))
+            for n, user_id in enumerate(ids)
+        ]
 
     def prepare(self, *, admin_password: str | None = None) -> None:
         """Everything before the services start: databases, migrations, seeds."""

@@ -3,6 +3,7 @@
 import socket
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import responses
@@ -52,8 +53,12 @@ def closed_port():
         return probe.getsockname()[1]
 
 
-def test_a_hung_upstream_times_out_within_the_read_timeout(silent_server):
-    client = ServiceClient("products", silent_server, read_timeout=0.3)
+TRANSPORTS = pytest.mark.parametrize("transport", ["pooled", "requests"])
+
+
+@TRANSPORTS
+def test_a_hung_upstream_times_out_within_the_read_timeout(silent_server, transport):
+    client = ServiceClient("products", silent_server, read_timeout=0.3, transport=transport)
 
     started = time.monotonic()
     with pytest.raises(UpstreamTimeout):
@@ -62,8 +67,11 @@ def test_a_hung_upstream_times_out_within_the_read_timeout(silent_server):
     assert time.monotonic() - started < 1.0
 
 
-def test_a_refused_connection_is_a_bad_gateway_after_retries():
-    client = ServiceClient("products", f"http://127.0.0.1:{closed_port()}", backoff=0)
+@TRANSPORTS
+def test_a_refused_connection_is_a_bad_gateway_after_retries(transport):
+    client = ServiceClient(
+        "products", f"http://127.0.0.1:{closed_port()}", backoff=0, transport=transport
+    )
 
     with pytest.raises(BadGateway):
         client.get("/api/products/")
@@ -244,3 +252,113 @@ def test_refused_credentials_are_a_bad_gateway():
 
     with pytest.raises(BadGateway, match="refused"):
         provider.token()
+
+
+class Scripted(BaseHTTPRequestHandler):
+    """A real HTTP server answering from a script: one (status, body, headers) per request."""
+
+    protocol_version = "HTTP/1.1"
+    script: list[tuple[int, bytes, dict[str, str]]] = []
+    seen: list[dict] = []
+
+    def log_message(self, *args):
+        pass
+
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        self.seen.append(
+            {
+                "method": self.command,
+                "path": self.path,
+                "headers": dict(self.headers),
+                "body": self.rfile.read(length),
+            }
+        )
+        status, body, headers = self.script.pop(0) if self.script else (200, b"{}", {})
+        self.send_response(status)
+        chunked = headers.get("Transfer-Encoding") == "chunked"
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if not chunked:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if chunked:
+            for piece in (body[:3], body[3:]):
+                self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+
+@pytest.fixture
+def scripted():
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        block_on_close = False
+
+    Scripted.script, Scripted.seen = [], []
+    server = Server(("127.0.0.1", 0), Scripted)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", Scripted
+    server.shutdown()
+    server.server_close()
+
+
+@TRANSPORTS
+def test_a_real_exchange_sends_json_and_reads_json(scripted, transport):
+    url, handler = scripted
+    handler.script = [(201, b'{"status": "reserved"}', {"Content-Type": "application/json"})]
+    token = request_id_var.set("trace-real-1")
+    try:
+        response = ServiceClient("products", url, transport=transport).post(
+            "/internal/reservations/", json={"reference": "r1"}, idempotent=True
+        )
+    finally:
+        request_id_var.reset(token)
+
+    assert (response.status, response.json()) == (201, {"status": "reserved"})
+    seen = handler.seen[0]
+    assert seen["path"] == "/internal/reservations/"
+    assert seen["body"] == b'{"reference": "r1"}'
+    assert seen["headers"]["X-Request-ID"] == "trace-real-1"
+    assert seen["headers"]["Content-Type"] == "application/json"
+
+
+@TRANSPORTS
+def test_query_parameters_and_a_base_path(scripted, transport):
+    url, handler = scripted
+
+    ServiceClient("users", f"{url}/api/auth", transport=transport).get(
+        "/jwks.json", params={"a": "1 2"}
+    )
+
+    assert handler.seen[0]["path"] == "/api/auth/jwks.json?a=1+2"
+
+
+@TRANSPORTS
+def test_retries_against_a_real_server_and_keeps_the_connection(scripted, transport):
+    url, handler = scripted
+    handler.script = [(503, b"{}", {}), (200, b'{"ok": 1}', {})]
+    client = ServiceClient("products", url, backoff=0, transport=transport)
+
+    assert client.get("/x").json() == {"ok": 1}
+    assert client.get("/y").status == 200
+    assert [seen["path"] for seen in handler.seen] == ["/x", "/x", "/y"]
+
+
+@TRANSPORTS
+def test_chunked_and_closing_answers_are_read_whole(scripted, transport):
+    url, handler = scripted
+    handler.script = [
+        (200, b'{"chunked": true}', {"Transfer-Encoding": "chunked"}),
+        (200, b'{"closed": true}', {"Connection": "close"}),
+        (200, b'{"again": true}', {}),
+    ]
+    client = ServiceClient("products", url, transport=transport)
+
+    assert client.get("/a").json() == {"chunked": True}
+    assert client.get("/b").json() == {"closed": True}
+    assert client.get("/c").json() == {"again": True}

@@ -47,7 +47,15 @@ def test_production_reads_what_is_set():
     assert database["ENGINE"] == "django.db.backends.postgresql"
     assert (database["HOST"], database["PORT"], database["NAME"]) == ("db", 5432, "users")
     assert database["USER"] == "souk"
-    assert database["CONN_HEALTH_CHECKS"] is True
+    assert database["CONN_HEALTH_CHECKS"] is False
+    assert (
+        make_env(
+            SOUK_ENV="development",
+            USERS_DATABASE_URL="postgres://db/users",
+            DATABASE_HEALTH_CHECKS="1",
+        ).database()["CONN_HEALTH_CHECKS"]
+        is True
+    )
 
 
 def test_development_defaults_to_sqlite_under_var(tmp_path):

@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import Callable, Generator, Iterable, Iterator
 from http import HTTPStatus
-from time import perf_counter, time
+from time import perf_counter
 from typing import Any
 
 from django.conf import settings
@@ -25,13 +25,14 @@ from proxy.headers import UnsafeHeader, request_headers, response_headers
 from proxy.limits import Bulkhead, RateLimiter
 from proxy.paths import checked_target
 from proxy.routes import Route, RouteTableHolder
-from proxy.upstream import Refused, Response, TimedOut, UpstreamFailure, UpstreamPool
 from souk_common.auth import InvalidToken, Principal, get_verifier
 from souk_common.clients import CircuitBreaker
 from souk_common.errors import ErrorCode, UpstreamUnavailable, error_body
+from souk_common.httpclient import Pool, Refused, Response, TimedOut, UpstreamFailure
 from souk_common.logging import request_id_var
 from souk_common.middleware import safe_request_id
 from souk_common.network import client_address_after_hops
+from souk_common.settings import release_database_connection
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("souk.access")
@@ -55,25 +56,6 @@ class Refusal(Exception):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.headers = headers or {}
-
-
-class VerifiedTokens:
-    """Tokens already verified, kept until they expire, so each is verified once per worker."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self.size = size
-        self._entries: dict[str, tuple[Principal, float]] = {}
-
-    def principal(self, token: str) -> Principal:
-        entry = self._entries.get(token)
-        if entry is not None and entry[1] > time():
-            return entry[0]
-        claims = get_verifier().verify(token)
-        principal = Principal.from_claims(claims)
-        if len(self._entries) >= self.size:
-            self._entries.clear()
-        self._entries[token] = (principal, float(claims["exp"]))
-        return principal
 
 
 class UpstreamBody:
@@ -102,7 +84,7 @@ class Gateway:
         self.django_app = django_app
         self.routes = RouteTableHolder(settings.GATEWAY_ROUTES_REFRESH_SECONDS)
         self.pools = {
-            name: UpstreamPool.from_url(url, settings.GATEWAY_BULKHEAD_SIZE)
+            name: Pool.from_url(url, settings.GATEWAY_BULKHEAD_SIZE)
             for name, url in settings.GATEWAY_UPSTREAMS.items()
         }
         self.breakers = {
@@ -120,7 +102,6 @@ class Gateway:
             if settings.GATEWAY_RATE_LIMIT_ENABLED
             else None
         )
-        self.tokens = VerifiedTokens()
         self.trusted_hops = settings.GATEWAY_TRUSTED_PROXY_COUNT
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -135,6 +116,11 @@ class Gateway:
                 status, headers, body = self.forward(environ, request_id)
             except Refusal as refusal:
                 status, headers, body = self.refuse(refusal)
+            except Exception:  # a bug must still answer in the envelope, never a traceback
+                logger.exception("the proxy failed on %s", environ.get("PATH_INFO"))
+                status, headers, body = self.refuse(
+                    Refusal(500, ErrorCode.INTERNAL_ERROR, "Internal server error.")
+                )
             headers.append(("X-Request-ID", request_id))
             start_response(STATUS_LINES.get(status, f"{status} Unknown"), headers)
             self.log(environ, status, started)
@@ -170,7 +156,14 @@ class Gateway:
             identities = {"address": address}
             if principal is not None:
                 identities["user"] = str(principal.pk)
-            retry_after = self.limiter.retry_after(route.rate_limit_class, identities)
+            try:
+                retry_after = self.limiter.retry_after(route.rate_limit_class, identities)
+            except Exception as exc:  # noqa: BLE001 - the store is down: fail open, loudly
+                logger.warning("rate limits not counted (%s): letting the request through", exc)
+                retry_after = None
+            finally:
+                # Outside Django's request cycle nothing gives a pooled connection back.
+                release_database_connection()
             if retry_after is not None:
                 raise Refusal(
                     429,
@@ -219,7 +212,7 @@ class Gateway:
         principal = None
         if scheme.lower() == "bearer" and token.strip():
             try:
-                principal = self.tokens.principal(token.strip())
+                principal = Principal.from_claims(get_verifier().verify(token.strip()))
             except InvalidToken as exc:
                 if route.auth_required:
                     raise self.unauthenticated(f"Invalid token: {exc}.") from None

@@ -85,3 +85,20 @@ def http() -> requests.Session:
 @pytest.fixture(scope="session")
 def tokens() -> TokenFactory:
     return TokenFactory()
+
+
+@pytest.fixture
+def postgres_database(tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one gateway, dropped afterwards."""
+    import uuid
+
+    from souk_common.testing import postgres_url
+    from tests.processes import create_postgres_database, drop_postgres_database, migrate
+
+    url = f"{postgres_url().rsplit('/', 1)[0]}/souk_gateway_test_{uuid.uuid4().hex[:8]}"
+    create_postgres_database(url)
+    try:
+        migrate(url, tmp_path)
+        yield url
+    finally:
+        drop_postgres_database(url)

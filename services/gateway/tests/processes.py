@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 SERVICE_DIR = HERE.parent
@@ -131,12 +132,46 @@ def base_environment(directory: Path) -> dict[str, str]:
     }
 
 
-def migrate_template(directory: Path) -> Path:
-    """Migrate one SQLite database that each gateway under test starts from."""
-    database = directory / "template.sqlite3"
-    env = {**base_environment(directory), "GATEWAY_DATABASE_URL": f"sqlite:///{database}"}
+def migrate(database_url: str, directory: Path) -> None:
+    """Migrate a gateway database and create its cache table."""
+    env = {**base_environment(directory), "GATEWAY_DATABASE_URL": database_url}
     for command in (["migrate", "--no-input", "-v0"], ["createcachetable"]):
         subprocess.run(
             [sys.executable, "manage.py", *command], cwd=SERVICE_DIR, env=env, check=True
         )
+
+
+def migrate_template(directory: Path) -> Path:
+    """Migrate one SQLite database that each gateway under test starts from."""
+    database = directory / "template.sqlite3"
+    migrate(f"sqlite:///{database}", directory)
     return database
+
+
+def _postgres(url: str) -> tuple[str, object]:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    connection = psycopg.connect(
+        dbname="postgres",
+        user=parts.username or None,
+        host=parts.hostname or None,
+        port=parts.port or None,
+        autocommit=True,
+    )
+    return parts.path.lstrip("/"), (connection, sql)
+
+
+def create_postgres_database(url: str) -> None:
+    name, (connection, sql) = _postgres(url)
+    with connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_postgres_database(url: str) -> None:
+    name, (connection, sql) = _postgres(url)
+    with connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )

@@ -7,6 +7,8 @@ import concurrent.futures
 import pytest
 import requests
 
+from tests.processes import free_port
+
 
 @pytest.fixture(scope="module")
 def limited(start_gateway):
@@ -129,3 +131,35 @@ def test_limits_can_be_turned_off_for_benchmarks(start_gateway):
     }
 
     assert statuses == {200}
+
+
+def test_when_the_shared_store_is_down_requests_still_go_through(start_gateway):
+    gateway = start_gateway(
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", GATEWAY_RATE_PER_ADDRESS="1/min", workers=1
+    )
+
+    statuses = {
+        requests.get(f"{gateway.url}/api/products/", timeout=10).status_code for _ in range(3)
+    }
+
+    assert statuses == {200}
+    assert "rate limits not counted" in gateway.log()
+
+
+@pytest.mark.postgres
+def test_pooled_database_connections_go_back_after_counting(start_gateway, postgres_database):
+    # Far more requests than the pool has connections: each must give its connection back.
+    gateway = start_gateway(
+        GATEWAY_DATABASE_URL=postgres_database, DATABASE_POOL_SIZE="2", workers=1
+    )
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: requests.get(f"{gateway.url}/api/products/", timeout=20).status_code,
+                range(60),
+            )
+        )
+
+    assert statuses == [200] * 60
+    assert "rate limits not counted" not in gateway.log()  # every request was counted

@@ -5,6 +5,9 @@ ignored, never trusted. Any other unknown field is refused, so a typo is not
 silently lost. Numbers must be JSON integers (not strings, floats or booleans).
 """
 
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
@@ -68,7 +71,9 @@ class OrderCreateInputSerializer(KnownFieldsSerializer):
 
 
 class OrderLineOutputSerializer(serializers.ModelSerializer):
-    line_total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    line_total = serializers.DecimalField(
+        max_digits=12, decimal_places=2, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = OrderLine
@@ -81,3 +86,38 @@ class OrderOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = ["id", "user_id", "status", "items", "total", "created_at", "updated_at"]
+
+
+def _decimal(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _datetime(value: datetime) -> str:
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text  # as DRF writes it
+
+
+def order_payload(order: Order, lines: Iterable[OrderLine]) -> dict[str, Any]:
+    """An order as ``OrderOutputSerializer`` shows it, built by hand from what is in memory.
+
+    Placing an order answers with this: it is on the hot path of every order, and
+    several times cheaper than the serializer, which still documents the shape.
+    """
+    return {
+        "id": str(order.id),
+        "user_id": order.user_id,
+        "status": order.status,
+        "items": [
+            {
+                "product_id": line.product_id,
+                "name": line.name,
+                "unit_price": _decimal(line.unit_price),
+                "quantity": line.quantity,
+                "line_total": _decimal(line.line_total),
+            }
+            for line in lines
+        ],
+        "total": _decimal(order.total),
+        "created_at": _datetime(order.created_at),
+        "updated_at": _datetime(order.updated_at),
+    }

@@ -29,7 +29,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework import status
@@ -42,7 +42,7 @@ from orders.clients.products import (
     ReservationReleased,
 )
 from orders.models import IdempotencyKey, Order, OrderLine
-from orders.serializers import OrderOutputSerializer
+from orders.serializers import order_payload
 from souk_common.errors import (
     Conflict,
     ErrorCode,
@@ -51,6 +51,7 @@ from souk_common.errors import (
     UpstreamUnavailable,
     error_body,
 )
+from souk_common.settings import release_database_connection
 
 logger = logging.getLogger(__name__)
 
@@ -118,16 +119,22 @@ def _fingerprint(lines: Iterable[RequestedLine]) -> str:
 
 def _move(order: Order, expected: str, new: str, **fields: Any) -> bool:
     """Change the status only if it still is ``expected``; say whether we did."""
+    now = timezone.now()
     moved = Order.objects.filter(pk=order.pk, status=expected).update(
-        status=new, updated_at=timezone.now(), **fields
+        status=new, updated_at=now, **fields
     )
-    order.refresh_from_db(fields=["status", "total", "updated_at"])
+    if moved:
+        order.status, order.updated_at = new, now
+        for name, value in fields.items():
+            setattr(order, name, value)
+    else:  # someone else moved it first: see where it is now
+        order.refresh_from_db(fields=["status", "total", "updated_at"])
     return moved == 1
 
 
-def _order_answer(order: Order, status_code: int = status.HTTP_201_CREATED) -> Answer:
-    order = Order.objects.prefetch_related("lines").get(pk=order.pk)
-    return Answer(status_code, dict(OrderOutputSerializer(order).data))
+def _order_answer(order: Order, lines: list[OrderLine]) -> Answer:
+    """The confirmed order as the API shows it, from what is in memory (no query)."""
+    return Answer(status.HTTP_201_CREATED, order_payload(order, lines))
 
 
 def _error_answer(
@@ -155,13 +162,17 @@ def order_place(
     recorded = _record(user_id, requested, idempotency_key)
     if isinstance(recorded, Answer):
         return recorded  # a replay: the answer this key already got
-    answer = _reserve_and_confirm(recorded)
-    if recorded.status not in Order.UNSETTLED:
-        _remember(recorded, answer)  # else recovery settles the order, then keeps its answer
+    order, order_lines = recorded
+    release_database_connection()  # not needed while products works
+    answer = _reserve_and_confirm(order, order_lines)
+    if idempotency_key is not None and order.status not in Order.UNSETTLED:
+        _remember(order, answer)  # else recovery settles the order, then keeps its answer
     return answer
 
 
-def _record(user_id: int, requested: tuple[RequestedLine, ...], key: str | None) -> Order | Answer:
+def _record(
+    user_id: int, requested: tuple[RequestedLine, ...], key: str | None
+) -> tuple[Order, list[OrderLine]] | Answer:
     """Record the order ``pending`` (and its key), or find the answer the key already got."""
     fingerprint = _fingerprint(requested)
     with transaction.atomic():
@@ -183,7 +194,7 @@ def _record(user_id: int, requested: tuple[RequestedLine, ...], key: str | None)
                     _replayed_headers(existing.response_status),
                 )
         order = Order.objects.create(user_id=user_id, status=Status.PENDING)
-        OrderLine.objects.bulk_create(
+        lines = OrderLine.objects.bulk_create(
             OrderLine(order=order, product_id=line.product_id, quantity=line.quantity)
             for line in requested
         )
@@ -200,18 +211,19 @@ def _record(user_id: int, requested: tuple[RequestedLine, ...], key: str | None)
             except IntegrityError:
                 # The same key arrived twice at once: the other request is running.
                 raise RequestInProgress() from None
-    return order
+    return order, lines
 
 
 def _replayed_headers(status_code: int | None) -> dict[str, str]:
     return {"Retry-After": "1"} if status_code == status.HTTP_503_SERVICE_UNAVAILABLE else {}
 
 
-def _reserve_and_confirm(order: Order) -> Answer:
+def _reserve_and_confirm(order: Order, lines: list[OrderLine]) -> Answer:
     products = clients.products()
-    lines = [(line.product_id, line.quantity) for line in order.lines.all()]
     try:
-        reservation = products.reserve(order.reference, lines)
+        reservation = products.reserve(
+            order.reference, [(line.product_id, line.quantity) for line in lines]
+        )
     except OutOfStock as refused:
         _move(order, Status.PENDING, Status.REJECTED)
         return _error_answer(OrderOutOfStock(), order, {"lines": refused.details.get("lines", [])})
@@ -235,25 +247,42 @@ def _reserve_and_confirm(order: Order) -> Answer:
     except UpstreamError as failure:
         return _compensate(order, failure)
 
-    if not _confirm(order, reservation):
+    if not _confirm(order, lines, reservation):
         return _taken_over(order)
-    return _order_answer(order)
+    return _order_answer(order, lines)
 
 
-def _confirm(order: Order, reservation: Reservation) -> bool:
+def _confirm(order: Order, lines: list[OrderLine], reservation: Reservation) -> bool:
     """Write the reserved names and prices, the total, and ``confirmed``, in one transaction."""
     reserved = {line.product_id: line for line in reservation.lines}
     with transaction.atomic():
-        lines = list(order.lines.all())
         for line in lines:
             line.name = reserved[line.product_id].name
             line.unit_price = reserved[line.product_id].unit_price
-        OrderLine.objects.bulk_update(lines, ["name", "unit_price"])
+        _save_names_and_prices(order, lines)
         total = sum(
             (line.unit_price * line.quantity for line in lines if line.unit_price is not None),
             Decimal("0.00"),
         )
         return _move(order, Status.PENDING, Status.CONFIRMED, total=total)
+
+
+def _save_names_and_prices(order: Order, lines: list[OrderLine]) -> None:
+    """One UPDATE for every line (Django's bulk_update builds the same statement, at
+    several times the cost, and this runs for every order)."""
+    names = " ".join("WHEN %s THEN %s" for _ in lines)
+    prices = " ".join("WHEN %s THEN CAST(%s AS NUMERIC)" for _ in lines)
+    params: list[Any] = [value for line in lines for value in (line.product_id, line.name)]
+    params += [value for line in lines for value in (line.product_id, str(line.unit_price))]
+    params.append(Order._meta.pk.get_db_prep_value(order.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {OrderLine._meta.db_table} SET "  # noqa: S608 - no user input in the SQL
+            f"name = CASE product_id {names} END, "
+            f"unit_price = CASE product_id {prices} END "
+            "WHERE order_id = %s",
+            params,
+        )
 
 
 def _compensate(order: Order, failure: UpstreamError) -> Answer:
@@ -299,6 +328,7 @@ def order_cancel(*, order: Order) -> Order:
             f"This order is {order.status}; only confirmed orders can be cancelled."
         )
     # If this fails the order stays cancelling: a retry or reconcile_orders finishes it.
+    release_database_connection()
     clients.products().release(order.reference)
     _move(order, Status.CANCELLING, Status.CANCELLED)
     return order

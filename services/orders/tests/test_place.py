@@ -41,6 +41,12 @@ def test_an_order_is_confirmed_with_the_products_services_names_and_prices(alice
     assert [name for name, _ in products.calls] == ["reserve", "commit"]
 
 
+def test_the_answer_to_placing_is_the_order_as_read_later(alice, products):
+    placed = place(alice, (1, 2), (2, 1)).json()
+
+    assert alice.get(f"/api/orders/{placed['id']}/").json() == placed
+
+
 def test_client_sent_prices_totals_status_and_owner_are_ignored(alice, products):
     body = {
         "items": [{"product_id": 1, "quantity": 1, "unit_price": "0.01", "name": "Free"}],

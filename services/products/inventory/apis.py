@@ -7,7 +7,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory import services
-from inventory.serializers import ReservationInputSerializer, ReservationOutputSerializer
+from inventory.serializers import (
+    ReservationInputSerializer,
+    ReservationOutputSerializer,
+    reservation_payload,
+)
 from souk_common.auth import HasScope
 
 
@@ -22,13 +26,11 @@ class ReservationCreateApi(InternalApi):
     def post(self, request: Request) -> Response:
         serializer = ReservationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        reservation, _ = services.reservation_reserve(
+        reservation, lines = services.reservation_reserve(
             reference=serializer.validated_data["reference"],
             items=[services.RequestedItem(**item) for item in serializer.validated_data["items"]],
         )
-        return Response(
-            ReservationOutputSerializer(reservation).data, status=status.HTTP_201_CREATED
-        )
+        return Response(reservation_payload(reservation, lines), status=status.HTTP_201_CREATED)
 
 
 class ReservationCommitApi(InternalApi):
@@ -36,8 +38,7 @@ class ReservationCommitApi(InternalApi):
 
     @extend_schema(request=None, responses=ReservationOutputSerializer)
     def post(self, request: Request, reference: str) -> Response:
-        reservation = services.reservation_commit(reference=reference)
-        return Response(ReservationOutputSerializer(reservation).data)
+        return Response(reservation_payload(*services.reservation_commit(reference=reference)))
 
 
 class ReservationReleaseApi(InternalApi):
@@ -45,5 +46,4 @@ class ReservationReleaseApi(InternalApi):
 
     @extend_schema(request=None, responses=ReservationOutputSerializer)
     def post(self, request: Request, reference: str) -> Response:
-        reservation = services.reservation_release(reference=reference)
-        return Response(ReservationOutputSerializer(reservation).data)
+        return Response(reservation_payload(*services.reservation_release(reference=reference)))

@@ -1,5 +1,8 @@
 """Input and output shapes of the internal reservations API."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from rest_framework import serializers
 
 from inventory.models import Reservation, ReservationLine
@@ -23,6 +26,27 @@ class ReservationLineOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ReservationLine
         fields = ["product_id", "name", "unit_price", "quantity"]
+
+
+def reservation_payload(
+    reservation: Reservation, lines: Iterable[ReservationLine]
+) -> dict[str, Any]:
+    """What the reservation endpoints answer, built by hand: these calls are on the hot
+    path of every order, and this is several times cheaper than the serializer below,
+    which describes the same shape for the OpenAPI schema."""
+    return {
+        "reference": reservation.reference,
+        "status": reservation.status,
+        "items": [
+            {
+                "product_id": line.product_id,
+                "name": line.name,
+                "unit_price": str(line.unit_price),
+                "quantity": line.quantity,
+            }
+            for line in lines
+        ],
+    }
 
 
 class ReservationOutputSerializer(serializers.ModelSerializer):

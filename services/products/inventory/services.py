@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from decimal import Decimal
+from typing import Any, TypeVar, cast
 
-from django.db import IntegrityError, transaction
-from django.db.models import Case, F, QuerySet, When
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Field, Model
 from django.utils import timezone
 from rest_framework import status
 
@@ -25,6 +26,7 @@ from inventory.models import Reservation, ReservationLine, StockMovement
 from souk_common.errors import Conflict, ErrorCode, ServiceError
 
 T = TypeVar("T")
+CENT = Decimal("0.01")
 Kind = StockMovement.Kind
 Status = Reservation.Status
 
@@ -72,27 +74,95 @@ def items_fingerprint(items: Sequence[RequestedItem]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _locked_products(product_ids: Iterable[int]) -> dict[int, Product]:
+# The statements below run two or three times for every order. They are plain SQL
+# because building them with the ORM measured at several times the cost of the
+# statements themselves (docs/benchmarks.md, "Load"). Each is one statement, as it
+# would be with the ORM, and names its tables and columns from the models.
+
+
+@dataclass(frozen=True)
+class LockedProduct:
+    """A product row held with ``FOR UPDATE`` until the transaction ends."""
+
+    pk: int
+    name: str
+    price: Decimal
+    stock: int
+    is_active: bool
+
+
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _locked_products(product_ids: Iterable[int]) -> dict[int, LockedProduct]:
     """Lock the products in primary-key order (the one lock order every writer uses)."""
-    rows = Product.objects.select_for_update().filter(pk__in=set(product_ids)).order_by("pk")
-    return {product.pk: product for product in rows}
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    columns = ", ".join(
+        _column(Product, field) for field in ("id", "name", "price", "stock", "is_active")
+    )
+    # SQLite has no FOR UPDATE: its transactions here start IMMEDIATE, holding the write lock.
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {_table(Product)} "  # noqa: S608
+            f"WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id{lock}",
+            ids,
+        )
+        rows = cursor.fetchall()
+    # Prices as the ORM would give them: exact, with their two decimal places (SQLite
+    # returns numbers as they are stored).
+    return {
+        pk: LockedProduct(pk, name, Decimal(str(price)).quantize(CENT), stock, bool(active))
+        for pk, name, price, stock, active in rows
+    }
+
+
+def _column(model: type[Model], field: str) -> str:
+    column = cast("Field[Any, Any]", model._meta.get_field(field)).column
+    return connection.ops.quote_name(str(column))
+
+
+def _insert(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """``INSERT INTO <model> (<fields>) VALUES (...), (...)``: one statement for all rows."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(_column(model, field) for field in fields)
+    values = ", ".join("(" + ", ".join(["%s"] * len(fields)) + ")" for _ in rows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608 - names from models
+            [value for row in rows for value in row],
+        )
 
 
 def _move_stock(deltas: dict[int, int]) -> None:
     """Add each delta to its product's on-hand stock, in one UPDATE."""
     if not deltas:
         return
-    Product.objects.filter(pk__in=deltas).update(
-        stock=Case(*(When(pk=pk, then=F("stock") + delta) for pk, delta in deltas.items())),
-        updated_at=timezone.now(),
-    )
+    table = connection.ops.quote_name(Product._meta.db_table)
+    stock, updated_at = _column(Product, "stock"), _column(Product, "updated_at")
+    cases = " ".join("WHEN %s THEN %s" for _ in deltas)
+    ids = ", ".join(["%s"] * len(deltas))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {stock} = {stock} + CASE id {cases} END, "  # noqa: S608
+            f"{updated_at} = %s WHERE id IN ({ids})",
+            [*(value for item in deltas.items() for value in item), timezone.now(), *deltas],
+        )
 
 
 def _record(kind: str, quantities: dict[int, int], reservation: Reservation | None = None) -> None:
-    StockMovement.objects.bulk_create(
-        StockMovement(product_id=pk, kind=kind, quantity=quantity, reservation=reservation)
-        for pk, quantity in quantities.items()
-        if quantity
+    """Ledger entries: one per product whose stock moved."""
+    now = timezone.now()
+    reservation_id = reservation.pk if reservation is not None else None
+    _insert(
+        StockMovement,
+        ["product", "kind", "quantity", "reservation", "created_at"],
+        [(pk, kind, qty, reservation_id, now) for pk, qty in quantities.items() if qty],
     )
 
 
@@ -112,8 +182,8 @@ def _retrying_on_insert_race(operation: Callable[[], T]) -> T:
 
 def reservation_reserve(
     *, reference: str, items: Iterable[RequestedItem]
-) -> tuple[Reservation, bool]:
-    """Hold stock for every item, or for none; returns the reservation and whether it is new.
+) -> tuple[Reservation, list[ReservationLine]]:
+    """Hold stock for every item, or for none; returns the reservation and its lines.
 
     The same reference with the same items answers with the existing
     reservation (stock is taken once); with other items it is refused (422);
@@ -121,26 +191,47 @@ def reservation_reserve(
     """
     requested = normalise_items(items)
     fingerprint = items_fingerprint(requested)
+    with transaction.atomic():
+        # A concurrent request with the same reference makes this wait for it, then do nothing.
+        reservation = _insert_reservation(reference, fingerprint)
+        if reservation is not None:
+            return reservation, _hold(reservation, requested)
+        existing = Reservation.objects.select_for_update().get(reference=reference)
+        if existing.is_tombstone:
+            raise Conflict("This reservation was released before it was made.")
+        if existing.items_fingerprint != fingerprint:
+            raise ReferenceReused()
+        return existing, list(existing.lines.all())
 
-    def reserve() -> tuple[Reservation, bool]:
-        existing = Reservation.objects.select_for_update().filter(reference=reference).first()
-        if existing is not None:
-            if existing.is_tombstone:
-                raise Conflict("This reservation was released before it was made.")
-            if existing.items_fingerprint != fingerprint:
-                raise ReferenceReused()
-            return existing, False
-        # Inserting first makes a concurrent duplicate wait here, then fail on the unique key.
-        reservation = Reservation.objects.create(
-            reference=reference, status=Status.RESERVED, items_fingerprint=fingerprint
+
+def _insert_reservation(reference: str, fingerprint: str) -> Reservation | None:
+    """The new reservation, or None if one with this reference exists already."""
+    now = timezone.now()
+    table = connection.ops.quote_name(Reservation._meta.db_table)
+    columns = ", ".join(
+        _column(Reservation, field)
+        for field in ("reference", "status", "items_fingerprint", "created_at", "updated_at")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT ({_column(Reservation, 'reference')}) DO NOTHING RETURNING id",
+            [reference, Status.RESERVED, fingerprint, now, now],
         )
-        _hold(reservation, requested)
-        return reservation, True
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Reservation(
+        pk=row[0],
+        reference=reference,
+        status=Status.RESERVED,
+        items_fingerprint=fingerprint,
+        created_at=now,
+        updated_at=now,
+    )
 
-    return _retrying_on_insert_race(reserve)
 
-
-def _hold(reservation: Reservation, requested: Sequence[RequestedItem]) -> None:
+def _hold(reservation: Reservation, requested: Sequence[RequestedItem]) -> list[ReservationLine]:
     products = _locked_products(item.product_id for item in requested)
     unavailable = [
         item.product_id
@@ -165,7 +256,7 @@ def _hold(reservation: Reservation, requested: Sequence[RequestedItem]) -> None:
         raise OutOfStock(details={"lines": short})
     quantities = {item.product_id: item.quantity for item in requested}
     _move_stock({pk: -quantity for pk, quantity in quantities.items()})
-    ReservationLine.objects.bulk_create(
+    lines = [
         ReservationLine(
             reservation=reservation,
             product_id=item.product_id,
@@ -174,56 +265,83 @@ def _hold(reservation: Reservation, requested: Sequence[RequestedItem]) -> None:
             name=products[item.product_id].name,
         )
         for item in requested
+    ]
+    _insert(
+        ReservationLine,
+        ["reservation", "product", "quantity", "unit_price", "name"],
+        [(reservation.pk, li.product_id, li.quantity, li.unit_price, li.name) for li in lines],
     )
     _record(Kind.RESERVE, quantities, reservation)
+    return lines
 
 
-def reservation_commit(*, reference: str) -> Reservation:
-    """Held stock becomes sold. Idempotent; a released reservation cannot be committed."""
+def reservation_commit(*, reference: str) -> tuple[Reservation, list[ReservationLine]]:
+    """Held stock becomes sold. Idempotent; a released reservation cannot be committed.
+
+    The usual case is three statements: move the reservation from reserved to
+    committed (which locks it), copy its lines into the ledger, read its lines.
+    """
     with transaction.atomic():
-        reservation = Reservation.objects.select_for_update().filter(reference=reference).first()
-        if reservation is None:
-            raise ReservationNotFound()
-        if reservation.status == Status.COMMITTED:
-            return reservation
-        if reservation.status == Status.RELEASED:
-            raise Conflict("This reservation was released; it cannot be committed.")
-        quantities = _line_quantities(reservation)
-        _record(Kind.COMMIT, quantities, reservation)
-        reservation.status = Status.COMMITTED
-        reservation.save(update_fields=["status", "updated_at"])
-        return reservation
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {_table(Reservation)} SET {_column(Reservation, 'status')} = %s, "  # noqa: S608
+                f"{_column(Reservation, 'updated_at')} = %s "
+                f"WHERE {_column(Reservation, 'reference')} = %s "
+                f"AND {_column(Reservation, 'status')} = %s RETURNING id",
+                [Status.COMMITTED, now, reference, Status.RESERVED],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            existing = Reservation.objects.filter(reference=reference).first()
+            if existing is None:
+                raise ReservationNotFound()
+            if existing.status == Status.RELEASED:
+                raise Conflict("This reservation was released; it cannot be committed.")
+            return existing, list(existing.lines.all())  # committed already: same answer
+        reservation = Reservation(
+            pk=row[0], reference=reference, status=Status.COMMITTED, updated_at=now
+        )
+        lines = list(ReservationLine.objects.filter(reservation_id=row[0]))
+        _record(Kind.COMMIT, _quantities(lines), reservation)
+        return reservation, lines
 
 
-def reservation_release(*, reference: str) -> Reservation:
+def reservation_release(*, reference: str) -> tuple[Reservation, list[ReservationLine]]:
     """Return the stock (held, or sold for a cancelled order) exactly once.
 
     Releasing an unknown reference leaves a tombstone, so that the reservation,
     if it arrives later, is refused and holds nothing.
     """
 
-    def release() -> Reservation:
+    def release() -> tuple[Reservation, list[ReservationLine]]:
         reservation = Reservation.objects.select_for_update().filter(reference=reference).first()
         if reservation is None:
-            return Reservation.objects.create(
+            tombstone = Reservation.objects.create(
                 reference=reference, status=Status.RELEASED, items_fingerprint=""
             )
+            return tombstone, []
+        lines = list(reservation.lines.all())
         if reservation.status == Status.RELEASED:
-            return reservation
+            return reservation, lines
         kind = Kind.RELEASE_HELD if reservation.status == Status.RESERVED else Kind.RELEASE_SOLD
-        quantities = _line_quantities(reservation)
+        quantities = _quantities(lines)
         _locked_products(quantities)
         _move_stock(quantities)
         _record(kind, quantities, reservation)
-        reservation.status = Status.RELEASED
-        reservation.save(update_fields=["status", "updated_at"])
-        return reservation
+        _set_status(reservation, Status.RELEASED)
+        return reservation, lines
 
     return _retrying_on_insert_race(release)
 
 
-def _line_quantities(reservation: Reservation) -> dict[int, int]:
-    lines: QuerySet[ReservationLine] = reservation.lines.all()
+def _set_status(reservation: Reservation, status: str) -> None:
+    now = timezone.now()
+    Reservation.objects.filter(pk=reservation.pk).update(status=status, updated_at=now)
+    reservation.status, reservation.updated_at = status, now
+
+
+def _quantities(lines: Iterable[ReservationLine]) -> dict[int, int]:
     return {line.product_id: line.quantity for line in lines}
 
 

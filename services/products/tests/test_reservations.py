@@ -261,3 +261,14 @@ def test_the_same_claims_genuinely_signed_are_accepted(api, token_factory, make_
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token_factory.encode(claims)}")
 
     assert reserve(api, "r-genuine", (product, 1)).status_code == 201
+
+
+def test_the_hand_built_answer_matches_the_documented_serializer(service_api, make_product):
+    from inventory.models import Reservation
+    from inventory.serializers import ReservationOutputSerializer
+
+    product = make_product("Sencha", price="9.50", stock=10)
+    answer = reserve(service_api, "order-doc", (product, 2)).json()
+
+    reservation = Reservation.objects.prefetch_related("lines").get(reference="order-doc")
+    assert answer == ReservationOutputSerializer(reservation).data

@@ -2,9 +2,11 @@
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +14,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services, tokens
 from accounts.authentication import UserJWTAuthentication
+from accounts.models import User
 from accounts.serializers import (
     InternalUserOutputSerializer,
     MeOutputSerializer,
@@ -28,7 +31,6 @@ from accounts.serializers import (
 )
 from accounts.throttles import LoginAddressThrottle, LoginUsernameThrottle, ServiceTokenThrottle
 from souk_common.auth import HasScope, IsStaff, IsUser
-from souk_common.pagination import PageNumberPagination
 
 
 def _valid(serializer_class: type, data: Any, **kwargs: Any) -> dict[str, Any]:
@@ -37,17 +39,16 @@ def _valid(serializer_class: type, data: Any, **kwargs: Any) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
-class UserListCreateApi(APIView):
+class UserListCreateApi(ListAPIView):
     """``POST``: anyone registers. ``GET``: staff list every account."""
+
+    serializer_class = StaffUserOutputSerializer
 
     def get_permissions(self) -> list[BasePermission]:
         return [AllowAny()] if self.request.method == "POST" else [IsStaff()]
 
-    @extend_schema(responses=StaffUserOutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(selectors.user_list(), request, view=self)
-        return paginator.get_paginated_response(StaffUserOutputSerializer(page, many=True).data)
+    def get_queryset(self) -> QuerySet[User]:
+        return selectors.user_list()
 
     @extend_schema(request=UserRegisterInputSerializer, responses={201: UserOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -162,5 +163,4 @@ class InternalUserDetailApi(APIView):
 
     @extend_schema(responses=InternalUserOutputSerializer)
     def get(self, request: Request, user_id: int) -> Response:
-        user = selectors.user_get(user_id=user_id)
-        return Response(InternalUserOutputSerializer(user).data)
+        return Response(selectors.user_status(user_id=user_id))

@@ -194,17 +194,43 @@ class CombinedKeySet(KeySet):
 
 
 class TokenVerifier:
-    """Checks a token end to end and returns its claims, or raises InvalidToken."""
+    """Checks a token end to end and returns its claims, or raises InvalidToken.
 
-    def __init__(self, keys: KeySet, *, issuer: str, audience: str, leeway: float = 0) -> None:
+    A token that passed is remembered until it expires (at most ``cache_size``
+    of them), so a client's repeated requests cost one RSA verification, not
+    one each: the answer could not change before ``exp`` anyway.
+    """
+
+    def __init__(
+        self,
+        keys: KeySet,
+        *,
+        issuer: str,
+        audience: str,
+        leeway: float = 0,
+        cache_size: int = 10_000,
+    ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
+        self.cache_size = cache_size
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def verify(
         self, token: str, *, token_types: Iterable[str] = (ACCESS, SERVICE)
     ) -> dict[str, Any]:
+        claims = self._verified.get(token)
+        if claims is None or time.time() > claims["exp"] + self.leeway:
+            claims = self._verify(token)
+            if len(self._verified) >= self.cache_size:
+                self._verified.clear()
+            self._verified[token] = claims
+        if claims.get("token_type") not in set(token_types):
+            raise InvalidToken("wrong token type")
+        return claims
+
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -231,8 +257,6 @@ class TokenVerifier:
             raise InvalidToken("token expired") from None
         except jwt.InvalidTokenError as exc:
             raise InvalidToken(str(exc) or "invalid token") from None
-        if claims.get("token_type") not in set(token_types):
-            raise InvalidToken("wrong token type")
         return claims
 
 

@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_MIN_REFRESH_SECONDS": 5.0,
     # Clock skew tolerated on exp/iat, in seconds.
     "JWT_LEEWAY": 5,
+    # How ServiceClient talks HTTP: "pooled" (souk_common.httpclient, the fast one) or
+    # "requests" (so that tests can fake upstreams with the responses library).
+    "HTTP_TRANSPORT": "pooled",
     # Proxies whose X-Forwarded-For entries a service believes (the gateway's network).
     "TRUSTED_PROXIES": ["127.0.0.1/32", "::1/128"],
 }

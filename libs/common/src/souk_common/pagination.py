@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import pagination
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
@@ -16,6 +18,17 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        described: dict[str, Any] = super().get_paginated_response_schema(schema)
+        for link in ("next", "previous"):
+            described["properties"][link] = {
+                "type": "string",
+                "nullable": True,
+                "format": "uri-reference",
+                "example": "/api/products/?page=4",
+            }
+        return described
 
     def get_next_link(self) -> str | None:
         if self.page is None or self.request is None or not self.page.has_next():

@@ -193,8 +193,13 @@ def signing_key_for_tests() -> SigningKey:
 
 
 def souk_test_settings(**overrides: Any) -> dict[str, Any]:
-    """``SOUK`` settings for tests: trust :func:`signing_key_for_tests` offline."""
-    return {"JWT_PUBLIC_KEYS": [signing_key_for_tests().public.to_pem()], **overrides}
+    """``SOUK`` settings for tests: trust :func:`signing_key_for_tests` offline, and call
+    other services through requests, so that ``responses`` can fake them."""
+    return {
+        "JWT_PUBLIC_KEYS": [signing_key_for_tests().public.to_pem()],
+        "HTTP_TRANSPORT": "requests",
+        **overrides,
+    }
 
 
 def jwks_document(*keys: PublicKey) -> dict[str, Any]:
