@@ -4,6 +4,7 @@ from typing import ClassVar
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -16,8 +17,22 @@ class CaseInsensitiveUserManager(UserManager["User"]):
 
 
 class User(AbstractUser):
-    """An account. Usernames and emails are unique regardless of case."""
+    """An account. Usernames and emails are unique regardless of case.
 
+    Usernames are ASCII: no look-alike letters from other scripts ("admin" spelt with a
+    Cyrillic U+0430), and the same rule in every regex engine (the OpenAPI schema's too).
+    """
+
+    username_validator = ASCIIUsernameValidator()
+
+    username = models.CharField(
+        "username",
+        max_length=150,
+        unique=True,
+        help_text="Required. 150 characters or fewer. ASCII letters, digits and @/./+/-/_ only.",
+        validators=[username_validator],
+        error_messages={"unique": "A user with that username already exists."},
+    )
     email = models.EmailField("email address")
 
     objects: ClassVar[CaseInsensitiveUserManager] = CaseInsensitiveUserManager()

@@ -9,7 +9,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
-from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -39,7 +39,7 @@ def user_register(*, username: str, email: str, password: str) -> User:
     email = User.objects.normalize_email(email.strip())
     errors: dict[str, list[str]] = {}
     try:
-        UnicodeUsernameValidator()(username)
+        ASCIIUsernameValidator()(username)
     except DjangoValidationError as exc:
         errors["username"] = list(exc.messages)
     if User.objects.filter(username__iexact=username).exists():

@@ -67,6 +67,7 @@ def test_weak_passwords_are_refused_by_djangos_validators(api, password):
     [
         {"username": ""},
         {"username": "has space"},
+        {"username": "\u0430dmin"},  # a Cyrillic a
         {"username": "x" * 151},
         {"email": "not-an-email"},
         {"password": None},
