@@ -91,7 +91,10 @@ def test_a_full_bulkhead_answers_503_at_once(start_gateway, http, products):
     ]
     for thread in slow:
         thread.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 10
+    while sum("/slow/" in r["path"] for r in products.received()) < 2:  # both are in flight
+        assert time.monotonic() < deadline, "the slow calls never reached the upstream"
+        time.sleep(0.05)
 
     started = time.monotonic()
     response = http.get(f"{gateway.url}/api/products/", timeout=10)
@@ -125,8 +128,9 @@ def test_a_hung_upstream_leaves_the_other_routes_answering(start_gateway, http):
         assert all(status == 200 for status, _ in during)
         baseline_p50 = sorted(t for _, t in baseline)[10]
         during_p50 = sorted(t for _, t in during)[10]
-        assert during_p50 < baseline_p50 + 0.05, (baseline_p50, during_p50)
-        assert max(t for _, t in during) < 1.0
+        # Unaffected: nowhere near the 5 s the hung route waits (generous for a busy CI).
+        assert during_p50 < baseline_p50 + 0.25, (baseline_p50, during_p50)
+        assert max(t for _, t in during) < 2.0
     finally:
         hung.resume()
         for thread in stuck:
