@@ -48,7 +48,8 @@ def system(tmp_path_factory: pytest.TempPathFactory, on_postgres: bool) -> Itera
             "LOGIN_RATE_PER_USERNAME": "10000/min",
             "GATEWAY_SIGN_IN_RATE_PER_ADDRESS": "10000/min",
             "GATEWAY_RATE_PER_ADDRESS": "100000/min",
-            "GATEWAY_RATE_PER_USER": "100000/min",
+            # Reachable on purpose: test_error_codes makes one user exceed it.
+            "GATEWAY_RATE_PER_USER": "300/min",
             # Recovery takes over an order left pending for 10 s, checking every second.
             "ORDERS_RECONCILE_GRACE_SECONDS": "10",
             "RECONCILE_EVERY": "1",
