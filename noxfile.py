@@ -14,6 +14,7 @@ nox.options.sessions = [
     "compose",
     "e2e",
     "faults",
+    "fuzz",
 ]
 
 SERVICES = ("users", "products", "orders", "gateway")
@@ -122,6 +123,22 @@ def faults(session: nox.Session) -> None:
     install(session, *SERVICES)
     session.install("requests>=2.32,<3")
     session.run("pytest", "tests/faults", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Schemathesis against every service's schema, and the authorization matrix."""
+    install(session, *SERVICES)
+    session.install("requests>=2.32,<3", "schemathesis>=4.0,<5")
+    session.run("pytest", "tests/fuzz", *session.posargs)
+
+
+@nox.session
+def load(session: nox.Session) -> None:
+    """Locust through the gateway on PostgreSQL; results into docs/benchmarks.md (not in `nox`)."""
+    install(session, *SERVICES, test=False)
+    session.install("requests>=2.32,<3", "locust>=2.30,<3")
+    session.run("python", "tools/load/run.py", *session.posargs)
 
 
 @nox.session
