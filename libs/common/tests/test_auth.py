@@ -1,5 +1,8 @@
 """Stateless token verification: real RS256 tokens in, every forgery out."""
 
+import time
+
+import jwt
 import pytest
 import responses
 from django.test import Client
@@ -161,6 +164,44 @@ def test_the_kid_in_a_jwks_entry_is_not_trusted():
 
     assert keys.get(key.kid) is not None
     assert keys.get("made-up") is None
+
+
+@responses.activate
+def test_keys_the_token_points_at_or_carries_are_never_fetched_or_used(clock):
+    genuine, mallory = SigningKey.generate(), SigningKey.generate()
+    responses.get(JWKS_URL, json=jwks_document(genuine.public))
+    verifier = TokenVerifier(
+        JwksKeySet(JWKS_URL, clock=clock), issuer="souk-users", audience="souk"
+    )
+    forged = TokenFactory(mallory).access(is_staff=True)
+    elsewhere = "http://mallory.test/jwks.json"
+    pointing = TokenFactory(mallory).encode(
+        jwt_claims(forged),
+        headers={"jku": elsewhere, "x5u": elsewhere, "jwk": mallory.public.to_jwk()},
+    )
+
+    with pytest.raises(InvalidToken, match="unknown signing key"):
+        verifier.verify(pointing)
+    assert [call.request.url for call in responses.calls] == [JWKS_URL]
+
+
+def test_a_remembered_token_is_still_checked_for_its_type_and_its_expiry(token_factory):
+    keys = StaticKeySet([token_factory.signing_key.public.to_pem()])
+    verifier = TokenVerifier(keys, issuer=token_factory.issuer, audience=token_factory.audience)
+    token = token_factory.access(lifetime=1)
+    expires = jwt_claims(token)["exp"]
+    assert verifier.verify(token)["token_type"] == "access"
+
+    with pytest.raises(InvalidToken, match="wrong token type"):
+        verifier.verify(token, token_types=["service"])
+    while time.time() <= expires + 0.05:
+        time.sleep(0.05)
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(token)
+
+
+def jwt_claims(token):
+    return jwt.decode(token, options={"verify_signature": False})
 
 
 def test_verifier_needs_the_required_claims(token_factory):
