@@ -80,6 +80,17 @@ def test_unknown_mode_is_refused():
         make_env(SOUK_ENV="staging")
 
 
+def test_admin_cookies_are_https_only_in_production_unless_turned_off():
+    assert make_env(SOUK_ENV="production").secure_cookies() is True
+    assert make_env(SOUK_ENV="production", SECURE_COOKIES="false").secure_cookies() is False
+    assert make_env(SOUK_ENV="development").secure_cookies() is False
+
+
+def test_hsts_is_off_until_asked_for():
+    assert make_env(SOUK_ENV="production").hsts_seconds() == 0
+    assert make_env(SECURE_HSTS_SECONDS="31536000").hsts_seconds() == 31536000
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"), [("true", True), ("1", True), ("off", False), ("", False)]
 )

@@ -23,14 +23,12 @@ class User(AbstractUser):
     Cyrillic U+0430), and the same rule in every regex engine (the OpenAPI schema's too).
     """
 
-    username_validator = ASCIIUsernameValidator()
-
     username = models.CharField(
         "username",
         max_length=150,
         unique=True,
         help_text="Required. 150 characters or fewer. ASCII letters, digits and @/./+/-/_ only.",
-        validators=[username_validator],
+        validators=[ASCIIUsernameValidator()],
         error_messages={"unique": "A user with that username already exists."},
     )
     email = models.EmailField("email address")

@@ -13,6 +13,10 @@ env = common.ServiceEnv("users", base_dir=BASE_DIR)
 SECRET_KEY = env.secret_key()
 DEBUG = env.debug()
 ALLOWED_HOSTS = env.allowed_hosts()
+# HTTPS terminates in front of the gateway (see docs/security.md).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.secure_cookies()
+SECURE_HSTS_SECONDS = env.hsts_seconds()
+SILENCED_SYSTEM_CHECKS = common.SILENCED_SYSTEM_CHECKS
 
 INSTALLED_APPS = [
     *common.DJANGO_APPS,

@@ -139,6 +139,18 @@ class ServiceEnv:
         raw = self.required("ALLOWED_HOSTS", development_default=",".join(_DEV_HOSTS))
         return [host.strip() for host in raw.split(",") if host.strip()]
 
+    def secure_cookies(self) -> bool:
+        """``SECURE_COOKIES``: admin session and CSRF cookies only over HTTPS.
+
+        On by default in production. Browsers still send them to ``localhost``
+        over plain HTTP, so an admin reached through a local port forward works.
+        """
+        return self.get_bool("SECURE_COOKIES", self.is_production)
+
+    def hsts_seconds(self) -> int:
+        """``SECURE_HSTS_SECONDS`` (0, off, by default): set it once every client uses HTTPS."""
+        return self.get_int("SECURE_HSTS_SECONDS", 0)
+
     @property
     def database_url_variable(self) -> str:
         """The name of this service's database URL variable, e.g. ``USERS_DATABASE_URL``."""
@@ -298,6 +310,11 @@ AUTH_PASSWORD_VALIDATORS = [
         "NumericPasswordValidator",
     )
 ]
+
+
+# Redirecting to https is the TLS terminator's job: the services speak plain HTTP
+# on their private network, health checks included.
+SILENCED_SYSTEM_CHECKS = ["security.W008"]
 
 
 def rest_framework_settings(
