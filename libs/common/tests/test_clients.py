@@ -120,6 +120,17 @@ def test_4xx_is_returned_to_the_caller(client):
 
 
 @responses.activate
+@pytest.mark.parametrize("body", [b"<html>Service Unavailable</html>", b"\xff\xfe{}"])
+def test_an_answer_that_is_not_json_is_a_bad_gateway(client, body):
+    responses.get(f"{BASE}/x", body=body, status=200)
+
+    response = client.get("/x")
+
+    with pytest.raises(BadGateway, match="not JSON"):
+        response.json()
+
+
+@responses.activate
 def test_the_request_id_is_propagated(client):
     responses.get(f"{BASE}/x", json={})
     token = request_id_var.set("trace-client-1")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -36,6 +37,8 @@ class FakeProducts:
     # An exception instance or a status code makes every call of an operation fail;
     # a list of them fails the next calls in turn, then lets the operation work.
     failures: dict[str, Any] = field(default_factory=dict)
+    # The operation happens, but its successful answer becomes what this makes of it.
+    garble: dict[str, Callable[[Any], str]] = field(default_factory=dict)
 
     def add(self, product_id: int, name: str, price: str, stock: int, **extra: Any) -> None:
         self.products[product_id] = FakeProduct(name, Decimal(price), stock, **extra)
@@ -166,6 +169,7 @@ class FakeUsers:
     inactive: set[int] = field(default_factory=set)
     missing: set[int] = field(default_factory=set)
     failure: BaseException | None = None
+    garble: dict[str, Callable[[Any], str]] = field(default_factory=dict)
     lookups: int = 0
 
     def account(self, request: requests.PreparedRequest) -> tuple[int, dict, str]:
@@ -183,21 +187,42 @@ class FakeUsers:
         return 200, {}, json.dumps(body)
 
 
+Answer = tuple[int, dict, str]
+
+
+def _garbled(
+    callback: Callable[[requests.PreparedRequest], Answer],
+    garble: dict[str, Callable[[Any], str]],
+    operation: str,
+) -> Callable[[requests.PreparedRequest], Answer]:
+    def answer(request: requests.PreparedRequest) -> Answer:
+        status, headers, body = callback(request)
+        if status < 300 and operation in garble:
+            body = garble[operation](json.loads(body))
+        return status, headers, body
+
+    return answer
+
+
 def install(mock: responses.RequestsMock, products: FakeProducts, users: FakeUsers) -> None:
     mock.add(
         responses.POST,
         f"{USERS}/internal/auth/token/",
         json={"access": "service-token", "expires_in": 300, "token_type": "Bearer"},
     )
-    mock.add_callback(responses.GET, re.compile(rf"{USERS}/internal/users/\d+/"), users.account)
-    mock.add_callback(responses.POST, f"{PRODUCTS}/internal/reservations/", products.reserve)
     mock.add_callback(
-        responses.POST,
-        re.compile(rf"{PRODUCTS}/internal/reservations/[^/]+/commit/"),
-        products.commit,
+        responses.GET,
+        re.compile(rf"{USERS}/internal/users/\d+/"),
+        _garbled(users.account, users.garble, "account"),
     )
     mock.add_callback(
         responses.POST,
-        re.compile(rf"{PRODUCTS}/internal/reservations/[^/]+/release/"),
-        products.release,
+        f"{PRODUCTS}/internal/reservations/",
+        _garbled(products.reserve, products.garble, "reserve"),
     )
+    for operation in ("commit", "release"):
+        mock.add_callback(
+            responses.POST,
+            re.compile(rf"{PRODUCTS}/internal/reservations/[^/]+/{operation}/"),
+            _garbled(getattr(products, operation), products.garble, operation),
+        )

@@ -1,5 +1,6 @@
 """POST /api/orders/: the saga, as a client sees it (upstreams faked at the HTTP boundary)."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -191,6 +192,79 @@ def test_users_service_down_is_503_and_no_order(alice, users, products):
 
     assert response.status_code == 503
     assert not Order.objects.exists()
+
+
+def first_line(**changes):
+    """Garble the first reserved line of products' answer."""
+    return lambda body: json.dumps(
+        {**body, "items": [{**body["items"][0], **changes}, *body["items"][1:]]}
+    )
+
+
+NONSENSE_RESERVATIONS = {
+    "not json": lambda body: "<html>Service Unavailable</html>",
+    "not an object": lambda body: "[]",
+    "no items": lambda body: json.dumps({**body, "items": None}),
+    "another reference": lambda body: json.dumps({**body, "reference": "someone-else"}),
+    "another product": first_line(product_id=2),
+    "another quantity": first_line(quantity=2),
+    "a quantity as text": first_line(quantity="3"),
+    "a price as a float": first_line(unit_price=9.5),
+    "a price that is not money": first_line(unit_price="free"),
+    "a negative price": first_line(unit_price="-9.50"),
+    "an infinite price": first_line(unit_price="Infinity"),
+    "a fraction of a cent": first_line(unit_price="9.505"),
+    "an overlong name": first_line(name="x" * 201),
+}
+
+
+@pytest.mark.parametrize("garble", NONSENSE_RESERVATIONS.values(), ids=NONSENSE_RESERVATIONS)
+def test_a_reservation_answer_that_makes_no_sense_is_502_and_its_stock_is_released(
+    alice, products, garble
+):
+    products.garble["reserve"] = garble
+
+    response = place(alice, (1, 3))
+
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "bad_gateway"
+    assert response.json()["error"]["details"]["order_status"] == "failed"
+    assert Order.objects.get().status == "failed"
+    assert products.stock(1) == 10
+    assert products.count("commit") == 0
+
+
+@pytest.mark.parametrize("garble", ["not json", "no items", "another reference"])
+def test_a_commit_answer_that_makes_no_sense_is_502_and_the_stock_comes_back(
+    alice, products, garble
+):
+    products.garble["commit"] = NONSENSE_RESERVATIONS[garble]
+
+    response = place(alice, (1, 3))
+
+    assert response.status_code == 502
+    assert Order.objects.get().status == "failed"
+    assert products.stock(1) == 10
+
+
+NONSENSE_ACCOUNTS = {
+    "not json": lambda body: "OK",
+    "is_active as text": lambda body: json.dumps({**body, "is_active": "false"}),
+    "another account": lambda body: json.dumps({**body, "id": body["id"] + 1}),
+    "no is_active": lambda body: json.dumps({"id": body["id"]}),
+}
+
+
+@pytest.mark.parametrize("garble", NONSENSE_ACCOUNTS.values(), ids=NONSENSE_ACCOUNTS)
+def test_an_account_answer_that_makes_no_sense_is_502_and_no_order(alice, users, products, garble):
+    users.garble["account"] = garble
+
+    response = place(alice, (1, 1))
+
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "bad_gateway"
+    assert not Order.objects.exists()
+    assert products.calls == []
 
 
 def test_a_service_token_cannot_place_orders(token_factory, products):

@@ -8,6 +8,7 @@ exception the error handler turns into the envelope:
 - no answer in time             -> :class:`~souk_common.errors.UpstreamTimeout` (504)
 - circuit open                  -> :class:`~souk_common.errors.UpstreamUnavailable` (503)
 - 5xx from the upstream         -> :class:`~souk_common.errors.BadGateway` (502)
+- a body that is not JSON       -> :class:`~souk_common.errors.BadGateway` (502), from ``json()``
 
 Only idempotent calls are retried (GET, PUT, DELETE, or a POST the caller
 declares idempotent, such as one keyed by a reference), with exponential
@@ -57,7 +58,13 @@ class ServiceResponse:
     content: bytes
 
     def json(self) -> Any:
-        return jsonlib.loads(self.content) if self.content else None
+        """The body as JSON (None when empty); anything else is the upstream's fault."""
+        if not self.content:
+            return None
+        try:
+            return jsonlib.loads(self.content)
+        except ValueError:  # not JSON, or not UTF-8
+            raise BadGateway("An upstream service answered something that is not JSON.") from None
 
 
 class CircuitBreaker:

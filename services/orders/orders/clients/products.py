@@ -10,6 +10,8 @@ from typing import Any
 from souk_common.clients import ServiceClient, ServiceResponse
 from souk_common.errors import BadGateway, UpstreamUnavailable
 
+CENT = Decimal("0.01")
+
 
 @dataclass(frozen=True)
 class ReservedLine:
@@ -55,19 +57,26 @@ class ProductsClient:
 
     def reserve(self, reference: str, items: Iterable[tuple[int, int]]) -> Reservation:
         """Hold stock for every (product id, quantity), or raise why not."""
+        requested = sorted(items)
         body = {
             "reference": reference,
-            "items": [{"product_id": pid, "quantity": qty} for pid, qty in items],
+            "items": [{"product_id": pid, "quantity": qty} for pid, qty in requested],
         }
-        return self._reservation(self._call("/internal/reservations/", body), expected=201)
+        answer = self._call("/internal/reservations/", body)
+        reservation = self._reservation(answer, reference, expected=201)
+        if sorted((line.product_id, line.quantity) for line in reservation.lines) != requested:
+            raise BadGateway("The products service reserved something other than what was asked.")
+        return reservation
 
     def commit(self, reference: str) -> Reservation:
         """Held stock becomes sold."""
-        return self._reservation(self._call(f"/internal/reservations/{reference}/commit/"))
+        answer = self._call(f"/internal/reservations/{reference}/commit/")
+        return self._reservation(answer, reference)
 
     def release(self, reference: str) -> Reservation:
         """Stock goes back (held or sold); safe to repeat, and before a reservation."""
-        return self._reservation(self._call(f"/internal/reservations/{reference}/release/"))
+        answer = self._call(f"/internal/reservations/{reference}/release/")
+        return self._reservation(answer, reference)
 
     def _call(self, path: str, body: Any = None) -> ServiceResponse:
         try:
@@ -77,24 +86,18 @@ class ProductsClient:
             raise UpstreamUnavailable(str(exc.message), retry_after=2) from exc
 
     @staticmethod
-    def _reservation(response: ServiceResponse, expected: int = 200) -> Reservation:
-        body = response.json() or {}
-        error = body.get("error", {}) if isinstance(body, dict) else {}
+    def _reservation(response: ServiceResponse, reference: str, expected: int = 200) -> Reservation:
+        body = response.json()
         if response.status == expected:
-            return Reservation(
-                reference=body["reference"],
-                status=body["status"],
-                lines=tuple(
-                    ReservedLine(
-                        product_id=int(item["product_id"]),
-                        name=str(item["name"]),
-                        unit_price=Decimal(item["unit_price"]),
-                        quantity=int(item["quantity"]),
-                    )
-                    for item in body["items"]
-                ),
-            )
-        message, details = error.get("message", ""), error.get("details", {})
+            reservation = _parse_reservation(body)
+            if reservation.reference != reference:
+                raise BadGateway("The products service answered about another reservation.")
+            return reservation
+        error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        details = error.get("details")
+        details = details if isinstance(details, dict) else {}
+        message = str(error.get("message", ""))
         if response.status == 409 and error.get("code") == "out_of_stock":
             raise OutOfStock(message, details)
         if response.status == 409:
@@ -102,3 +105,45 @@ class ProductsClient:
         if response.status == 400 and "unavailable_products" in details:
             raise ProductsUnavailable(message, details)
         raise BadGateway(f"The products service answered {response.status} unexpectedly.")
+
+
+def _parse_reservation(body: Any) -> Reservation:
+    """A reservation from products' answer, checked as strictly as a client's request:
+    an answer that is not what the protocol says is a 502, never a 500 or a bad order."""
+    try:
+        lines = tuple(
+            ReservedLine(
+                product_id=_whole(item["product_id"]),
+                name=_text(item["name"], max_length=200),
+                unit_price=_money(item["unit_price"]),
+                quantity=_whole(item["quantity"]),
+            )
+            for item in body["items"]
+        )
+        return Reservation(
+            reference=_text(body["reference"]), status=_text(body["status"]), lines=lines
+        )
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        raise BadGateway(
+            "The products service answered with a reservation that makes no sense."
+        ) from None
+
+
+def _whole(value: Any) -> int:
+    if type(value) is not int or value < 1:
+        raise ValueError(value)
+    return value
+
+
+def _text(value: Any, max_length: int = 64) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= max_length:
+        raise ValueError(value)
+    return value
+
+
+def _money(value: Any) -> Decimal:
+    """A price as OrderLine stores it: at most 8 digits before the point, 2 after."""
+    amount = Decimal(_text(value))
+    if not amount.is_finite() or not 0 <= amount < 10**8 or amount != amount.quantize(CENT):
+        raise ValueError(value)
+    return amount

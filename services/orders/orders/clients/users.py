@@ -29,4 +29,10 @@ class UsersClient:
         if response.status != 200:
             raise BadGateway(f"The users service answered {response.status} unexpectedly.")
         body = response.json()
-        return Account(id=int(body["id"]), is_active=bool(body["is_active"]))
+        if (
+            not isinstance(body, dict)
+            or body.get("id") != user_id
+            or not isinstance(body.get("is_active"), bool)
+        ):
+            raise BadGateway("The users service answered with an account that makes no sense.")
+        return Account(id=user_id, is_active=body["is_active"])
