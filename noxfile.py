@@ -53,6 +53,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
     install(session, *SERVICES, test=False)
     session.run("lint-imports")
+    session.run("python", "tools/check_security_map.py")
 
 
 @nox.session
