@@ -20,7 +20,7 @@ case "${1:-serve}" in
     fi
     exec granian "${SOUK_SERVICE}_service.wsgi:application" \
       --interface wsgi --no-ws --host 0.0.0.0 --port 8000 \
-      --workers "${WEB_WORKERS:-2}" --blocking-threads "${WEB_THREADS:-8}" \
+      --workers "${WEB_WORKERS:-2}" --blocking-threads "${WEB_THREADS:-16}" \
       --log-level error
     ;;
   manage)
