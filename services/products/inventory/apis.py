@@ -20,7 +20,8 @@ class InternalApi(APIView):
 
 
 class ReservationCreateApi(InternalApi):
-    """Hold stock for all lines or none; the same reference again answers the same."""
+    """Hold stock for all lines or none (and sell it at once with ``commit``); the same
+    reference again answers the same."""
 
     @extend_schema(request=ReservationInputSerializer, responses={201: ReservationOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -29,6 +30,7 @@ class ReservationCreateApi(InternalApi):
         reservation, lines = services.reservation_reserve(
             reference=serializer.validated_data["reference"],
             items=[services.RequestedItem(**item) for item in serializer.validated_data["items"]],
+            commit=serializer.validated_data["commit"],
         )
         return Response(reservation_payload(reservation, lines), status=status.HTTP_201_CREATED)
 

@@ -76,7 +76,7 @@ class StockMovement(models.Model):
         RESERVE = "reserve"  # on hand -> held
         COMMIT = "commit"  # held -> sold
         RELEASE_HELD = "release_held"  # held -> on hand
-        RELEASE_SOLD = "release_sold"  # sold -> on hand (a cancelled order)
+        RELEASE_SOLD = "release_sold"  # sold -> on hand (order cancelled, or failed once sold)
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
     kind = models.CharField(max_length=16, choices=Kind.choices)

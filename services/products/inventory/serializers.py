@@ -20,6 +20,11 @@ class ReservationInputSerializer(serializers.Serializer):
     items = serializers.ListField(
         child=ReservationItemInputSerializer(), min_length=1, max_length=100
     )
+    commit = serializers.BooleanField(
+        default=False,
+        help_text="Sell at once: reserve and commit in one step, for a caller with "
+        "nothing to do between the two.",
+    )
 
 
 class ReservationLineOutputSerializer(serializers.ModelSerializer):

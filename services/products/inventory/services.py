@@ -74,10 +74,11 @@ def items_fingerprint(items: Sequence[RequestedItem]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-# The statements below run two or three times for every order. They are plain SQL
-# because building them with the ORM measured at several times the cost of the
-# statements themselves (docs/benchmarks.md, "Load"). Each is one statement, as it
-# would be with the ORM, and names its tables and columns from the models.
+# The statements below run for every order (reserve and sell in one call; release on
+# failure). They are plain SQL because building them with the ORM measured at several
+# times the cost of the statements themselves (docs/benchmarks.md, "Load"). Each is
+# one statement, as it would be with the ORM, and names its tables and columns from
+# the models.
 
 
 @dataclass(frozen=True)
@@ -155,14 +156,17 @@ def _move_stock(deltas: dict[int, int]) -> None:
         )
 
 
-def _record(kind: str, quantities: dict[int, int], reservation: Reservation | None = None) -> None:
-    """Ledger entries: one per product whose stock moved."""
+def _record(
+    kind: str | Sequence[str], quantities: dict[int, int], reservation: Reservation | None = None
+) -> None:
+    """Ledger entries: one per product whose stock moved, for each kind of movement."""
     now = timezone.now()
     reservation_id = reservation.pk if reservation is not None else None
+    kinds = [kind] if isinstance(kind, str) else kind
     _insert(
         StockMovement,
         ["product", "kind", "quantity", "reservation", "created_at"],
-        [(pk, kind, qty, reservation_id, now) for pk, qty in quantities.items() if qty],
+        [(pk, k, qty, reservation_id, now) for k in kinds for pk, qty in quantities.items() if qty],
     )
 
 
@@ -181,19 +185,24 @@ def _retrying_on_insert_race(operation: Callable[[], T]) -> T:
 
 
 def reservation_reserve(
-    *, reference: str, items: Iterable[RequestedItem]
+    *, reference: str, items: Iterable[RequestedItem], commit: bool = False
 ) -> tuple[Reservation, list[ReservationLine]]:
     """Hold stock for every item, or for none; returns the reservation and its lines.
 
+    With ``commit`` the stock is sold at once (reserve and commit in one step),
+    for a caller with nothing to do between the two: one call instead of two.
     The same reference with the same items answers with the existing
-    reservation (stock is taken once); with other items it is refused (422);
-    a reference released before it was reserved is refused (409).
+    reservation (stock is taken once), sold now if ``commit`` asks and it was
+    only held, refused (409) if ``commit`` asks and it was released; with other
+    items it is refused (422); a reference released before it was reserved is
+    refused (409).
     """
     requested = normalise_items(items)
     fingerprint = items_fingerprint(requested)
+    status = Status.COMMITTED if commit else Status.RESERVED
     with transaction.atomic():
         # A concurrent request with the same reference makes this wait for it, then do nothing.
-        reservation = _insert_reservation(reference, fingerprint)
+        reservation = _insert_reservation(reference, fingerprint, status)
         if reservation is not None:
             return reservation, _hold(reservation, requested)
         existing = Reservation.objects.select_for_update().get(reference=reference)
@@ -201,10 +210,12 @@ def reservation_reserve(
             raise Conflict("This reservation was released before it was made.")
         if existing.items_fingerprint != fingerprint:
             raise ReferenceReused()
+        if commit:  # held before: sold now; sold already: the same answer; released: 409
+            return reservation_commit(reference=reference)
         return existing, list(existing.lines.all())
 
 
-def _insert_reservation(reference: str, fingerprint: str) -> Reservation | None:
+def _insert_reservation(reference: str, fingerprint: str, status: str) -> Reservation | None:
     """The new reservation, or None if one with this reference exists already."""
     now = timezone.now()
     table = connection.ops.quote_name(Reservation._meta.db_table)
@@ -216,7 +227,7 @@ def _insert_reservation(reference: str, fingerprint: str) -> Reservation | None:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
             f"ON CONFLICT ({_column(Reservation, 'reference')}) DO NOTHING RETURNING id",
-            [reference, Status.RESERVED, fingerprint, now, now],
+            [reference, status, fingerprint, now, now],
         )
         row = cursor.fetchone()
     if row is None:
@@ -224,7 +235,7 @@ def _insert_reservation(reference: str, fingerprint: str) -> Reservation | None:
     return Reservation(
         pk=row[0],
         reference=reference,
-        status=Status.RESERVED,
+        status=status,
         items_fingerprint=fingerprint,
         created_at=now,
         updated_at=now,
@@ -271,7 +282,8 @@ def _hold(reservation: Reservation, requested: Sequence[RequestedItem]) -> list[
         ["reservation", "product", "quantity", "unit_price", "name"],
         [(reservation.pk, li.product_id, li.quantity, li.unit_price, li.name) for li in lines],
     )
-    _record(Kind.RESERVE, quantities, reservation)
+    sold = reservation.status == Status.COMMITTED  # reserved and committed in one step
+    _record([Kind.RESERVE, Kind.COMMIT] if sold else Kind.RESERVE, quantities, reservation)
     return lines
 
 

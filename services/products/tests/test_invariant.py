@@ -50,6 +50,11 @@ operations = st.lists(
             st.integers(0, 5),  # reference number
             st.lists(st.tuples(st.integers(0, 2), st.integers(1, 6)), min_size=1, max_size=3),
         ),
+        st.tuples(
+            st.just("sell"),  # reserve and commit in one step
+            st.integers(0, 5),
+            st.lists(st.tuples(st.integers(0, 2), st.integers(1, 6)), min_size=1, max_size=3),
+        ),
         st.tuples(st.just("release"), st.integers(0, 5), st.just(None)),
         st.tuples(st.just("commit"), st.integers(0, 5), st.just(None)),
         st.tuples(st.just("restock"), st.integers(0, 2), st.integers(0, 30)),
@@ -83,9 +88,11 @@ def test_any_sequence_of_operations_keeps_the_invariant(operations):
     for operation, target, argument in operations:
         reference = f"run{run}-ref{target}"
         try:
-            if operation == "reserve":
+            if operation in ("reserve", "sell"):
                 items = [services.RequestedItem(products[i].pk, q) for i, q in argument]
-                services.reservation_reserve(reference=reference, items=items)
+                services.reservation_reserve(
+                    reference=reference, items=items, commit=operation == "sell"
+                )
             elif operation == "release":
                 services.reservation_release(reference=reference)
             elif operation == "commit":

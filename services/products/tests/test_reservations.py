@@ -12,10 +12,11 @@ from tests.conftest import reload
 pytestmark = pytest.mark.django_db
 
 
-def reserve(client, reference, *items):
+def reserve(client, reference, *items, **extra):
     body = {
         "reference": reference,
         "items": [{"product_id": p.pk, "quantity": q} for p, q in items],
+        **extra,
     }
     return client.post("/internal/reservations/", body, format="json")
 
@@ -150,6 +151,61 @@ def test_release_of_sold_stock_returns_it_once_for_a_cancelled_order(service_api
 
     assert reload(product).stock == 10
     assert StockMovement.objects.filter(kind="release_sold").count() == 1
+
+
+def test_commit_with_the_reservation_sells_in_one_call(service_api, make_product):
+    product = make_product(price="9.50", stock=10)
+
+    response = reserve(service_api, "order-11", (product, 3), commit=True)
+
+    assert response.status_code == 201
+    assert response.json()["status"] == "committed"
+    assert reload(product).stock == 7
+    moves = StockMovement.objects.filter(reservation__reference="order-11")
+    assert sorted(moves.values_list("kind", "quantity")) == [("commit", 3), ("reserve", 3)]
+    # Replays and a later commit change nothing; a release returns the sold stock once.
+    assert reserve(service_api, "order-11", (product, 3), commit=True).json() == response.json()
+    assert commit(service_api, "order-11").json()["status"] == "committed"
+    release(service_api, "order-11")
+    release(service_api, "order-11")
+    assert reload(product).stock == 10
+    assert StockMovement.objects.filter(kind="release_sold").count() == 1
+
+
+def test_commit_with_a_reservation_after_its_release_is_refused(service_api, make_product):
+    product = make_product(stock=10)
+    release(service_api, "order-12")
+
+    late = reserve(service_api, "order-12", (product, 2), commit=True)
+
+    assert late.status_code == 409
+    assert reload(product).stock == 10
+
+
+def test_commit_with_a_replay_sells_what_was_only_held(service_api, make_product):
+    product = make_product(stock=10)
+    held = reserve(service_api, "order-13", (product, 4))
+
+    sold = reserve(service_api, "order-13", (product, 4), commit=True)
+
+    assert (held.json()["status"], sold.status_code) == ("reserved", 201)
+    assert sold.json() == {**held.json(), "status": "committed"}
+    assert reload(product).stock == 6  # taken once
+    moves = StockMovement.objects.filter(reservation__reference="order-13")
+    assert sorted(moves.values_list("kind", "quantity")) == [("commit", 4), ("reserve", 4)]
+
+
+def test_commit_with_a_replay_of_a_released_reservation_is_refused(service_api, make_product):
+    product = make_product(stock=10)
+    reserve(service_api, "order-14", (product, 4))
+    release(service_api, "order-14")
+
+    late = reserve(service_api, "order-14", (product, 4), commit=True)
+
+    assert late.status_code == 409
+    assert late.json()["error"]["code"] == "conflict"
+    assert reload(product).stock == 10
+    assert not StockMovement.objects.filter(kind="commit").exists()
 
 
 def test_a_release_before_its_reservation_makes_the_reservation_fail(service_api, make_product):
