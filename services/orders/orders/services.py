@@ -6,9 +6,9 @@ Placing an order, in short (docs/architecture.md has the diagram):
 1. the account must still be active (users service);
 2. the order is recorded ``pending`` with its lines, and the Idempotency-Key with it,
    in one local transaction;
-3. products reserves all lines or none (reference = the order id); its names and
-   prices become the order's;
-4. products commits the reservation, and the order becomes ``confirmed``.
+3. products reserves all lines or none and sells them at once, in one call
+   (reference = the order id: reserve with ``commit``); its names and prices become
+   the order's, and the order becomes ``confirmed``.
 
 Short stock or unknown products make the order ``rejected``. A products service
 that fails or hangs makes it ``failing``: the reservation is released (compensated)
@@ -222,7 +222,7 @@ def _reserve_and_confirm(order: Order, lines: list[OrderLine]) -> Answer:
     products = clients.products()
     try:
         reservation = products.reserve(
-            order.reference, [(line.product_id, line.quantity) for line in lines]
+            order.reference, [(line.product_id, line.quantity) for line in lines], commit=True
         )
     except OutOfStock as refused:
         _move(order, Status.PENDING, Status.REJECTED)
@@ -240,12 +240,15 @@ def _reserve_and_confirm(order: Order, lines: list[OrderLine]) -> Answer:
     except UpstreamError as failure:
         return _compensate(order, failure)
 
-    try:
-        products.commit(order.reference)
-    except ReservationReleased:
+    if reservation.status == "released":  # a replay, after recovery released it
         return _taken_over(order)
-    except UpstreamError as failure:
-        return _compensate(order, failure)
+    if reservation.status != "committed":  # held only: a products that ignored commit
+        try:
+            products.commit(order.reference)
+        except ReservationReleased:
+            return _taken_over(order)
+        except UpstreamError as failure:
+            return _compensate(order, failure)
 
     if not _confirm(order, lines, reservation):
         return _taken_over(order)

@@ -37,8 +37,12 @@ class FakeProducts:
     # An exception instance or a status code makes every call of an operation fail;
     # a list of them fails the next calls in turn, then lets the operation work.
     failures: dict[str, Any] = field(default_factory=dict)
-    # The operation happens, but its successful answer becomes what this makes of it.
+    # The operation happens, but its successful answer becomes what this makes of it...
     garble: dict[str, Callable[[Any], str]] = field(default_factory=dict)
+    # ... or is lost: the caller gets this exception instead (a hang after the work).
+    lost_answers: dict[str, BaseException] = field(default_factory=dict)
+    # Like a products service from before "commit" on a reservation: hold only.
+    ignores_commit: bool = False
 
     def add(self, product_id: int, name: str, price: str, stock: int, **extra: Any) -> None:
         self.products[product_id] = FakeProduct(name, Decimal(price), stock, **extra)
@@ -87,6 +91,10 @@ class FakeProducts:
                 return self._error(409, "conflict", {})
             if existing["requested"] != items:
                 return self._error(422, "idempotency_key_reused", {})
+            if body.get("commit") and not self.ignores_commit:  # as products: sell on replay
+                if existing["status"] == "released":
+                    return self._error(409, "conflict", {})
+                existing["status"] = "committed"
             return self._answer(existing, 201)
         unavailable = [
             pid for pid, _ in items if pid not in self.products or not self.products[pid].is_active
@@ -102,9 +110,10 @@ class FakeProducts:
             return self._error(409, "out_of_stock", {"lines": short})
         for pid, quantity in items:
             self.products[pid].stock -= quantity
+        sell = bool(body.get("commit")) and not self.ignores_commit
         reservation = {
             "reference": reference,
-            "status": "reserved",
+            "status": "committed" if sell else "reserved",
             "requested": items,
             "items": [
                 {
@@ -170,6 +179,7 @@ class FakeUsers:
     missing: set[int] = field(default_factory=set)
     failure: BaseException | None = None
     garble: dict[str, Callable[[Any], str]] = field(default_factory=dict)
+    lost_answers: dict[str, BaseException] = field(default_factory=dict)
     lookups: int = 0
 
     def account(self, request: requests.PreparedRequest) -> tuple[int, dict, str]:
@@ -190,15 +200,19 @@ class FakeUsers:
 Answer = tuple[int, dict, str]
 
 
-def _garbled(
-    callback: Callable[[requests.PreparedRequest], Answer],
-    garble: dict[str, Callable[[Any], str]],
+def _answering(
+    fake: FakeProducts | FakeUsers,
     operation: str,
+    callback: Callable[[requests.PreparedRequest], Answer],
 ) -> Callable[[requests.PreparedRequest], Answer]:
+    """``callback``, with its successful answer garbled or lost if the test says so."""
+
     def answer(request: requests.PreparedRequest) -> Answer:
         status, headers, body = callback(request)
-        if status < 300 and operation in garble:
-            body = garble[operation](json.loads(body))
+        if status < 300 and operation in fake.lost_answers:
+            raise fake.lost_answers[operation]
+        if status < 300 and operation in fake.garble:
+            body = fake.garble[operation](json.loads(body))
         return status, headers, body
 
     return answer
@@ -213,16 +227,16 @@ def install(mock: responses.RequestsMock, products: FakeProducts, users: FakeUse
     mock.add_callback(
         responses.GET,
         re.compile(rf"{USERS}/internal/users/\d+/"),
-        _garbled(users.account, users.garble, "account"),
+        _answering(users, "account", users.account),
     )
     mock.add_callback(
         responses.POST,
         f"{PRODUCTS}/internal/reservations/",
-        _garbled(products.reserve, products.garble, "reserve"),
+        _answering(products, "reserve", products.reserve),
     )
     for operation in ("commit", "release"):
         mock.add_callback(
             responses.POST,
             re.compile(rf"{PRODUCTS}/internal/reservations/[^/]+/{operation}/"),
-            _garbled(getattr(products, operation), products.garble, operation),
+            _answering(products, operation, getattr(products, operation)),
         )

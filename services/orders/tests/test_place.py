@@ -1,12 +1,15 @@
 """POST /api/orders/: the saga, as a client sees it (upstreams faked at the HTTP boundary)."""
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import requests
+from django.utils import timezone
 
 from orders.models import IdempotencyKey, Order
+from orders.services import orders_reconcile
 from tests.conftest import place
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +42,58 @@ def test_an_order_is_confirmed_with_the_products_services_names_and_prices(alice
     assert (order.status, order.user_id, order.total) == ("confirmed", 1, Decimal("58.00"))
     assert (products.stock(1), products.stock(2)) == (8, 1)
     assert products.reservations[body["id"]]["status"] == "committed"
+    assert [name for name, _ in products.calls] == ["reserve"]  # reserved and sold in one call
+
+
+def test_a_products_service_that_only_holds_is_asked_to_commit(alice, products):
+    products.ignores_commit = True  # e.g. one not yet upgraded, during a rolling deploy
+
+    response = place(alice, (1, 2))
+
+    assert response.status_code == 201
+    assert products.reservations[response.json()["id"]]["status"] == "committed"
     assert [name for name, _ in products.calls] == ["reserve", "commit"]
+
+
+def test_a_reservation_answered_as_released_is_never_confirmed(alice, products):
+    # A replayed reservation that recovery released meanwhile: its stock is back.
+    products.garble["reserve"] = lambda body: json.dumps({**body, "status": "released"})
+
+    response = place(alice, (1, 2))
+
+    assert response.status_code == 503
+    assert Order.objects.get().status == "pending"  # left to the recovery
+    assert products.count("commit") == 0
+    Order.objects.update(updated_at=timezone.now() - timedelta(minutes=5))
+    orders_reconcile(grace=timedelta(seconds=30))
+    assert Order.objects.get().status == "failed"
+    assert products.stock(1) == 10
+
+
+def test_a_fallback_commit_that_hangs_releases_the_stock(alice, products):
+    products.ignores_commit = True
+    products.failures["commit"] = requests.ReadTimeout("hung")
+
+    response = place(alice, (1, 3))
+
+    assert response.status_code == 504
+    assert response.json()["error"]["details"]["order_status"] == "failed"
+    assert Order.objects.get().status == "failed"
+    assert products.stock(1) == 10
+    assert products.count("release") == 1
+
+
+def test_a_fallback_commit_refused_as_released_leaves_the_order_to_recovery(alice, products):
+    # The recovery released the reservation between the saga's reserve and its commit.
+    products.ignores_commit = True
+    products.failures["commit"] = [409]
+
+    response = place(alice, (1, 3))
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "upstream_unavailable"
+    assert Order.objects.get().status == "pending"
+    assert products.count("release") == 0
 
 
 def test_the_answer_to_placing_is_the_order_as_read_later(alice, products):
@@ -136,7 +190,7 @@ def test_unreachable_products_is_503_and_no_stock_is_lost(alice, products):
 
 
 def test_a_products_service_too_slow_is_504_and_the_reservation_is_released(alice, products):
-    products.failures["commit"] = requests.ReadTimeout("too slow")
+    products.lost_answers["reserve"] = requests.ReadTimeout("too slow")  # after taking stock
 
     response = place(alice, (1, 3))
 
@@ -145,6 +199,7 @@ def test_a_products_service_too_slow_is_504_and_the_reservation_is_released(alic
     assert response.json()["error"]["details"]["order_status"] == "failed"
     assert Order.objects.get().status == "failed"
     assert products.stock(1) == 10
+    assert products.count("release") == 1
 
 
 def test_when_even_the_release_fails_the_order_waits_for_recovery(alice, products):
@@ -238,6 +293,7 @@ def test_a_reservation_answer_that_makes_no_sense_is_502_and_its_stock_is_releas
 def test_a_commit_answer_that_makes_no_sense_is_502_and_the_stock_comes_back(
     alice, products, garble
 ):
+    products.ignores_commit = True
     products.garble["commit"] = NONSENSE_RESERVATIONS[garble]
 
     response = place(alice, (1, 3))
@@ -292,5 +348,5 @@ def test_one_call_each_whatever_the_number_of_lines(alice, products, users):
 
     assert response.status_code == 201
     assert users.lookups == 1
-    assert [name for name, _ in products.calls] == ["reserve", "commit"]
+    assert [name for name, _ in products.calls] == ["reserve"]
     assert not IdempotencyKey.objects.exists()

@@ -94,8 +94,8 @@ def test_the_key_of_a_recovered_order_gets_its_final_answer(alice, products):
 
 
 def test_when_recovery_wins_the_race_the_saga_reports_failure(alice, products):
-    # Recovery released the reservation between the saga's reserve and its commit.
-    products.failures["commit"] = [409]
+    # Recovery released the order's reference before the saga's reservation arrived.
+    products.failures["reserve"] = [409]
 
     response = place(alice, (1, 1))
 

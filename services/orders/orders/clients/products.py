@@ -55,13 +55,18 @@ class ProductsClient:
     def __init__(self, client: ServiceClient) -> None:
         self._client = client
 
-    def reserve(self, reference: str, items: Iterable[tuple[int, int]]) -> Reservation:
-        """Hold stock for every (product id, quantity), or raise why not."""
+    def reserve(
+        self, reference: str, items: Iterable[tuple[int, int]], *, commit: bool = False
+    ) -> Reservation:
+        """Hold stock for every (product id, quantity), or raise why not; with ``commit``,
+        sell it at once (one call instead of reserve then commit)."""
         requested = sorted(items)
-        body = {
+        body: dict[str, Any] = {
             "reference": reference,
             "items": [{"product_id": pid, "quantity": qty} for pid, qty in requested],
         }
+        if commit:
+            body["commit"] = True
         answer = self._call("/internal/reservations/", body)
         reservation = self._reservation(answer, reference, expected=201)
         if sorted((line.product_id, line.quantity) for line in reservation.lines) != requested:
