@@ -8,14 +8,20 @@ loudly, with the PostgreSQL-only tests skipped -- or failed, with REQUIRE_POSTGR
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from harness import RunningStack
 from souk_common.testing import postgres_error, postgres_required, postgres_url
-from stack import PROCESSES, SERVICES, Stack, drop_postgres_database, free_port
+from stack import (
+    PROCESSES,
+    SERVICES,
+    Stack,
+    drop_postgres_database,
+    free_port,
+    scratch_database_urls,
+)
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +40,7 @@ def system(tmp_path_factory: pytest.TempPathFactory, on_postgres: bool) -> Itera
     var_dir = tmp_path_factory.mktemp("var")
     database_urls: dict[str, str] = {}
     if on_postgres:
-        base = postgres_url().rsplit("/", 1)[0]
-        run_id = uuid.uuid4().hex[:8]
-        database_urls = {s: f"{base}/souk_e2e_{s}_{run_id}" for s in SERVICES}
+        database_urls = scratch_database_urls("e2e")
     stack = Stack(
         var_dir=var_dir,
         ports={service: free_port() for service in SERVICES},

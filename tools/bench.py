@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +28,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import wrk
-from stack import REPO, SERVICES, Stack, free_port
+from stack import REPO, SERVICES, Stack, free_port, scratch_database_urls
 
 DOC = REPO / "docs" / "benchmarks.md"
+# Server processes for each service measured: two, this machine's cores, so that one
+# service alone can use both (under `nox -s up` four services share them).
+BENCH_WORKERS = 2
 
 
 @dataclass
@@ -104,6 +106,7 @@ def bench_servers(rounds: int, seconds: float) -> None:
             var_dir=scratch,
             ports={**base.ports, "users": port},
             server=server,
+            workers={"users": BENCH_WORKERS},
             threads={"users": threads},
             extra_env=base.extra_env,
         )
@@ -121,9 +124,9 @@ def bench_servers(rounds: int, seconds: float) -> None:
         return Contender(name, start, f"{stack.url('users')}/health/ready")
 
     contenders = [
-        contender("granian (2 workers x 8 threads)", "granian", 8),
-        contender("gunicorn gthread (2 x 8)", "gunicorn", 8),
-        contender("gunicorn sync (2 x 1)", "gunicorn", 1),
+        contender(f"granian ({BENCH_WORKERS} workers x 8 threads)", "granian", 8),
+        contender(f"gunicorn gthread ({BENCH_WORKERS} x 8)", "gunicorn", 8),
+        contender(f"gunicorn sync ({BENCH_WORKERS} x 1)", "gunicorn", 1),
     ]
     results = measure(contenders, rounds=rounds, seconds=seconds, connections=[1, 16])
     reference = median(results[(contenders[0].name, 16)], "requests_per_second")
@@ -190,14 +193,15 @@ def running_stack_for_bench(
 
     urls: dict[str, str] = {}
     if postgres_error(postgres_url()) is None:
-        base = postgres_url().rsplit("/", 1)[0]
-        run = uuid.uuid4().hex[:6]
-        urls = {name: f"{base}/souk_bench_{name}_{run}" for name in SERVICES}
+        urls = scratch_database_urls("bench")
     stack = Stack(
         var_dir=scratch / "var",
         ports={name: free_port() for name in SERVICES},
         database_urls=urls,
         servers={"gateway": gateway_server},
+        # Two processes each, so orders alone can keep both cores busy and the
+        # gateway's CPU is taken from it (with one, orders is held to a core by the GIL).
+        workers=dict.fromkeys(SERVICES, BENCH_WORKERS),
         extra_env={"GATEWAY_RATE_LIMIT_ENABLED": "false", "DEMO_ADMIN_PASSWORD": "bench-admin-pw"},
     )
     stack.prepare(admin_password="bench-admin-pw")
@@ -400,9 +404,10 @@ def bench_gateway(rounds: int, seconds: float) -> None:
 ({rounds} interleaved rounds of {seconds:g} s per concurrency, median shown; the ratio
 is the median of each round's ratio to "direct"). The request is an authenticated
 `GET /api/orders/` (a user with 3 orders, {database}), rate limits off
-(`GATEWAY_RATE_LIMIT_ENABLED=false`). Every process, the database and wrk share this
-2-core machine, so the gateway's CPU is taken from orders: the ratio is what a
-whole request costs with and without the gateway.
+(`GATEWAY_RATE_LIMIT_ENABLED=false`), {BENCH_WORKERS} server processes per service.
+Every process, the database and wrk share this 2-core machine, so the gateway's CPU
+is taken from orders: the ratio is what a whole request costs with and without the
+gateway.
 
 {GATEWAY_TABLE_HEAD}
 {chr(10).join(rows)}

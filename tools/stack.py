@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,11 @@ DEFAULT_SERVERS = {"gateway": "gunicorn"}
 # The gateway waits on upstreams: more threads, so a hung one (held to its bulkhead
 # of GATEWAY_BULKHEAD_SIZE calls) leaves threads for the others.
 DEFAULT_THREADS = {"gateway": 64, "orders": 24, "products": 16, "users": 16}
+# The four services share this machine: each gets one worker process per core of its
+# share (one on a 2-core machine). More processes than cores cost the tail: with
+# `nox -s load` on 2 cores, an order's p99 was 640 ms with 2 processes each and 520 ms
+# with one (710 ms against 1,700 ms in mixed traffic; docs/benchmarks.md).
+DEFAULT_WORKERS = max(1, len(os.sched_getaffinity(0)) // len(SERVICES))
 # Processes besides the four services: the orders recovery, on a schedule.
 RECONCILER = "reconciler"
 PROCESSES = (*SERVICES, RECONCILER)
@@ -55,6 +61,16 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def scratch_database_urls(purpose: str) -> dict[str, str]:
+    """A new PostgreSQL database URL per service, on the server at ``POSTGRES_URL``
+    (``souk_<purpose>_<service>_<run>``), for a stack that is thrown away afterwards."""
+    from souk_common.testing import postgres_url
+
+    base = postgres_url().rsplit("/", 1)[0]
+    run = uuid.uuid4().hex[:8]
+    return {service: f"{base}/souk_{purpose}_{service}_{run}" for service in SERVICES}
 
 
 def ensure_postgres_database(url: str) -> bool:
@@ -270,7 +286,7 @@ class Stack:
     def server_command(self, service: str) -> list[str]:
         """The WSGI server command line for a service (see docs/benchmarks.md for the choice)."""
         app = f"{PROJECT_PACKAGES[service]}.wsgi:application"
-        workers = str(self.workers.get(service, 2))
+        workers = str(self.workers.get(service, DEFAULT_WORKERS))
         threads = str(self.threads.get(service, DEFAULT_THREADS.get(service, 8)))
         if self.servers.get(service, self.server) == "gunicorn":
             return [

@@ -30,23 +30,32 @@ import requests
 
 from bench import write_section
 from souk_common.testing import postgres_error, postgres_url
-from stack import PROCESSES, SERVICES, Stack, drop_postgres_database, free_port
+from stack import (
+    DEFAULT_WORKERS,
+    PROCESSES,
+    SERVICES,
+    Stack,
+    drop_postgres_database,
+    free_port,
+    scratch_database_urls,
+)
 
 HERE = Path(__file__).resolve().parent
 CLIENTS = 32
 
 
-def start_stack(scratch: Path) -> tuple[Stack, dict[str, subprocess.Popen[bytes]], dict[str, str]]:
+def start_stack(
+    scratch: Path, workers: dict[str, int]
+) -> tuple[Stack, dict[str, subprocess.Popen[bytes]], dict[str, str]]:
     error = postgres_error(postgres_url())
     if error is not None:
         raise SystemExit(f"the load test needs PostgreSQL ({postgres_url()}): {error}")
-    base = postgres_url().rsplit("/", 1)[0]
-    run = uuid.uuid4().hex[:6]
-    urls = {name: f"{base}/souk_load_{name}_{run}" for name in SERVICES}
+    urls = scratch_database_urls("load")
     stack = Stack(
         var_dir=scratch / "var",
         ports={name: free_port() for name in SERVICES},
         database_urls=urls,
+        workers=workers,
         extra_env={
             "DEMO_ADMIN_PASSWORD": "load-admin-password",
             "GATEWAY_RATE_LIMIT_ENABLED": "false",
@@ -58,6 +67,14 @@ def start_stack(scratch: Path) -> tuple[Stack, dict[str, subprocess.Popen[bytes]
     for name in SERVICES:
         stack.wait_ready(name)
     return stack, processes, urls
+
+
+def worker_count(text: str) -> tuple[str, int]:
+    """``products=2`` as ("products", 2), for ``--workers``."""
+    name, _, count = text.partition("=")
+    if name not in SERVICES or not count.isdigit() or int(count) < 1:
+        raise argparse.ArgumentTypeError(f"expected SERVICE=N with SERVICE in {SERVICES}")
+    return name, int(count)
 
 
 def stock_up(stack: Stack) -> list[int]:
@@ -117,9 +134,18 @@ def summary(rows: dict, name: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument(
+        "--workers",
+        type=worker_count,
+        action="append",
+        default=[],
+        metavar="SERVICE=N",
+        help=f"server processes for a service (default {DEFAULT_WORKERS} each)",
+    )
     args = parser.parse_args()
+    workers = dict(args.workers)
     scratch = Path(tempfile.mkdtemp(prefix="souk-load-"))
-    stack, processes, urls = start_stack(scratch)
+    stack, processes, urls = start_stack(scratch, workers)
     try:
         products = stock_up(stack)
         accounts = stack.create_accounts(CLIENTS * 2, f"load{uuid.uuid4().hex[:6]}-", lifetime=3600)
@@ -146,11 +172,13 @@ def main() -> None:
         for name in ("browse list", "browse product", "search", "order", "cancel", "Aggregated")
         if name in mixed
     )
+    processes_used = ", ".join(f"{name} {workers.get(name, DEFAULT_WORKERS)}" for name in SERVICES)
     write_section(
         "Load: the whole system through the gateway",
         f"""Measured {time.strftime("%Y-%m-%d")} with `nox -s load` (`tools/load/run.py`,
 Locust, {CLIENTS} concurrent clients with no think time, {args.seconds} s per run, PostgreSQL,
-rate limits off). Every service, PostgreSQL and Locust share this 2-core machine.
+rate limits off). Server processes: {processes_used}. Every service, PostgreSQL
+and Locust share this 2-core machine.
 After both runs: `{invariant}`.
 
 Mixed traffic (browse 70 %, search 15 %, order 10 %, cancel 5 %):
