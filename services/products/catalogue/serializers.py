@@ -1,8 +1,9 @@
 """Input and output shapes of the catalogue API."""
 
 from decimal import Decimal
+from typing import Any
 
-from django.core.validators import RegexValidator
+from django.core.validators import RegexValidator, slug_re
 from rest_framework import serializers
 
 from catalogue.models import Category, Product
@@ -39,6 +40,24 @@ class ProductOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+class CategorySlugField(serializers.SlugRelatedField[Category]):
+    """A category named by its slug; text that cannot be a slug is refused before any query.
+
+    PostgreSQL cannot even compare text holding a NUL byte, so such input would otherwise
+    fail in the database instead of coming back as a validation error.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="slug", queryset=Category.objects.all(), **kwargs)
+
+    def to_internal_value(self, data: Any) -> Category:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if not slug_re.fullmatch(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
+
 class ProductInputSerializer(serializers.Serializer):
     """What staff send to create or change a product (PATCH: any subset)."""
 
@@ -48,5 +67,5 @@ class ProductInputSerializer(serializers.Serializer):
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.01"))
     # Absent on an update means "leave the stock as it is", never "set it to zero".
     stock = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
-    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all())
+    category = CategorySlugField()
     is_active = serializers.BooleanField(required=False)

@@ -85,7 +85,16 @@ def test_ordering(api, make_product, ordering, expected):
     assert names(api.get("/api/products/", {"ordering": ordering})) == expected
 
 
-@pytest.mark.parametrize("query", [{"min_price": "cheap"}, {"ids": "1,x"}, {"in_stock": "perhaps"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"min_price": "cheap"},
+        {"ids": "1,x"},
+        {"in_stock": "perhaps"},
+        {"category": "t\x00ea"},  # NUL never reaches PostgreSQL, which cannot compare it
+        {"search": "Sen\x00cha"},
+    ],
+)
 def test_invalid_filter_values_are_validation_errors(api, query):
     response = api.get("/api/products/", query)
 
