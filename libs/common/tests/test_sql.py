@@ -1,0 +1,86 @@
+"""Plain SQL helpers: values prepared by their fields, statements run all or none."""
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from souk_common import sql
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def update_group_name(old: str, new: str) -> sql.Statement:
+    name = sql.column(Group, "name")
+    return sql.Statement(
+        f"UPDATE {sql.table(Group)} SET {name} = %s WHERE {name} = %s",  # noqa: S608
+        [new, old],
+    )
+
+
+def test_insert_writes_every_row_in_one_statement():
+    statement = sql.insert(Group, ["name"], [("tea",), ("coffee",)])
+
+    assert statement is not None
+    assert statement.sql.count("INSERT") == 1
+    assert sql.execute_together([statement]) == 2
+    assert sorted(Group.objects.values_list("name", flat=True)) == ["coffee", "tea"]
+
+
+def test_insert_names_foreign_key_columns_from_the_field():
+    kind = ContentType.objects.get_for_model(Group)
+
+    sql.execute_together(
+        [sql.insert(Permission, ["name", "content_type", "codename"], [("Brew", kind.pk, "brew")])]
+    )
+
+    assert Permission.objects.get(codename="brew").content_type == kind
+
+
+def test_insert_without_rows_is_no_statement():
+    assert sql.insert(Group, ["name"], []) is None
+    assert sql.execute_together([None]) == 0
+
+
+def test_the_row_count_is_the_first_statements():
+    Group.objects.bulk_create([Group(name="a"), Group(name="b")])
+
+    count = sql.execute_together(
+        [update_group_name("missing", "x"), sql.insert(Group, ["name"], [("c",), ("d",)])]
+    )
+
+    assert count == 0
+    assert Group.objects.count() == 4
+
+
+def test_statements_run_all_or_none_outside_a_transaction():
+    Group.objects.create(name="taken")
+
+    with pytest.raises(IntegrityError):
+        sql.execute_together(
+            [update_group_name("taken", "renamed"), sql.insert(Group, ["name"], [("renamed",)])]
+        )
+
+    assert list(Group.objects.values_list("name", flat=True)) == ["taken"]
+
+
+def test_statements_join_the_transaction_they_run_in():
+    with transaction.atomic():
+        sql.execute_together(
+            [sql.insert(Group, ["name"], [("one",)]), sql.insert(Group, ["name"], [("two",)])]
+        )
+        transaction.set_rollback(True)
+
+    assert not Group.objects.exists()
+
+
+@pytest.mark.postgres
+def test_postgresql_gets_them_in_one_round_trip():
+    with CaptureQueriesContext(connection) as queries:
+        sql.execute_together(
+            [sql.insert(Group, ["name"], [("one",)]), update_group_name("one", "two")]
+        )
+
+    assert len(queries) == 1
+    assert list(Group.objects.values_list("name", flat=True)) == ["two"]
