@@ -14,16 +14,16 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Field, Model
 from django.utils import timezone
 from rest_framework import status
 
 from catalogue.models import Product
 from inventory.models import Reservation, ReservationLine, StockMovement
 from souk_common.errors import Conflict, ErrorCode, ServiceError
+from souk_common.sql import Statement, column, execute_together, insert, table
 
 T = TypeVar("T")
 CENT = Decimal("0.01")
@@ -75,10 +75,10 @@ def items_fingerprint(items: Sequence[RequestedItem]) -> str:
 
 
 # The statements below run for every order (reserve and sell in one call; release on
-# failure). They are plain SQL because building them with the ORM measured at several
-# times the cost of the statements themselves (docs/benchmarks.md, "Load"). Each is
-# one statement, as it would be with the ORM, and names its tables and columns from
-# the models.
+# failure). They are plain SQL (souk_common.sql) because building them with the ORM
+# measured at several times the cost of the statements themselves, and the writes
+# made while product rows are locked go to PostgreSQL in one round trip
+# (docs/benchmarks.md, "Load").
 
 
 @dataclass(frozen=True)
@@ -92,23 +92,19 @@ class LockedProduct:
     is_active: bool
 
 
-def _table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 def _locked_products(product_ids: Iterable[int]) -> dict[int, LockedProduct]:
     """Lock the products in primary-key order (the one lock order every writer uses)."""
     ids = sorted(set(product_ids))
     if not ids:
         return {}
     columns = ", ".join(
-        _column(Product, field) for field in ("id", "name", "price", "stock", "is_active")
+        column(Product, field) for field in ("id", "name", "price", "stock", "is_active")
     )
     # SQLite has no FOR UPDATE: its transactions here start IMMEDIATE, holding the write lock.
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {columns} FROM {_table(Product)} "  # noqa: S608
+            f"SELECT {columns} FROM {table(Product)} "  # noqa: S608
             f"WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id{lock}",
             ids,
         )
@@ -121,49 +117,28 @@ def _locked_products(product_ids: Iterable[int]) -> dict[int, LockedProduct]:
     }
 
 
-def _column(model: type[Model], field: str) -> str:
-    column = cast("Field[Any, Any]", model._meta.get_field(field)).column
-    return connection.ops.quote_name(str(column))
-
-
-def _insert(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """``INSERT INTO <model> (<fields>) VALUES (...), (...)``: one statement for all rows."""
-    if not rows:
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(_column(model, field) for field in fields)
-    values = ", ".join("(" + ", ".join(["%s"] * len(fields)) + ")" for _ in rows)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES {values}",  # noqa: S608 - names from models
-            [value for row in rows for value in row],
-        )
-
-
-def _move_stock(deltas: dict[int, int]) -> None:
+def _stock_moved(deltas: dict[int, int]) -> Statement | None:
     """Add each delta to its product's on-hand stock, in one UPDATE."""
     if not deltas:
-        return
-    table = connection.ops.quote_name(Product._meta.db_table)
-    stock, updated_at = _column(Product, "stock"), _column(Product, "updated_at")
+        return None
+    stock, updated_at = column(Product, "stock"), column(Product, "updated_at")
     cases = " ".join("WHEN %s THEN %s" for _ in deltas)
     ids = ", ".join(["%s"] * len(deltas))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {stock} = {stock} + CASE id {cases} END, "  # noqa: S608
-            f"{updated_at} = %s WHERE id IN ({ids})",
-            [*(value for item in deltas.items() for value in item), timezone.now(), *deltas],
-        )
+    return Statement(
+        f"UPDATE {table(Product)} SET {stock} = {stock} + CASE id {cases} END, "  # noqa: S608
+        f"{updated_at} = %s WHERE id IN ({ids})",
+        [*(value for item in deltas.items() for value in item), timezone.now(), *deltas],
+    )
 
 
-def _record(
+def _ledger(
     kind: str | Sequence[str], quantities: dict[int, int], reservation: Reservation | None = None
-) -> None:
+) -> Statement | None:
     """Ledger entries: one per product whose stock moved, for each kind of movement."""
     now = timezone.now()
     reservation_id = reservation.pk if reservation is not None else None
     kinds = [kind] if isinstance(kind, str) else kind
-    _insert(
+    return insert(
         StockMovement,
         ["product", "kind", "quantity", "reservation", "created_at"],
         [(pk, k, qty, reservation_id, now) for k in kinds for pk, qty in quantities.items() if qty],
@@ -220,13 +195,13 @@ def _insert_reservation(reference: str, fingerprint: str, status: str) -> Reserv
     now = timezone.now()
     table = connection.ops.quote_name(Reservation._meta.db_table)
     columns = ", ".join(
-        _column(Reservation, field)
+        column(Reservation, field)
         for field in ("reference", "status", "items_fingerprint", "created_at", "updated_at")
     )
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
-            f"ON CONFLICT ({_column(Reservation, 'reference')}) DO NOTHING RETURNING id",
+            f"ON CONFLICT ({column(Reservation, 'reference')}) DO NOTHING RETURNING id",
             [reference, status, fingerprint, now, now],
         )
         row = cursor.fetchone()
@@ -266,7 +241,6 @@ def _hold(reservation: Reservation, requested: Sequence[RequestedItem]) -> list[
     if short:
         raise OutOfStock(details={"lines": short})
     quantities = {item.product_id: item.quantity for item in requested}
-    _move_stock({pk: -quantity for pk, quantity in quantities.items()})
     lines = [
         ReservationLine(
             reservation=reservation,
@@ -277,13 +251,23 @@ def _hold(reservation: Reservation, requested: Sequence[RequestedItem]) -> list[
         )
         for item in requested
     ]
-    _insert(
-        ReservationLine,
-        ["reservation", "product", "quantity", "unit_price", "name"],
-        [(reservation.pk, li.product_id, li.quantity, li.unit_price, li.name) for li in lines],
-    )
+    line_rows = [
+        (reservation.pk, line.product_id, line.quantity, line.unit_price, line.name)
+        for line in lines
+    ]
     sold = reservation.status == Status.COMMITTED  # reserved and committed in one step
-    _record([Kind.RESERVE, Kind.COMMIT] if sold else Kind.RESERVE, quantities, reservation)
+    # One round trip while the product rows are locked: stock, lines and ledger.
+    execute_together(
+        [
+            _stock_moved({pk: -quantity for pk, quantity in quantities.items()}),
+            insert(
+                ReservationLine,
+                ["reservation", "product", "quantity", "unit_price", "name"],
+                line_rows,
+            ),
+            _ledger([Kind.RESERVE, Kind.COMMIT] if sold else Kind.RESERVE, quantities, reservation),
+        ]
+    )
     return lines
 
 
@@ -297,10 +281,10 @@ def reservation_commit(*, reference: str) -> tuple[Reservation, list[Reservation
         now = timezone.now()
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {_table(Reservation)} SET {_column(Reservation, 'status')} = %s, "  # noqa: S608
-                f"{_column(Reservation, 'updated_at')} = %s "
-                f"WHERE {_column(Reservation, 'reference')} = %s "
-                f"AND {_column(Reservation, 'status')} = %s RETURNING id",
+                f"UPDATE {table(Reservation)} SET {column(Reservation, 'status')} = %s, "  # noqa: S608
+                f"{column(Reservation, 'updated_at')} = %s "
+                f"WHERE {column(Reservation, 'reference')} = %s "
+                f"AND {column(Reservation, 'status')} = %s RETURNING id",
                 [Status.COMMITTED, now, reference, Status.RESERVED],
             )
             row = cursor.fetchone()
@@ -315,7 +299,7 @@ def reservation_commit(*, reference: str) -> tuple[Reservation, list[Reservation
             pk=row[0], reference=reference, status=Status.COMMITTED, updated_at=now
         )
         lines = list(ReservationLine.objects.filter(reservation_id=row[0]))
-        _record(Kind.COMMIT, _quantities(lines), reservation)
+        execute_together([_ledger(Kind.COMMIT, _quantities(lines), reservation)])
         return reservation, lines
 
 
@@ -339,8 +323,7 @@ def reservation_release(*, reference: str) -> tuple[Reservation, list[Reservatio
         kind = Kind.RELEASE_HELD if reservation.status == Status.RESERVED else Kind.RELEASE_SOLD
         quantities = _quantities(lines)
         _locked_products(quantities)
-        _move_stock(quantities)
-        _record(kind, quantities, reservation)
+        execute_together([_stock_moved(quantities), _ledger(kind, quantities, reservation)])
         _set_status(reservation, Status.RELEASED)
         return reservation, lines
 
@@ -366,7 +349,9 @@ def stock_set(*, product: Product, stock: int) -> Product:
         locked = _locked_products([product.pk])[product.pk]
         delta = stock - locked.stock
         if delta:
-            _move_stock({locked.pk: delta})
-            _record(Kind.RESTOCK if delta > 0 else Kind.WRITE_OFF, {locked.pk: abs(delta)})
+            kind = Kind.RESTOCK if delta > 0 else Kind.WRITE_OFF
+            execute_together(
+                [_stock_moved({locked.pk: delta}), _ledger(kind, {locked.pk: abs(delta)})]
+            )
     product.refresh_from_db(fields=["stock", "updated_at"])
     return product
