@@ -25,11 +25,11 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework import status
@@ -43,6 +43,7 @@ from orders.clients.products import (
 )
 from orders.models import IdempotencyKey, Order, OrderLine
 from orders.serializers import order_payload
+from souk_common import sql
 from souk_common.errors import (
     Conflict,
     ErrorCode,
@@ -175,42 +176,64 @@ def _record(
 ) -> tuple[Order, list[OrderLine]] | Answer:
     """Record the order ``pending`` (and its key), or find the answer the key already got."""
     fingerprint = _fingerprint(requested)
+    now = timezone.now()
+    order = Order(user_id=user_id, status=Status.PENDING, created_at=now, updated_at=now)
+    lines = [
+        OrderLine(order=order, product_id=line.product_id, quantity=line.quantity)
+        for line in requested
+    ]
+    writes = [
+        sql.insert(
+            Order,
+            ["id", "user_id", "status", "total", "created_at", "updated_at"],
+            [(order.id, user_id, order.status, None, now, now)],
+        ),
+        sql.insert(
+            OrderLine,
+            ["order", "product_id", "quantity", "name", "unit_price"],
+            [(order.id, line.product_id, line.quantity, "", None) for line in lines],
+        ),
+    ]
+    if key is None:
+        sql.execute_together(writes)  # one round trip, all or none
+        return order, lines
     with transaction.atomic():
-        if key is not None:
-            existing = (
-                IdempotencyKey.objects.select_for_update().filter(user_id=user_id, key=key).first()
-            )
-            if existing is not None and existing.expires_at <= timezone.now():
-                existing.delete()
-                existing = None
-            if existing is not None:
-                if existing.request_fingerprint != fingerprint:
-                    raise IdempotencyKeyReused()
-                if existing.state == IdempotencyKey.State.IN_PROGRESS:
-                    raise RequestInProgress()
-                return Answer(
-                    existing.response_status or 200,
-                    existing.response_body or {},
-                    _replayed_headers(existing.response_status),
-                )
-        order = Order.objects.create(user_id=user_id, status=Status.PENDING)
-        lines = OrderLine.objects.bulk_create(
-            OrderLine(order=order, product_id=line.product_id, quantity=line.quantity)
-            for line in requested
+        existing = (
+            IdempotencyKey.objects.select_for_update().filter(user_id=user_id, key=key).first()
         )
-        if key is not None:
-            try:
-                with transaction.atomic():
-                    IdempotencyKey.objects.create(
-                        user_id=user_id,
-                        key=key,
-                        request_fingerprint=fingerprint,
-                        order=order,
-                        expires_at=timezone.now() + IDEMPOTENCY_KEY_LIFETIME,
-                    )
-            except IntegrityError:
-                # The same key arrived twice at once: the other request is running.
-                raise RequestInProgress() from None
+        if existing is not None and existing.expires_at <= now:
+            existing.delete()
+            existing = None
+        if existing is not None:
+            if existing.request_fingerprint != fingerprint:
+                raise IdempotencyKeyReused()
+            if existing.state == IdempotencyKey.State.IN_PROGRESS:
+                raise RequestInProgress()
+            return Answer(
+                existing.response_status or 200,
+                existing.response_body or {},
+                _replayed_headers(existing.response_status),
+            )
+        remembered = sql.insert(
+            IdempotencyKey,
+            ["user_id", "key", "request_fingerprint", "state", "order", "created_at", "expires_at"],
+            [
+                (
+                    user_id,
+                    key,
+                    fingerprint,
+                    IdempotencyKey.State.IN_PROGRESS,
+                    order.id,
+                    now,
+                    now + IDEMPOTENCY_KEY_LIFETIME,
+                )
+            ],
+        )
+        try:
+            sql.execute_together([*writes, remembered])
+        except IntegrityError:
+            # The same key arrived twice at once: the other request is running.
+            raise RequestInProgress() from None
     return order, lines
 
 
@@ -256,36 +279,70 @@ def _reserve_and_confirm(order: Order, lines: list[OrderLine]) -> Answer:
 
 
 def _confirm(order: Order, lines: list[OrderLine], reservation: Reservation) -> bool:
-    """Write the reserved names and prices, the total, and ``confirmed``, in one transaction."""
+    """Write the reserved names and prices, the total, and ``confirmed``, all or none.
+
+    One round trip: the order moves only if it is still ``pending``, and says whether
+    it did (recovery may have taken it over meanwhile).
+    """
     reserved = {line.product_id: line for line in reservation.lines}
-    with transaction.atomic():
-        for line in lines:
-            line.name = reserved[line.product_id].name
-            line.unit_price = reserved[line.product_id].unit_price
-        _save_names_and_prices(order, lines)
-        total = sum(
-            (line.unit_price * line.quantity for line in lines if line.unit_price is not None),
-            Decimal("0.00"),
-        )
-        return _move(order, Status.PENDING, Status.CONFIRMED, total=total)
+    for line in lines:
+        line.name = reserved[line.product_id].name
+        line.unit_price = reserved[line.product_id].unit_price
+    total = sum(
+        (line.unit_price * line.quantity for line in lines if line.unit_price is not None),
+        Decimal("0.00"),
+    )
+    now = timezone.now()
+    moved = sql.execute_together(
+        [
+            _status_moved(order, Status.PENDING, Status.CONFIRMED, total, now),
+            _names_and_prices(order, lines),
+        ]
+    )
+    if not moved:
+        order.refresh_from_db(fields=["status", "total", "updated_at"])
+        return False
+    order.status, order.total, order.updated_at = Status.CONFIRMED, total, now
+    return True
 
 
-def _save_names_and_prices(order: Order, lines: list[OrderLine]) -> None:
+def _status_moved(
+    order: Order, expected: str, new: str, total: Decimal, now: datetime
+) -> sql.Statement:
+    """``UPDATE`` the order to ``new`` with its total, only if it still is ``expected``."""
+    state, total_column, updated_at = (
+        sql.column(Order, name) for name in ("status", "total", "updated_at")
+    )
+    return sql.Statement(
+        f"UPDATE {sql.table(Order)} "  # noqa: S608 - names from the models
+        f"SET {state} = %s, {total_column} = %s, {updated_at} = %s "
+        f"WHERE {sql.column(Order, 'id')} = %s AND {state} = %s",
+        [
+            new,
+            sql.param(Order, "total", total),
+            sql.param(Order, "updated_at", now),
+            sql.param(Order, "id", order.id),
+            expected,
+        ],
+    )
+
+
+def _names_and_prices(order: Order, lines: list[OrderLine]) -> sql.Statement:
     """One UPDATE for every line (Django's bulk_update builds the same statement, at
     several times the cost, and this runs for every order)."""
     names = " ".join("WHEN %s THEN %s" for _ in lines)
     prices = " ".join("WHEN %s THEN CAST(%s AS NUMERIC)" for _ in lines)
     params: list[Any] = [value for line in lines for value in (line.product_id, line.name)]
     params += [value for line in lines for value in (line.product_id, str(line.unit_price))]
-    params.append(Order._meta.pk.get_db_prep_value(order.pk, connection))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {OrderLine._meta.db_table} SET "  # noqa: S608 - no user input in the SQL
-            f"name = CASE product_id {names} END, "
-            f"unit_price = CASE product_id {prices} END "
-            "WHERE order_id = %s",
-            params,
-        )
+    params.append(sql.param(Order, "id", order.id))
+    product_id = sql.column(OrderLine, "product_id")
+    return sql.Statement(
+        f"UPDATE {sql.table(OrderLine)} SET "  # noqa: S608 - no user input in the SQL
+        f"{sql.column(OrderLine, 'name')} = CASE {product_id} {names} END, "
+        f"{sql.column(OrderLine, 'unit_price')} = CASE {product_id} {prices} END "
+        f"WHERE {sql.column(OrderLine, 'order')} = %s",
+        params,
+    )
 
 
 def _compensate(order: Order, failure: UpstreamError) -> Answer:
