@@ -229,8 +229,9 @@ def _record(
                 )
             ],
         )
+        sql.execute_together(writes)
         try:
-            sql.execute_together([*writes, remembered])
+            sql.execute_together([remembered])
         except IntegrityError:
             # The same key arrived twice at once: the other request is running.
             raise RequestInProgress() from None
@@ -279,10 +280,11 @@ def _reserve_and_confirm(order: Order, lines: list[OrderLine]) -> Answer:
 
 
 def _confirm(order: Order, lines: list[OrderLine], reservation: Reservation) -> bool:
-    """Write the reserved names and prices, the total, and ``confirmed``, all or none.
+    """Write the reserved names and prices, the total, and ``confirmed``, all or none,
+    in one round trip; say whether the order moved.
 
-    One round trip: the order moves only if it is still ``pending``, and says whether
-    it did (recovery may have taken it over meanwhile).
+    The order moves only if it is still ``pending`` (recovery may have taken it over
+    meanwhile), and its lines get names and prices only if it did.
     """
     reserved = {line.product_id: line for line in reservation.lines}
     for line in lines:
@@ -328,19 +330,22 @@ def _status_moved(
 
 
 def _names_and_prices(order: Order, lines: list[OrderLine]) -> sql.Statement:
-    """One UPDATE for every line (Django's bulk_update builds the same statement, at
-    several times the cost, and this runs for every order)."""
+    """One UPDATE for every line of a confirmed order (Django's bulk_update builds the
+    same statement, at several times the cost, and this runs for every order)."""
     names = " ".join("WHEN %s THEN %s" for _ in lines)
     prices = " ".join("WHEN %s THEN CAST(%s AS NUMERIC)" for _ in lines)
     params: list[Any] = [value for line in lines for value in (line.product_id, line.name)]
     params += [value for line in lines for value in (line.product_id, str(line.unit_price))]
-    params.append(sql.param(Order, "id", order.id))
+    order_id = sql.param(Order, "id", order.id)
+    params += [order_id, order_id, Status.CONFIRMED]
     product_id = sql.column(OrderLine, "product_id")
     return sql.Statement(
         f"UPDATE {sql.table(OrderLine)} SET "  # noqa: S608 - no user input in the SQL
         f"{sql.column(OrderLine, 'name')} = CASE {product_id} {names} END, "
         f"{sql.column(OrderLine, 'unit_price')} = CASE {product_id} {prices} END "
-        f"WHERE {sql.column(OrderLine, 'order')} = %s",
+        f"WHERE {sql.column(OrderLine, 'order')} = %s AND EXISTS (SELECT 1 FROM "
+        f"{sql.table(Order)} WHERE {sql.column(Order, 'id')} = %s "
+        f"AND {sql.column(Order, 'status')} = %s)",
         params,
     )
 

@@ -1,10 +1,13 @@
 """Idempotency-Key: the first answer again, one order, stock taken once; per user."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 import requests
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.utils import timezone
 
 from orders.models import IdempotencyKey, Order
@@ -57,6 +60,56 @@ def test_same_key_while_the_first_is_running_is_409(alice, products):
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "conflict"
+    assert products.calls == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_key_twice_at_once_is_409_for_the_second_and_no_second_order(alice, products):
+    # The first request has written its key but not committed it when the second
+    # looks for the key: the second finds nothing, and waits on the key's unique index.
+    written, commit = threading.Event(), threading.Event()
+
+    def first_request():
+        with transaction.atomic():
+            order = Order.objects.create(user_id=1)
+            IdempotencyKey.objects.create(
+                user_id=1,
+                key="checkout-4",
+                request_fingerprint=_fingerprint_of([(1, 2)]),
+                order=order,
+                expires_at=timezone.now() + timedelta(hours=24),
+            )
+            written.set()
+            commit.wait(timeout=30)
+        connection.close()
+
+    def commit_once_the_second_waits():
+        for _ in range(300):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+                if cursor.fetchone()[0]:
+                    break
+            time.sleep(0.05)
+        commit.set()
+        connection.close()
+
+    first = threading.Thread(target=first_request)
+    first.start()
+    assert written.wait(timeout=30)
+    watcher = threading.Thread(target=commit_once_the_second_waits)
+    watcher.start()
+
+    response = place(alice, (1, 2), key="checkout-4")
+
+    watcher.join()
+    first.join()
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "conflict"
+    assert Order.objects.count() == 1
     assert products.calls == []
 
 

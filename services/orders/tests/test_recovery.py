@@ -1,5 +1,6 @@
 """reconcile_orders: every unsettled order ends settled, with its stock returned."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -101,6 +102,22 @@ def test_when_recovery_wins_the_race_the_saga_reports_failure(alice, products):
 
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "upstream_unavailable"
+
+
+def test_when_recovery_takes_the_order_while_products_answers_it_is_not_confirmed(alice, products):
+    def recovery_takes_over(answer):
+        Order.objects.filter(status="pending").update(status="failing")
+        return json.dumps(answer)
+
+    products.garble["reserve"] = recovery_takes_over
+
+    response = place(alice, (1, 2))
+
+    assert response.status_code == 503
+    assert response.json()["error"]["details"]["order_status"] == "failing"
+    order = Order.objects.get()
+    assert (order.status, order.total) == ("failing", None)
+    assert [(line.name, line.unit_price) for line in order.lines.all()] == [("", None)]
 
 
 def _request(order, lines):
