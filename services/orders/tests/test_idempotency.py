@@ -46,15 +46,19 @@ def test_same_key_other_body_is_422(alice, products):
     assert Order.objects.count() == 1
 
 
-def test_same_key_while_the_first_is_running_is_409(alice, products):
-    order = Order.objects.create(user_id=1)
+def _first_request_in_progress(key, lines):
+    """What a first request with ``key`` has written while it still runs."""
     IdempotencyKey.objects.create(
         user_id=1,
-        key="checkout-3",
-        request_fingerprint=_fingerprint_of([(1, 2)]),
-        order=order,
+        key=key,
+        request_fingerprint=_fingerprint_of(lines),
+        order=Order.objects.create(user_id=1),
         expires_at=timezone.now() + timedelta(hours=24),
     )
+
+
+def test_same_key_while_the_first_is_running_is_409(alice, products):
+    _first_request_in_progress("checkout-3", [(1, 2)])
 
     response = place(alice, (1, 2), key="checkout-3")
 
@@ -72,14 +76,7 @@ def test_the_same_key_twice_at_once_is_409_for_the_second_and_no_second_order(al
 
     def first_request():
         with transaction.atomic():
-            order = Order.objects.create(user_id=1)
-            IdempotencyKey.objects.create(
-                user_id=1,
-                key="checkout-4",
-                request_fingerprint=_fingerprint_of([(1, 2)]),
-                order=order,
-                expires_at=timezone.now() + timedelta(hours=24),
-            )
+            _first_request_in_progress("checkout-4", [(1, 2)])
             written.set()
             commit.wait(timeout=30)
         connection.close()
