@@ -23,7 +23,7 @@ from rest_framework import status
 from catalogue.models import Product
 from inventory.models import Reservation, ReservationLine, StockMovement
 from souk_common.errors import Conflict, ErrorCode, ServiceError
-from souk_common.sql import Statement, column, execute_together, insert, table
+from souk_common.sql import Statement, column, execute_together, insert, param, table
 
 T = TypeVar("T")
 CENT = Decimal("0.01")
@@ -127,7 +127,11 @@ def _stock_moved(deltas: dict[int, int]) -> Statement | None:
     return Statement(
         f"UPDATE {table(Product)} SET {stock} = {stock} + CASE id {cases} END, "  # noqa: S608
         f"{updated_at} = %s WHERE id IN ({ids})",
-        [*(value for item in deltas.items() for value in item), timezone.now(), *deltas],
+        [
+            *(value for item in deltas.items() for value in item),
+            param(Product, "updated_at", timezone.now()),
+            *deltas,
+        ],
     )
 
 
@@ -193,16 +197,16 @@ def reservation_reserve(
 def _insert_reservation(reference: str, fingerprint: str, status: str) -> Reservation | None:
     """The new reservation, or None if one with this reference exists already."""
     now = timezone.now()
-    table = connection.ops.quote_name(Reservation._meta.db_table)
+    stamp = param(Reservation, "created_at", now)
     columns = ", ".join(
         column(Reservation, field)
         for field in ("reference", "status", "items_fingerprint", "created_at", "updated_at")
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
+            f"INSERT INTO {table(Reservation)} ({columns}) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
             f"ON CONFLICT ({column(Reservation, 'reference')}) DO NOTHING RETURNING id",
-            [reference, status, fingerprint, now, now],
+            [reference, status, fingerprint, stamp, stamp],
         )
         row = cursor.fetchone()
     if row is None:
@@ -285,7 +289,12 @@ def reservation_commit(*, reference: str) -> tuple[Reservation, list[Reservation
                 f"{column(Reservation, 'updated_at')} = %s "
                 f"WHERE {column(Reservation, 'reference')} = %s "
                 f"AND {column(Reservation, 'status')} = %s RETURNING id",
-                [Status.COMMITTED, now, reference, Status.RESERVED],
+                [
+                    Status.COMMITTED,
+                    param(Reservation, "updated_at", now),
+                    reference,
+                    Status.RESERVED,
+                ],
             )
             row = cursor.fetchone()
         if row is None:
