@@ -153,6 +153,16 @@ def test_invalid_requests_are_400_and_touch_nothing(alice, products, body):
     assert products.calls == []
 
 
+@pytest.mark.parametrize("body", ["[" * 100_000, '{"items":' * 5_000 + "1" + "}" * 5_000])
+def test_deeply_nested_json_is_a_400_not_a_crash(alice, products, body):
+    response = alice.post("/api/orders/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+    assert not Order.objects.exists()
+    assert products.calls == []
+
+
 def test_unknown_or_retired_products_are_400_naming_them(alice, products):
     response = place(alice, (1, 1), (3, 1), (404, 1))
 

@@ -328,3 +328,12 @@ def test_the_hand_built_answer_matches_the_documented_serializer(service_api, ma
 
     reservation = Reservation.objects.prefetch_related("lines").get(reference="order-doc")
     assert answer == ReservationOutputSerializer(reservation).data
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000, '{"a":' * 5_000 + "1" + "}" * 5_000])
+def test_deeply_nested_json_is_a_400_not_a_crash(service_api, body):
+    response = service_api.post("/internal/reservations/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+    assert not Reservation.objects.exists()

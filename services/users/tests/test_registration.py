@@ -82,3 +82,13 @@ def test_invalid_fields_are_validation_errors(api, fields):
 
 def test_listing_users_is_for_staff_only(api):
     assert api.get("/api/users/").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/api/users/", "/api/auth/token/", "/api/auth/token/refresh/"])
+@pytest.mark.parametrize("body", ["[" * 100_000, '{"a":' * 5_000 + "1" + "}" * 5_000])
+def test_deeply_nested_json_is_a_400_not_a_crash(api, path, body):
+    response = api.post(path, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+    assert not User.objects.exists()

@@ -34,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     # How ServiceClient talks HTTP: "pooled" (souk_common.httpclient, the fast one) or
     # "requests" (so that tests can fake upstreams with the responses library).
     "HTTP_TRANSPORT": "pooled",
+    # How deeply arrays and objects may nest in a request body (souk_common.parsers):
+    # ours nest three levels at most; deeper bodies are refused with 400.
+    "JSON_MAX_DEPTH": 32,
     # Proxies whose X-Forwarded-For entries a service believes (the gateway's network).
     "TRUSTED_PROXIES": ["127.0.0.1/32", "::1/128"],
 }

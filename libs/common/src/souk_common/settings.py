@@ -323,10 +323,10 @@ def rest_framework_settings(
     permission_classes: tuple[str, ...] = ("rest_framework.permissions.AllowAny",),
     **overrides: Any,
 ) -> dict[str, Any]:
-    """DRF settings: JSON only, the shared exception handler, capped pagination."""
+    """DRF settings: JSON only (nesting bounded), the shared exception handler, capped pagination."""
     return {
         "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-        "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+        "DEFAULT_PARSER_CLASSES": ["souk_common.parsers.JSONParser"],
         "DEFAULT_AUTHENTICATION_CLASSES": list(authentication_classes),
         "DEFAULT_PERMISSION_CLASSES": list(permission_classes),
         "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
