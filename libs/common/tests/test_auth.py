@@ -1,5 +1,7 @@
 """Stateless token verification: real RS256 tokens in, every forgery out."""
 
+import base64
+import json
 import time
 
 import jwt
@@ -211,6 +213,87 @@ def test_verifier_needs_the_required_claims(token_factory):
 
     with pytest.raises(InvalidToken, match="jti"):
         verifier.verify(token_factory.encode(claims))
+
+
+@pytest.mark.parametrize("crit", [["exp"], ["b64"], [], "exp"])
+def test_a_token_naming_any_critical_extension_is_refused(token_factory, crit):
+    token = token_factory.encode(token_factory.claims("access", user_id=1), headers={"crit": crit})
+
+    response = get("/whoami/", token)
+
+    assert response.status_code == 401
+    assert "critical" in response.json()["error"]["message"]
+
+
+ODD_CLAIMS = {
+    "exp as a numeric string": {"exp": str(int(time.time()) + 300)},
+    "exp as a list": {"exp": []},
+    "exp as an object": {"exp": {}},
+    "exp as a boolean": {"exp": True},
+    "exp past the year 9999": {"exp": 300_000_000_000},
+    "exp beyond any integer": {"exp": 10**30},
+    "iat as a list": {"iat": []},
+    "nbf as a list": {"nbf": []},
+    "nbf as a string": {"nbf": "now"},
+    "jti as a list": {"jti": []},
+    "jti as a number": {"jti": 5},
+    "user_id as a word": {"user_id": "one"},
+    "user_id in other digits": {"user_id": "²"},
+    "user_id as a float": {"user_id": 1.5},
+    "user_id as a boolean": {"user_id": True},
+    "user_id beyond a bigint": {"user_id": 2**63},
+}
+
+
+@pytest.mark.parametrize("claims", ODD_CLAIMS.values(), ids=ODD_CLAIMS.keys())
+def test_claims_of_an_odd_type_are_refused_never_a_crash(token_factory, claims):
+    token = token_factory.encode({**token_factory.claims("access", user_id=1), **claims})
+    client = Client(raise_request_exception=False)
+
+    # Twice: the second time, a verifier that remembered the token would compare its exp.
+    for _ in range(2):
+        response = client.get("/whoami/", HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def signed_raw(token_factory, header, payload):
+    """A token signed with the trusted key over exactly these bytes (not re-encoded JSON)."""
+    return jwt.api_jws.encode(
+        payload,
+        token_factory.signing_key.key,
+        algorithm="RS256",
+        headers={"kid": token_factory.signing_key.kid, **header},
+    )
+
+
+@pytest.mark.parametrize(
+    "odd_exp",
+    ["1e400", "NaN", '1, "x": ' + "[" * 5_000 + "]" * 5_000],
+    ids=["infinite exp", "exp not a number", "nested too deeply"],
+)
+def test_payloads_python_reads_oddly_are_refused(token_factory, odd_exp):
+    claims = token_factory.claims("access", user_id=1, exp="EXP")
+    payload = json.dumps(claims).replace('"EXP"', odd_exp).encode()
+    token = signed_raw(token_factory, {}, payload)
+
+    response = Client(raise_request_exception=False).get(
+        "/whoami/", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+
+    assert response.status_code == 401
+
+
+def test_a_header_nested_too_deeply_is_refused(token_factory):
+    genuine = token_factory.access()
+    _, payload, signature = genuine.split(".")
+    header = base64.urlsafe_b64encode(b"[" * 3_000).rstrip(b"=").decode()
+
+    response = Client(raise_request_exception=False).get(
+        "/whoami/", HTTP_AUTHORIZATION=f"Bearer {header}.{payload}.{signature}"
+    )
+
+    assert response.status_code == 401
 
 
 def test_settings_change_rebuilds_the_verifier(settings, token_factory):

@@ -253,3 +253,33 @@ def test_key_rotation_old_and_new_keys_are_published_and_both_verify(
     assert api.get("/api/users/me/", **bearer(old_pair["access"])).status_code == 200
     assert api.get("/api/users/me/", **bearer(new_pair["access"])).status_code == 200
     assert PublicKey.from_pem(new_key.public.to_pem()).kid == new_key.kid
+
+
+ODD_REFRESH_TOKENS = {
+    "a critical extension": ({"crit": ["exp"]}, {}),
+    "exp as a numeric string": ({}, {"exp": "99999999999"}),
+    "exp as a list": ({}, {"exp": []}),
+    "exp past the year 9999": ({}, {"exp": 300_000_000_000}),
+    "iat as an object": ({}, {"iat": {}}),
+    "nbf as a list": ({}, {"nbf": []}),
+    "user_id as a string": ({}, {"user_id": "x"}),
+    "jti as a list": ({}, {"jti": []}),
+    "jti longer than the column": ({}, {"jti": "x" * 256}),
+}
+
+
+@pytest.mark.parametrize("path", ["/api/auth/token/refresh/", "/api/auth/logout/"])
+@pytest.mark.parametrize(
+    ("header", "claims"), ODD_REFRESH_TOKENS.values(), ids=ODD_REFRESH_TOKENS.keys()
+)
+def test_a_refresh_token_with_an_odd_header_or_claim_is_401_never_a_crash(
+    api, alice, login, token_factory, path, header, claims
+):
+    genuine = claims_of(login("alice")["refresh"])  # signed by the key token_factory holds
+    token = token_factory.encode({**genuine, **claims}, headers=header)
+
+    response = api.post(path, {"refresh": token}, format="json")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
+    assert not BlacklistedToken.objects.exists()

@@ -6,9 +6,12 @@ without calling the users service per request:
 
 - the header must say ``alg: RS256`` and name a ``kid`` we know (``none``,
   HS256 -- even "signed" with the public key -- and every other algorithm are
-  refused before any signature check);
+  refused before any signature check), and name no critical extension
+  (``crit``: we understand none, RFC 7515 section 4.1.11);
 - the signature, ``exp``, ``iss`` and ``aud`` are checked by PyJWT with only
-  RS256 allowed;
+  RS256 allowed; then every claim we read must have the type we read it as
+  (dates are numbers a datetime can hold, ``jti`` a string, ``user_id`` a whole
+  number), so an odd claim is a refused token, never a crash further on;
 - the token must be an access token or a service token: a refresh token is not
   a credential for an API call.
 
@@ -49,6 +52,12 @@ ACCESS = "access"
 REFRESH = "refresh"
 SERVICE = "service"
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "jti", "token_type")
+NUMERIC_DATE_CLAIMS = ("exp", "iat", "nbf")
+# 9999-12-31T23:59:59Z: a later date does not fit in a datetime (simplejwt makes one of exp).
+LATEST_NUMERIC_DATE = 253_402_300_799
+# jti is stored by the users service in a column of this width (simplejwt's OutstandingToken).
+MAX_JTI_LENGTH = 255
+MAX_USER_ID = 2**63 - 1
 
 
 class InvalidToken(Exception):
@@ -89,12 +98,8 @@ class Principal:
         if claims["token_type"] == SERVICE:
             client_id = str(claims.get("sub", ""))
             return cls(None, client_id, False, scopes, client_id=client_id, claims=claims)
-        try:
-            user_id = int(claims["user_id"])
-        except (KeyError, TypeError, ValueError):
-            raise InvalidToken("the token names no user") from None
         return cls(
-            user_id=user_id,
+            user_id=claimed_user_id(claims),
             username=str(claims.get("username", "")),
             is_staff=bool(claims.get("is_staff", False)),
             scopes=scopes,
@@ -233,10 +238,12 @@ class TokenVerifier:
     def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError:
+        except (jwt.InvalidTokenError, RecursionError):  # RecursionError: JSON nested too deep
             raise InvalidToken("malformed token") from None
         if header.get("alg") != ALGORITHM:
             raise InvalidToken("unsupported algorithm")
+        if "crit" in header:
+            raise InvalidToken("unsupported critical header extension")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise InvalidToken("the token names no key")
@@ -257,7 +264,46 @@ class TokenVerifier:
             raise InvalidToken("token expired") from None
         except jwt.InvalidTokenError as exc:
             raise InvalidToken(str(exc) or "invalid token") from None
+        except (TypeError, OverflowError, RecursionError):  # PyJWT's int() of an odd date claim
+            raise InvalidToken("malformed claims") from None
+        check_claim_types(claims)
         return claims
+
+
+def check_claim_types(claims: Mapping[str, Any]) -> None:
+    """Raise :class:`InvalidToken` unless each claim we read has the type we read it as.
+
+    Dates (``exp``, ``iat``, ``nbf``) are numbers between 1970 and 9999; ``jti`` and
+    ``token_type`` are strings; a user's token (access or refresh) names its user by a
+    positive whole number.
+    """
+    for name in NUMERIC_DATE_CLAIMS:
+        if name in claims and not _is_numeric_date(claims[name]):
+            raise InvalidToken(f"the {name} claim is not a date")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
+        raise InvalidToken("the jti claim is not a token id")
+    if not isinstance(claims.get("token_type"), str):
+        raise InvalidToken("the token_type claim is not a string")
+    if claims["token_type"] in (ACCESS, REFRESH):
+        claimed_user_id(claims)
+
+
+def claimed_user_id(claims: Mapping[str, Any]) -> int:
+    """The ``user_id`` a user's token names: a positive whole number, or one written in
+    ASCII digits (simplejwt writes it as a string in refresh tokens); else InvalidToken."""
+    user_id = claims.get("user_id")
+    if isinstance(user_id, str) and user_id.isascii() and user_id.isdigit() and len(user_id) < 20:
+        user_id = int(user_id)
+    if type(user_id) is not int or not 0 < user_id <= MAX_USER_ID:
+        raise InvalidToken("the token names no user")
+    return user_id
+
+
+def _is_numeric_date(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return 0 <= value <= LATEST_NUMERIC_DATE  # also False for NaN
 
 
 _verifier: TokenVerifier | None = None

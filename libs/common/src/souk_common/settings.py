@@ -323,7 +323,7 @@ def rest_framework_settings(
     permission_classes: tuple[str, ...] = ("rest_framework.permissions.AllowAny",),
     **overrides: Any,
 ) -> dict[str, Any]:
-    """DRF settings: JSON only (nesting bounded), the shared exception handler, capped pagination."""
+    """DRF settings: JSON only (bounded nesting), one exception handler, capped pagination."""
     return {
         "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
         "DEFAULT_PARSER_CLASSES": ["souk_common.parsers.JSONParser"],

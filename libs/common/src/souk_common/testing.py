@@ -299,6 +299,11 @@ class TokenFactory:
             return self.encode({**base, "iat": base["iat"] - 3600, "exp": base["iat"] - 600})
         if kind == "refresh":
             return self.encode({**base, "token_type": "refresh"})
+        if kind == "critical-extension":
+            # RFC 7515 section 4.1.11: an extension the recipient must understand, and we don't.
+            return self.encode(base, headers={"crit": ["exp"]})
+        if kind == "date-not-a-number":
+            return self.encode({**base, "exp": [base["exp"]]})
         if kind == "tampered":
             token = self.encode(base)
             head, payload, signature = token.split(".")
@@ -318,6 +323,8 @@ FORGED_TOKEN_KINDS = (
     "wrong-audience",
     "expired",
     "refresh",
+    "critical-extension",
+    "date-not-a-number",
     "tampered",
 )
 
