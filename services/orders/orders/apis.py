@@ -12,7 +12,11 @@ from rest_framework.views import APIView
 
 from orders import selectors, services
 from orders.models import Order
-from orders.serializers import OrderCreateInputSerializer, OrderOutputSerializer
+from orders.serializers import (
+    OrderCreateInputSerializer,
+    OrderListFilterSerializer,
+    OrderOutputSerializer,
+)
 from souk_common.auth import IsUser, request_principal
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -44,19 +48,16 @@ class OrderListCreateApi(ListAPIView):
     permission_classes = [IsUser]
     serializer_class = OrderOutputSerializer
 
-    @extend_schema(
-        parameters=[OpenApiParameter("user_id", OpenApiTypes.INT, description="Staff only.")]
-    )
+    @extend_schema(parameters=[OrderListFilterSerializer])
     def get(self, request: Request) -> Response:
         return super().get(request)
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         user_id = _scope(self.request)
-        if user_id is None and "user_id" in self.request.query_params:
-            raw = self.request.query_params["user_id"]
-            if not raw.isdigit():
-                raise ValidationError({"user_id": ["A user id is a positive integer."]})
-            user_id = int(raw)
+        if user_id is None:  # staff: everyone's orders, or one user's
+            filters = OrderListFilterSerializer(data=self.request.query_params)
+            filters.is_valid(raise_exception=True)
+            user_id = filters.validated_data.get("user_id")
         return selectors.order_list(user_id=user_id)
 
     @extend_schema(

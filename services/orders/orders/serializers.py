@@ -70,6 +70,14 @@ class OrderCreateInputSerializer(KnownFieldsSerializer):
         return items
 
 
+class OrderListFilterSerializer(serializers.Serializer):
+    """Query parameters of the order list (read for staff only)."""
+
+    user_id = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, required=False, help_text="Staff only."
+    )
+
+
 class OrderLineOutputSerializer(serializers.ModelSerializer):
     line_total = serializers.DecimalField(
         max_digits=12, decimal_places=2, read_only=True, allow_null=True

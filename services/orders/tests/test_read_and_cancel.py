@@ -37,6 +37,14 @@ def test_staff_list_everyone_and_filter_by_user(alice, bob, staff, products):
     assert staff.get("/api/orders/", {"user_id": "x"}).status_code == 400
 
 
+@pytest.mark.parametrize("user_id", ["x", "²", "①", "1" * 5_000, "0", "-1", str(2**63)])
+def test_a_user_id_filter_that_is_not_a_user_id_is_400_never_500(staff, user_id):
+    response = staff.get("/api/orders/", {"user_id": user_id})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["user_id"]
+
+
 @pytest.mark.parametrize("page_size", [2, 50])
 def test_the_list_costs_the_same_queries_whatever_the_page_size(
     staff, django_assert_num_queries, page_size

@@ -90,6 +90,10 @@ def test_ordering(api, make_product, ordering, expected):
     [
         {"min_price": "cheap"},
         {"ids": "1,x"},
+        {"ids": "²"},  # a digit to str.isdigit(), not to int()
+        {"ids": "1,①"},
+        {"ids": "1" * 5_000},  # more digits than int() reads
+        {"ids": ",".join(["1"] * 101)},
         {"in_stock": "perhaps"},
         {"category": "t\x00ea"},  # NUL never reaches PostgreSQL, which cannot compare it
         {"search": "Sen\x00cha"},
