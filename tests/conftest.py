@@ -15,8 +15,8 @@ import pytest
 from harness import RunningStack
 from souk_common.testing import postgres_error, postgres_required, postgres_url
 from stack import (
+    DEFAULT_PORTS,
     PROCESSES,
-    SERVICES,
     Stack,
     drop_postgres_database,
     free_port,
@@ -43,7 +43,7 @@ def system(tmp_path_factory: pytest.TempPathFactory, on_postgres: bool) -> Itera
         database_urls = scratch_database_urls("e2e")
     stack = Stack(
         var_dir=var_dir,
-        ports={service: free_port() for service in SERVICES},
+        ports={name: free_port() for name in DEFAULT_PORTS},
         database_urls=database_urls,
         extra_env={
             "DEMO_ADMIN_PASSWORD": secrets.token_urlsafe(12),

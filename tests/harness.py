@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from stack import SERVICES, Stack
+from stack import PROCESSES, Stack
 
 
 class RunningStack:
@@ -38,7 +38,7 @@ class RunningStack:
 
     def start(self, process: str) -> None:
         self.processes[process] = self.stack.popen(process, self.log_path(process))
-        if process in SERVICES:
+        if PROCESSES[process].port is not None:
             self.stack.wait_ready(process)
 
     def stop(self, service: str, sig: int = signal.SIGTERM) -> None:

@@ -7,7 +7,8 @@ terminal with prefixed logs until Ctrl-C:
 1. development keys and service secrets under ``var/`` (first start only; never committed);
 2. a PostgreSQL database for every ``*_DATABASE_URL`` that names a missing one;
 3. migrations, the service clients, then idempotent demo data;
-4. each service under the WSGI server, plus the orders reconciler on a schedule.
+4. each service under the WSGI server, plus the orders reconciler on a schedule,
+   supervised (``tools/supervisor.py``): a process that dies is restarted with backoff.
 
 The system tests (``tests/``) use :class:`Stack` directly, on free ports and
 fresh PostgreSQL databases, to start, stop, hang and restart single services.
@@ -19,15 +20,12 @@ import argparse
 import json
 import os
 import secrets
-import shlex
-import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -37,7 +35,6 @@ from souk_common.keys import ensure_private_key_file
 REPO = Path(__file__).resolve().parent.parent
 SERVICES = ("users", "products", "orders", "gateway")
 PROJECT_PACKAGES = {name: f"{name}_service" for name in SERVICES}
-DEFAULT_PORTS = {"gateway": 8000, "users": 8001, "products": 8002, "orders": 8003}
 # The gateway runs under gunicorn, the one server that passes the raw request target
 # (RAW_URI) the gateway checks for encoded slashes and dots; see docs/benchmarks.md.
 DEFAULT_SERVERS = {"gateway": "gunicorn"}
@@ -49,11 +46,35 @@ DEFAULT_THREADS = {"gateway": 64, "orders": 24, "products": 16, "users": 16}
 # `nox -s load` on 2 cores, an order's p99 was 640 ms with 2 processes each and 520 ms
 # with one (710 ms against 1,700 ms in mixed traffic; docs/benchmarks.md).
 DEFAULT_WORKERS = max(1, len(os.sched_getaffinity(0)) // len(SERVICES))
-# Processes besides the four services: the orders recovery, on a schedule.
-RECONCILER = "reconciler"
-PROCESSES = (*SERVICES, RECONCILER)
 # Services that call others with a service token, and the scopes they get.
 SERVICE_CLIENTS = {"orders": ["users:read", "stock:reserve"]}
+
+
+@dataclass(frozen=True)
+class Process:
+    """A long-running process of the stack: a prefix in `nox -s up`'s log, restarted if it dies."""
+
+    service: str  # whose folder and environment it runs with
+    command: Callable[[Stack], list[str]]
+    port: int | None = None  # default port, moved with <NAME>_PORT; ready at /health/ready
+
+
+# Every process `nox -s up` supervises and the system tests start, in start order:
+# adding one is adding a line here.
+PROCESSES: dict[str, Process] = {
+    "users": Process("users", lambda stack: stack.server_command("users"), port=8001),
+    "products": Process("products", lambda stack: stack.server_command("products"), port=8002),
+    "orders": Process("orders", lambda stack: stack.server_command("orders"), port=8003),
+    "gateway": Process("gateway", lambda stack: stack.server_command("gateway"), port=8000),
+    # The orders recovery, on a schedule.
+    "reconciler": Process("orders", lambda stack: stack.reconciler_command()),
+}
+DEFAULT_PORTS = {name: p.port for name, p in PROCESSES.items() if p.port is not None}
+
+
+def port_variable(name: str) -> str:
+    """The variable that moves a process's port: ``GATEWAY_PORT``, ``GATEWAY_ADMIN_PORT``."""
+    return f"{name.upper().replace('-', '_')}_PORT"
 
 
 def free_port() -> int:
@@ -124,7 +145,10 @@ def drop_postgres_database(url: str) -> None:
 
 @dataclass
 class Stack:
-    """Where and how the four services run on this machine."""
+    """Where and how the four services run on this machine.
+
+    ``ports`` maps each process with a port to it; one left out gets a free port.
+    """
 
     var_dir: Path = REPO / "var"
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
@@ -136,11 +160,15 @@ class Stack:
     workers: dict[str, int] = field(default_factory=dict)
     threads: dict[str, int] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        for name in DEFAULT_PORTS:
+            self.ports.setdefault(name, free_port())
+
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Stack:
         """The stack `nox -s up` runs: default ports and SQLite, overridable by environment."""
         ports = {
-            name: int(environ.get(f"{name.upper()}_PORT") or port)
+            name: int(environ.get(port_variable(name)) or port)
             for name, port in DEFAULT_PORTS.items()
         }
         urls = {
@@ -153,9 +181,9 @@ class Stack:
 
     # Addresses -----------------------------------------------------------------
 
-    def url(self, service: str) -> str:
-        """Base URL of a service, e.g. ``http://127.0.0.1:8001``."""
-        return f"http://{self.host}:{self.ports[service]}"
+    def url(self, name: str) -> str:
+        """Base URL of a service (or another process with a port), e.g. ``http://127.0.0.1:8001``."""
+        return f"http://{self.host}:{self.ports[name]}"
 
     def service_dir(self, service: str) -> Path:
         return REPO / "services" / service
@@ -187,6 +215,7 @@ class Stack:
             ORDERS_URL=self.url("orders"),
             JWT_JWKS_URL=f"{self.url('users')}/api/auth/jwks.json",
         )
+        env.update({port_variable(name): str(port) for name, port in self.ports.items()})
         for name, url in self.database_urls.items():
             env[f"{name.upper()}_DATABASE_URL"] = url
         if service == "users":
@@ -283,15 +312,17 @@ class Stack:
 
     # Processes ---------------------------------------------------------------------
 
-    def server_command(self, service: str) -> list[str]:
-        """The WSGI server command line for a service (see docs/benchmarks.md for the choice)."""
+    def server_command(self, service: str, *, listener: str | None = None) -> list[str]:
+        """The WSGI server command line for a service (see docs/benchmarks.md for the choice),
+        listening on the port of ``listener`` (a process name; the service's own by default)."""
         app = f"{PROJECT_PACKAGES[service]}.wsgi:application"
+        port = str(self.ports[listener or service])
         workers = str(self.workers.get(service, DEFAULT_WORKERS))
         threads = str(self.threads.get(service, DEFAULT_THREADS.get(service, 8)))
         if self.servers.get(service, self.server) == "gunicorn":
             return [
                 sys.executable, "-m", "gunicorn", app.replace(":application", ""),
-                "--bind", f"{self.host}:{self.ports[service]}",
+                "--bind", f"{self.host}:{port}",
                 "--workers", workers, "--worker-class", "gthread", "--threads", threads,
                 "--log-level", "warning",
                 # Whom to trust in X-Forwarded-* is the application's call, not gunicorn's.
@@ -300,7 +331,7 @@ class Stack:
         return [
             sys.executable, "-m", "granian", app,
             "--interface", "wsgi", "--no-ws",
-            "--host", self.host, "--port", str(self.ports[service]),
+            "--host", self.host, "--port", port,
             "--workers", workers, "--blocking-threads", threads,
             # Its only warning says threads outnumber cores: intended, they wait on I/O.
             "--log-level", "error",
@@ -312,10 +343,9 @@ class Stack:
         return [sys.executable, "manage.py", "reconcile_orders", "--every", every]
 
     def command(self, process: str) -> tuple[list[str], Path, dict[str, str]]:
-        """Command line, folder and environment of a process: a service or the reconciler."""
-        if process == RECONCILER:
-            return self.reconciler_command(), self.service_dir("orders"), self.env("orders")
-        return self.server_command(process), self.service_dir(process), self.env(process)
+        """Command line, folder and environment of a process (a name in ``PROCESSES``)."""
+        spec = PROCESSES[process]
+        return spec.command(self), self.service_dir(spec.service), self.env(spec.service)
 
     def popen(self, process: str, log_path: Path) -> subprocess.Popen[bytes]:
         """Start a process in the background, its output appended to ``log_path``."""
@@ -364,70 +394,16 @@ def _demo_admin_password(var_dir: Path) -> tuple[str, str]:
     return stored.read_text().strip(), f"generated, kept in {stored}"
 
 
-class _LoudPrinter:
-    """honcho's printer, plus a loud banner naming a service that died and why."""
-
-    def __init__(self, printer: object, stack: Stack) -> None:
-        self._printer = printer
-        self._stack = stack
-        self._recent: dict[str, deque[str]] = {}
-        self._stopping = False
-
-    @property
-    def width(self) -> int:
-        return self._printer.width  # type: ignore[attr-defined, no-any-return]
-
-    @width.setter
-    def width(self, value: int) -> None:
-        self._printer.width = value  # type: ignore[attr-defined]
-
-    def write(self, message: object) -> None:
-        name, data = message.name, message.data  # type: ignore[attr-defined]
-        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
-        if name == "system":
-            if "received" in text:
-                self._stopping = True
-            elif " stopped (rc=" in text and not self._stopping:
-                self._stopping = True
-                self._banner(text)
-        else:
-            self._recent.setdefault(name, deque(maxlen=15)).extend(text.splitlines())
-        self._printer.write(message)  # type: ignore[attr-defined]
-
-    def _banner(self, text: str) -> None:
-        service, _, rest = text.partition(" stopped (rc=")
-        code = int(rest.rstrip(")\n") or 0)
-        reason = f"exit code {code}"
-        if code < 0:
-            reason = f"killed by {signal.Signals(-code).name}"
-        rule = "#" * 78
-        lines = (
-            "\n".join(f"#   {line}" for line in self._recent.get(service, [])) or "#   (no output)"
-        )
-        print(
-            f"\n{rule}\n# {service.upper()} DIED ({reason}). Stopping the others.\n"
-            f"# Its last lines:\n{lines}\n{rule}\n",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
 def up() -> int:
-    """Prepare and run every service in this terminal until Ctrl-C."""
-    from honcho.manager import Manager
-    from honcho.printer import Printer
+    """Prepare and run every process in this terminal, restarting any that dies, until Ctrl-C."""
+    from supervisor import Program, Supervisor
 
     stack = Stack.from_environment()
     stack.var_dir.mkdir(parents=True, exist_ok=True)
     password, origin = _demo_admin_password(stack.var_dir)
     stack.prepare(admin_password=password)
 
-    printer = _LoudPrinter(Printer(sys.stdout), stack)
-    manager = Manager(printer=printer)  # type: ignore[arg-type]
-    for process in PROCESSES:
-        command, cwd, env = stack.command(process)
-        manager.add_process(process, shlex.join(command), cwd=str(cwd), env=env)
-
+    programs = [Program(name, *stack.command(name)) for name in PROCESSES]
     database = {
         s: ("PostgreSQL " + stack.database_urls[s])
         if s in stack.database_urls
@@ -435,18 +411,18 @@ def up() -> int:
         for s in SERVICES
     }
     table = "\n".join(
-        f"  {s:<9} {stack.url(s):<24} {database[s]}"
-        for s in ("gateway", "users", "products", "orders")
+        f"  {name:<9} {stack.url(name):<24} {database.get(name, '')}".rstrip()
+        for name in sorted(DEFAULT_PORTS, key=DEFAULT_PORTS.__getitem__)
     )
     print(
-        f"\nSouk is starting (Ctrl-C stops everything):\n{table}\n\n"
+        f"\nSouk is starting (a process that dies is restarted; Ctrl-C stops everything):\n"
+        f"{table}\n\n"
         f"  Admin: user 'admin', password '{password}' ({origin}); "
         f"each service's admin is at <its address>/admin/\n"
         f"  Try:   curl {stack.url('gateway')}/health\n",
         flush=True,
     )
-    manager.loop()
-    return int(manager.returncode or 0)
+    return Supervisor(programs).run()
 
 
 def main(argv: list[str] | None = None) -> int:
