@@ -10,9 +10,16 @@ from django.db.models.functions import Lower
 
 
 class CaseInsensitiveUserManager(UserManager["User"]):
-    """Signs users in by username regardless of case, as uniqueness is."""
+    """Signs users in by username regardless of case, as uniqueness is.
+
+    Every sign-in (the API's and the admin's) finds its account here. A name that is not
+    ASCII names no account: usernames are ASCII, and the database's case folding would
+    otherwise match look-alikes to one (PostgreSQL's UPPER turns the dotless i, U+0131, into "I").
+    """
 
     def get_by_natural_key(self, username: str | None) -> "User":
+        if username is None or not username.isascii():
+            raise self.model.DoesNotExist("No user has a username that is not ASCII.")
         return self.get(username__iexact=username)
 
 

@@ -42,8 +42,9 @@ def user_register(*, username: str, email: str, password: str) -> User:
         ASCIIUsernameValidator()(username)
     except DjangoValidationError as exc:
         errors["username"] = list(exc.messages)
-    if User.objects.filter(username__iexact=username).exists():
-        errors.setdefault("username", []).append("A user with that username already exists.")
+    else:  # only an ASCII name is compared: the database's case folding matches look-alikes
+        if User.objects.filter(username__iexact=username).exists():
+            errors["username"] = ["A user with that username already exists."]
     if _email_taken(email):
         errors["email"] = ["A user with that email already exists."]
     try:
@@ -108,7 +109,11 @@ def _revoke_refresh_tokens(user: User) -> None:
 
 
 def auth_login(*, request: HttpRequest, username: str, password: str) -> dict[str, str]:
-    """A token pair for valid credentials of an active account; 401 otherwise."""
+    """A token pair for valid credentials of an active account; 401 otherwise.
+
+    A username that is not ASCII gets the same 401 as a wrong password: it names no
+    account (see ``CaseInsensitiveUserManager``), whatever the database's case folding says.
+    """
     user = authenticate(request, username=username, password=password)
     if not isinstance(user, User):
         raise AuthenticationFailed(BAD_CREDENTIALS)

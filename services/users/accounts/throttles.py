@@ -8,6 +8,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from souk_common.conf import souk_settings
 from souk_common.network import client_address_behind, parse_networks
+from souk_common.throttling import username_key
 
 
 def client_address(request: Request) -> str:
@@ -24,7 +25,10 @@ class SettingsRateThrottle(SimpleRateThrottle):
 
 
 class LoginUsernameThrottle(SettingsRateThrottle):
-    """Attempts per username, whoever makes them: slows password guessing on one account."""
+    """Attempts per username, whoever makes them: slows password guessing on one account.
+
+    Counted under the folded name, so every spelling of one account shares its budget.
+    """
 
     scope = "login_username"
 
@@ -32,7 +36,7 @@ class LoginUsernameThrottle(SettingsRateThrottle):
         username = request.data.get("username") if isinstance(request.data, dict) else None
         if not isinstance(username, str) or not username:
             return None
-        return self.cache_format % {"scope": self.scope, "ident": username.strip().lower()}
+        return self.cache_format % {"scope": self.scope, "ident": username_key(username)}
 
 
 class LoginAddressThrottle(SettingsRateThrottle):

@@ -3,6 +3,7 @@
 import pytest
 
 from accounts.models import ServiceClient
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +46,17 @@ def test_unknown_scopes_cannot_be_granted_in_the_admin(admin_client):
 @pytest.mark.parametrize("page", ["/admin/accounts/user/", "/admin/accounts/serviceclient/"])
 def test_admin_lists_load(admin_client, page):
     assert admin_client.get(page).status_code == 200
+
+
+@pytest.mark.postgres  # PostgreSQL's UPPER() matched the dotless i to "I"
+def test_a_look_alike_username_does_not_sign_in_to_the_admin(client, make_user):
+    make_user("limit", is_staff=True, is_superuser=True)
+
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "l\N{LATIN SMALL LETTER DOTLESS I}mit", "password": PASSWORD},
+    )
+
+    assert response.status_code == 200  # the login page again, with its error
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/").status_code == 302

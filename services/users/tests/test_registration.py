@@ -80,6 +80,19 @@ def test_invalid_fields_are_validation_errors(api, fields):
     assert set(response.json()["error"]["details"]) & set(fields)
 
 
+@pytest.mark.postgres  # PostgreSQL's UPPER() matches it to "LIMIT"
+def test_a_non_ascii_name_is_refused_without_saying_whom_it_folds_to(api):
+    register(api, username="limit", email="limit@example.com")
+
+    response = register(api, username="l\N{LATIN SMALL LETTER DOTLESS I}mit")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["username"] == [
+        "Enter a valid username. This value may contain only unaccented lowercase a-z and "
+        "uppercase A-Z letters, numbers, and @/./+/-/_ characters."
+    ]
+
+
 def test_listing_users_is_for_staff_only(api):
     assert api.get("/api/users/").status_code == 401
 

@@ -1,7 +1,10 @@
 """Sign-in, refresh rotation, logout, deactivation, throttling and the JWK Set."""
 
+import warnings
+
 import jwt
 import pytest
+from django.core.cache import CacheKeyWarning
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from souk_common.keys import PublicKey
@@ -9,6 +12,13 @@ from souk_common.testing import signing_key_for_tests
 from tests.conftest import PASSWORD, bearer
 
 pytestmark = pytest.mark.django_db
+
+DOTLESS_I = "\N{LATIN SMALL LETTER DOTLESS I}"
+
+
+def full_width(text):
+    """``text`` in full-width letters, which NFKC turns back into ASCII."""
+    return "".join(chr(ord(letter) + 0xFEE0) for letter in text)
 
 
 def claims_of(token):
@@ -138,6 +148,59 @@ def test_sign_in_is_throttled_per_username(api, alice):
     assert [a.status_code for a in attempts] == [401] * 5 + [429]
     assert attempts[-1].json()["error"]["code"] == "rate_limited"
     assert int(attempts[-1]["Retry-After"]) > 0
+
+
+def sign_in(api, username, password):
+    return api.post("/api/auth/token/", {"username": username, "password": password}, format="json")
+
+
+def without_request_id(response):
+    error = response.json()["error"]
+    return response.status_code, {key: value for key, value in error.items() if key != "request_id"}
+
+
+@pytest.mark.postgres  # PostgreSQL's UPPER() is what matched these to "LIMIT" and "SAM"
+@pytest.mark.parametrize(
+    ("username", "look_alike"),
+    [("limit", f"l{DOTLESS_I}mit"), ("sam", "\N{LATIN SMALL LETTER LONG S}am")],
+)
+def test_a_look_alike_username_is_refused_like_a_wrong_password(
+    api, make_user, username, look_alike
+):
+    make_user(username)
+
+    response = sign_in(api, look_alike, PASSWORD)
+
+    assert response.status_code == 401
+    assert without_request_id(response) == without_request_id(sign_in(api, username, "wrong"))
+
+
+def test_every_spelling_of_one_username_shares_one_sign_in_budget(api, make_user):
+    make_user("limit")
+    spellings = ["limit", "LIMIT", full_width("limit"), full_width("L") + "imit", " limit"]
+
+    codes = [sign_in(api, spelling, "wrong").status_code for spelling in spellings]
+
+    assert codes == [401] * 5
+    assert sign_in(api, "limit", PASSWORD).status_code == 429
+
+
+def test_refused_non_ascii_attempts_are_counted_too(api, make_user):
+    make_user("limit")
+
+    codes = [sign_in(api, f"l{DOTLESS_I}mit", PASSWORD).status_code for _ in range(6)]
+
+    assert codes == [401] * 5 + [429]
+
+
+def test_a_username_of_any_length_is_counted_under_a_key_every_cache_accepts(api):
+    with warnings.catch_warnings():
+        # Django warns of keys some backends refuse (over 250 characters); the database
+        # cache's column holds 255: such a key would be a 500 there.
+        warnings.simplefilter("error", CacheKeyWarning)
+        response = sign_in(api, "a" * 100_000, "wrong")
+
+    assert response.status_code == 400  # too long to be a username, and counted
 
 
 def test_sign_in_is_throttled_per_client_address(api, settings):
