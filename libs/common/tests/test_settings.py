@@ -18,12 +18,19 @@ def test_production_is_the_default_mode():
     assert make_env().is_production
 
 
-@pytest.mark.parametrize("method", ["secret_key", "allowed_hosts", "database"])
+@pytest.mark.parametrize("method", ["secret_key", "allowed_hosts", "database", "proxy_secret"])
 def test_production_refuses_to_start_without_a_required_setting(method):
     env = make_env(SOUK_ENV="production")
 
     with pytest.raises(ImproperlyConfigured, match="must be set when SOUK_ENV=production"):
         getattr(env, method)()
+
+
+def test_the_proxy_secret_is_named_when_production_lacks_it():
+    with pytest.raises(ImproperlyConfigured, match="GATEWAY_PROXY_SECRET must be set"):
+        make_env(SOUK_ENV="production").proxy_secret()
+    assert make_env(SOUK_ENV="production", GATEWAY_PROXY_SECRET="s").proxy_secret() == "s"
+    assert make_env(SOUK_ENV="development").proxy_secret() == ""
 
 
 def test_production_refuses_debug():

@@ -64,10 +64,7 @@ SERVICE_CLIENT_SECRET = env.required("SERVICE_CLIENT_SECRET", development_defaul
 ORDERS_RECONCILE_GRACE_SECONDS = env.get_float("ORDERS_RECONCILE_GRACE_SECONDS", 30.0)
 
 # Tokens are verified here, statelessly, with the users service's published keys.
-SOUK = {
-    **env.jwt_verification(),
-    "TRUSTED_PROXIES": env.get_list("TRUSTED_PROXIES", ["127.0.0.1/32", "::1/128"]),
-}
+SOUK = env.jwt_verification()
 SPECTACULAR_SETTINGS = common.spectacular_settings(
     title="Souk orders",
     description="Placing and managing orders across services.",

@@ -48,10 +48,7 @@ REST_FRAMEWORK = common.rest_framework_settings(
     authentication_classes=("souk_common.auth.JWTAuthentication",),
 )
 # Tokens are verified here, statelessly, with the users service's published keys.
-SOUK = {
-    **env.jwt_verification(),
-    "TRUSTED_PROXIES": env.get_list("TRUSTED_PROXIES", ["127.0.0.1/32", "::1/128"]),
-}
+SOUK = env.jwt_verification()
 SPECTACULAR_SETTINGS = common.spectacular_settings(
     title="Souk products",
     description="Catalogue and stock.",

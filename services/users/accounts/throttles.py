@@ -6,14 +6,8 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from souk_common.conf import souk_settings
-from souk_common.network import client_address_behind, parse_networks
+from souk_common.network import client_address
 from souk_common.throttling import username_key
-
-
-def client_address(request: Request) -> str:
-    """The caller's address; X-Forwarded-For is believed only from trusted proxies."""
-    return client_address_behind(request.META, parse_networks(souk_settings.TRUSTED_PROXIES))
 
 
 class SettingsRateThrottle(SimpleRateThrottle):
@@ -45,7 +39,7 @@ class LoginAddressThrottle(SettingsRateThrottle):
     scope = "login_address"
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
-        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request.META)}
 
 
 class ServiceTokenThrottle(SettingsRateThrottle):
@@ -55,5 +49,7 @@ class ServiceTokenThrottle(SettingsRateThrottle):
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         client_id = request.data.get("client_id") if isinstance(request.data, dict) else None
-        ident = client_id if isinstance(client_id, str) and client_id else client_address(request)
+        ident = (
+            client_id if isinstance(client_id, str) and client_id else client_address(request.META)
+        )
         return self.cache_format % {"scope": self.scope, "ident": ident[:64]}

@@ -254,7 +254,11 @@ def test_a_forged_forwarded_for_from_a_direct_client_does_not_escape_the_limit(a
     assert codes == [401, 401, 429]
 
 
-def test_behind_the_gateway_each_client_has_its_own_count(api, settings):
+GATEWAY_SECRET = "the-secret-the-gateway-sends"
+
+
+@pytest.fixture
+def two_sign_ins_per_address(settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {
@@ -262,19 +266,38 @@ def test_behind_the_gateway_each_client_has_its_own_count(api, settings):
             "login_address": "2/min",
         },
     }
+    settings.SOUK = {**settings.SOUK, "PROXY_SECRET": GATEWAY_SECRET}
 
-    codes = [
+
+def sign_ins_forwarded_for_three_clients(api, **headers):
+    return [
         api.post(
             "/api/auth/token/",
             {"username": f"user{n}", "password": "x"},
             format="json",
-            REMOTE_ADDR="127.0.0.1",  # the gateway, a trusted proxy
+            REMOTE_ADDR="127.0.0.1",
             HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+            **headers,
         ).status_code
         for n in range(3)
     ]
 
+
+def test_behind_the_gateway_each_client_has_its_own_count(api, two_sign_ins_per_address):
+    codes = sign_ins_forwarded_for_three_clients(api, HTTP_X_SOUK_PROXY_SECRET=GATEWAY_SECRET)
+
     assert codes == [401, 401, 401]
+
+
+@pytest.mark.parametrize("secret", [None, "", "a-guess"])
+def test_a_local_process_is_not_the_gateway_without_its_secret(
+    api, two_sign_ins_per_address, secret
+):
+    headers = {} if secret is None else {"HTTP_X_SOUK_PROXY_SECRET": secret}
+
+    codes = sign_ins_forwarded_for_three_clients(api, **headers)
+
+    assert codes == [401, 401, 429]  # all three counted against 127.0.0.1
 
 
 def test_jwks_publishes_the_signing_key(api):

@@ -96,7 +96,8 @@ SOUK = {
     "JWT_ISSUER": JWT_ISSUER,
     "JWT_AUDIENCE": JWT_AUDIENCE,
     "JWT_PUBLIC_KEYS": [SIMPLE_JWT["VERIFYING_KEY"], *JWT_PREVIOUS_PUBLIC_KEYS],
-    "TRUSTED_PROXIES": env.get_list("TRUSTED_PROXIES", ["127.0.0.1/32", "::1/128"]),
+    # Sign-in throttles count per client: behind the gateway, the one X-Forwarded-For sends.
+    "PROXY_SECRET": env.proxy_secret(),
 }
 SPECTACULAR_SETTINGS = common.spectacular_settings(
     title="Souk users",

@@ -37,8 +37,13 @@ DEFAULTS: dict[str, Any] = {
     # How deeply arrays and objects may nest in a request body (souk_common.parsers):
     # ours nest three levels at most; deeper bodies are refused with 400.
     "JSON_MAX_DEPTH": 32,
-    # Proxies whose X-Forwarded-For entries a service believes (the gateway's network).
-    "TRUSTED_PROXIES": ["127.0.0.1/32", "::1/128"],
+    # The secret the gateway sends in X-Souk-Proxy-Secret (GATEWAY_PROXY_SECRET): a request
+    # that carries it comes from the gateway, whose X-Forwarded-For names the client
+    # (souk_common.network.client_address). Empty: no X-Forwarded-For is believed.
+    "PROXY_SECRET": "",
+    # Read by nothing any more (trust by network let any process on the gateway's host
+    # name any client); accepted until no service's settings set it.
+    "TRUSTED_PROXIES": [],
 }
 
 

@@ -1,28 +1,29 @@
 """Who the client is, when proxies stand in between.
 
 ``X-Forwarded-For`` is a list anyone can write to; only the entries added by
-proxies we trust mean anything. Two ways to say which those are:
+proxies we trust mean anything. Two places need to know which those are:
 
-- :func:`client_address_behind` trusts proxies by *network* (a service behind
-  the gateway: the gateway's address is known);
-- :func:`client_address_after_hops` trusts a *count* of proxies in front (the
-  gateway behind a load balancer whose address may change).
+- a service behind the gateway believes it only from the gateway itself, which
+  proves who it is with a shared secret (:func:`client_address`). Trusting the
+  gateway's *address* instead would trust every process on its host too;
+- the gateway, behind a load balancer whose address may change, trusts a
+  *count* of proxies in front (:func:`client_address_after_hops`).
 
 Either way, a client-written entry never becomes the client's identity.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+from souk_common.conf import souk_settings
 
-
-def parse_networks(cidrs: Iterable[str]) -> tuple[IPNetwork, ...]:
-    """``["127.0.0.1/32", "10.0.0.0/8"]`` as networks."""
-    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
+#: The header in which the gateway proves to a service that a request comes from it.
+PROXY_SECRET_HEADER = "X-Souk-Proxy-Secret"  # noqa: S105 - a header name, not a secret
+_PROXY_SECRET_META = "HTTP_" + PROXY_SECRET_HEADER.upper().replace("-", "_")
 
 
 def _forwarded_for(meta: Mapping[str, Any]) -> list[str]:
@@ -30,26 +31,37 @@ def _forwarded_for(meta: Mapping[str, Any]) -> list[str]:
     return [entry.strip() for entry in raw.split(",") if entry.strip()]
 
 
-def _in(address: str, networks: Iterable[IPNetwork]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
+def from_gateway(meta: Mapping[str, Any], proxy_secret: str) -> bool:
+    """Whether a request carries ``proxy_secret`` in ``X-Souk-Proxy-Secret``.
 
-
-def client_address_behind(meta: Mapping[str, Any], trusted: Iterable[IPNetwork]) -> str:
-    """The client's address: the nearest hop not in a trusted network.
-
-    Walk from the connection's peer back through ``X-Forwarded-For`` while each
-    hop is a trusted proxy; the first untrusted hop is the client.
+    Compared in constant time. An empty secret matches nothing.
     """
-    networks = tuple(trusted)
-    address = str(meta.get("REMOTE_ADDR", ""))
+    sent = str(meta.get(_PROXY_SECRET_META, ""))
+    if not proxy_secret or not sent:
+        return False
+    return hmac.compare_digest(sent.encode(), proxy_secret.encode())
+
+
+def client_address(meta: Mapping[str, Any], *, proxy_secret: str | None = None) -> str:
+    """The address of the client behind a request (``request.META``), for a service.
+
+    ``X-Forwarded-For`` is believed only on a request that carries the gateway's
+    secret (``SOUK["PROXY_SECRET"]`` unless ``proxy_secret`` is given) in
+    ``X-Souk-Proxy-Secret``: the gateway sets it to exactly the client's address, and
+    drops every ``X-Souk-*`` header a client sends. Any other request -- a client's,
+    or one from any process on the gateway's host -- comes from its connection's
+    peer, whatever it says. With no secret configured no ``X-Forwarded-For`` is
+    believed at all.
+    """
+    peer = str(meta.get("REMOTE_ADDR", ""))
+    secret = str(souk_settings.PROXY_SECRET) if proxy_secret is None else proxy_secret
     hops = _forwarded_for(meta)
-    while _in(address, networks) and hops:
-        address = hops.pop()
-    return address
+    if not hops or not from_gateway(meta, secret):
+        return peer
+    try:
+        return str(ipaddress.ip_address(hops[-1]))
+    except ValueError:
+        return peer
 
 
 def client_address_after_hops(meta: Mapping[str, Any], trusted_hops: int) -> str:

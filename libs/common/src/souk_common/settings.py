@@ -194,6 +194,15 @@ class ServiceEnv:
             }
         return {"default": default}
 
+    def proxy_secret(self) -> str:
+        """``GATEWAY_PROXY_SECRET``: what the gateway sends in ``X-Souk-Proxy-Secret``.
+
+        A request carrying it comes from the gateway, and its ``X-Forwarded-For``
+        names the client. Required in production; in development it may be empty,
+        and then no ``X-Forwarded-For`` is believed.
+        """
+        return self.required("GATEWAY_PROXY_SECRET", development_default="")
+
     def jwt_verification(self) -> dict[str, Any]:
         """``SOUK`` keys saying where verifying services find the users service's public keys.
 
