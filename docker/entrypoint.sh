@@ -1,16 +1,29 @@
 #!/bin/sh
-# Container entry point: migrate, then serve (or run any manage.py command).
+# Container entry point: prepare (migrate, start-up steps), then serve; or run any
+# manage.py command. `prepare` alone is what tests/e2e/test_compose.py runs.
 set -eu
 
-case "${1:-serve}" in
-  serve)
-    python manage.py migrate --no-input
-    python manage.py createcachetable
-    # A service's own start-up step, e.g. registering service clients in users.
-    if [ -n "${STARTUP_COMMAND:-}" ]; then
-      # shellcheck disable=SC2086  # the command is meant to be split into words
-      python manage.py ${STARTUP_COMMAND}
+prepare() {
+  python manage.py migrate --no-input
+  python manage.py createcachetable
+  # A service's own start-up steps, one manage.py command per line of STARTUP_COMMAND
+  # (users registers the service clients).
+  while IFS= read -r step; do
+    if [ -n "${step}" ]; then
+      # shellcheck disable=SC2086  # a step is meant to be split into words
+      python manage.py ${step} </dev/null
     fi
+  done <<STEPS
+${STARTUP_COMMAND:-}
+STEPS
+}
+
+case "${1:-serve}" in
+  prepare)
+    prepare
+    ;;
+  serve)
+    prepare
     if [ "${SOUK_SERVICE}" = "gateway" ]; then
       # gunicorn passes the raw request target, which the gateway checks (docs/benchmarks.md).
       exec gunicorn "${SOUK_SERVICE}_service.wsgi" \

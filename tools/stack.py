@@ -47,7 +47,11 @@ DEFAULT_THREADS = {"gateway": 64, "orders": 24, "products": 16, "users": 16}
 # with one (710 ms against 1,700 ms in mixed traffic; docs/benchmarks.md).
 DEFAULT_WORKERS = max(1, len(os.sched_getaffinity(0)) // len(SERVICES))
 # Services that call others with a service token, and the scopes they get.
-SERVICE_CLIENTS = {"orders": ["users:read", "stock:reserve"]}
+SERVICE_CLIENTS = {
+    "orders": ["users:read", "stock:reserve"],
+    # Staff-only operations check the account's current state with users.
+    "products": ["users:read"],
+}
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,8 @@ class Stack:
             PRODUCTS_URL=self.url("products"),
             ORDERS_URL=self.url("orders"),
             JWT_JWKS_URL=f"{self.url('users')}/api/auth/jwks.json",
+            # The gateway sends it upstream; services believe its X-Forwarded-For only with it.
+            GATEWAY_PROXY_SECRET=self.secret("gateway-proxy-secret"),
         )
         env.update({port_variable(name): str(port) for name, port in self.ports.items()})
         for name, url in self.database_urls.items():
