@@ -114,7 +114,8 @@ def compose(session: nox.Session) -> None:
 def e2e(session: nox.Session) -> None:
     """The four services as real processes on PostgreSQL, driven through the gateway."""
     install(session, *SERVICES)
-    session.install("requests>=2.32,<3")
+    # PyYAML: test_compose.py reads compose.yaml.
+    session.install("requests>=2.32,<3", "pyyaml>=6,<7")
     session.run("pytest", "tests/e2e", *session.posargs)
 
 
