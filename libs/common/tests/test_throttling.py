@@ -1,8 +1,11 @@
 """Sign-in attempts are counted per account, whatever the spelling."""
 
-import pytest
+import time
 
-from souk_common.throttling import username_key
+import pytest
+from django.core.cache import cache
+
+from souk_common.throttling import FailureLimit, username_key
 
 DOTLESS_I = "\N{LATIN SMALL LETTER DOTLESS I}"
 
@@ -25,3 +28,22 @@ def test_other_names_have_other_keys():
 
 def test_a_key_is_short_whatever_the_name():
     assert len(username_key("a" * 1_000_000)) == 64
+
+
+@pytest.fixture
+def fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_failures_are_counted_per_key_until_the_window_closes(fresh_cache):
+    limit = FailureLimit("test", limit=2, window_seconds=1)
+
+    limit.record("a")
+    assert not limit.reached("a")
+    limit.record("a")
+    assert limit.reached("a")
+    assert not limit.reached("b")
+    time.sleep(1.1)
+    assert not limit.reached("a")

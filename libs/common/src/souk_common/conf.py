@@ -41,6 +41,11 @@ DEFAULTS: dict[str, Any] = {
     # that carries it comes from the gateway, whose X-Forwarded-For names the client
     # (souk_common.network.client_address). Empty: no X-Forwarded-For is believed.
     "PROXY_SECRET": "",
+    # Failed logins each service's admin allows per client address and per username
+    # (folded like sign-in's) in a window, counted in the shared cache (souk_common.admin).
+    "ADMIN_LOGIN_FAILURES_PER_ADDRESS": 20,
+    "ADMIN_LOGIN_FAILURES_PER_USERNAME": 5,
+    "ADMIN_LOGIN_WINDOW_SECONDS": 900,
     # Read by nothing any more (trust by network let any process on the gateway's host
     # name any client); accepted until no service's settings set it.
     "TRUSTED_PROXIES": [],

@@ -269,7 +269,7 @@ def database_config(
 # Building blocks shared by every service's settings.py ------------------------
 
 DJANGO_APPS = [
-    "django.contrib.admin",
+    "souk_common.apps.AdminConfig",  # django.contrib.admin, its logins limited
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

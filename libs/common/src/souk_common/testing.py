@@ -136,8 +136,8 @@ class ServiceSkeletonChecks:
     """What every service serves besides its API; subclass it as ``TestSkeleton``.
 
     Health, the OpenAPI schema and Swagger UI (with its assets served locally,
-    never from a CDN), the admin login page, the 404 envelope and the
-    request-id echo.
+    never from a CDN), the admin login page and its limit on failed logins, the
+    404 envelope and the request-id echo.
     """
 
     def test_live(self, client: Client) -> None:
@@ -174,6 +174,44 @@ class ServiceSkeletonChecks:
         stylesheets = re.findall(r'href="(/static/admin/[^"]+)"', response.content.decode())
         assert stylesheets
         assert client.get(stylesheets[0]).status_code == 200
+
+    @pytest.mark.django_db
+    def test_admin_logins_are_limited_per_username_and_per_address(
+        self, client: Client, settings: Any
+    ) -> None:
+        """Failed admin logins are limited (souk_common.admin); a limited login shows the
+        login page saying why, with 429, and checks no password."""
+        from django.contrib.auth import get_user_model
+        from django.core.cache import cache
+
+        cache.clear()
+        settings.SOUK = {
+            **getattr(settings, "SOUK", {}),
+            "ADMIN_LOGIN_FAILURES_PER_USERNAME": 3,
+            "ADMIN_LOGIN_FAILURES_PER_ADDRESS": 5,
+        }
+        users = get_user_model()._default_manager
+        users.create_user("boss", "boss@example.com", "right-password-1", is_staff=True)
+        users.create_user("clerk", "clerk@example.com", "right-password-2", is_staff=True)
+
+        def log_in(username: str, password: str, address: str) -> Any:
+            body = {"username": username, "password": password}
+            return client.post("/admin/login/", body, REMOTE_ADDR=address)
+
+        wrong = [log_in("boss", "wrong", "203.0.113.5").status_code for _ in range(3)]
+        limited = log_in("boss", "right-password-1", "198.51.100.9")  # from elsewhere too
+        guesses = [log_in(f"guess{n}", "wrong", "192.0.2.1").status_code for n in range(5)]
+        from_guesser = log_in("clerk", "right-password-2", "192.0.2.1")
+        clerk = log_in("clerk", "right-password-2", "198.51.100.10")
+
+        assert wrong == [200, 200, 200]  # the login page again, with its error
+        assert limited.status_code == 429
+        assert "Too many failed logins" in limited.content.decode()
+        assert int(limited["Retry-After"]) > 0
+        assert guesses == [200] * 5
+        assert from_guesser.status_code == 429
+        assert clerk.status_code == 302  # another user, from another address
+        assert client.session["_auth_user_id"] == str(users.get(username="clerk").pk)
 
     def test_unknown_path_is_a_404_envelope(self, client: Client) -> None:
         response = client.get("/no/such/path", HTTP_X_REQUEST_ID="skeleton-1")

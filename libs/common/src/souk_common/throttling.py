@@ -1,4 +1,4 @@
-"""What attempts to sign in are counted under, in every service.
+"""Counting attempts to sign in, in every service.
 
 The users service's sign-in throttles and every service's admin login count
 attempts per username. Spellings that name the same account, or look as if
@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from dataclasses import dataclass
+
+from django.core.cache import cache
 
 
 def username_key(username: str) -> str:
@@ -21,3 +24,34 @@ def username_key(username: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", username.strip()).casefold()
     return hashlib.sha256(folded.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class FailureLimit:
+    """At most ``limit`` failures per key in ``window_seconds``, counted in the shared cache.
+
+    The window opens at the first failure, so every worker process (and every
+    replica, with Redis) sees the same count. ``scope`` keeps counters of different
+    limits apart.
+    """
+
+    scope: str
+    limit: int
+    window_seconds: int
+
+    def _key(self, ident: str) -> str:
+        return f"souk:failures:{self.scope}:{ident}"
+
+    def reached(self, ident: str) -> bool:
+        """True once ``ident`` has failed ``limit`` times in the current window."""
+        return int(cache.get(self._key(ident)) or 0) >= self.limit
+
+    def record(self, ident: str) -> None:
+        """Count one failure of ``ident``."""
+        key = self._key(ident)
+        if cache.add(key, 1, timeout=self.window_seconds):
+            return
+        try:
+            cache.incr(key)
+        except ValueError:  # the window closed between add() and incr(): a new one opens
+            cache.add(key, 1, timeout=self.window_seconds)

@@ -1,0 +1,90 @@
+"""The admin site of every service: Django's, with failed logins limited.
+
+Each service's ``/admin/login/`` allows ``SOUK["ADMIN_LOGIN_FAILURES_PER_USERNAME"]``
+failed logins per username (folded as the users service's sign-in folds it) and
+``SOUK["ADMIN_LOGIN_FAILURES_PER_ADDRESS"]`` per client address in
+``SOUK["ADMIN_LOGIN_WINDOW_SECONDS"]``, counted in the shared cache. Past either,
+no password is checked: the login page answers 429 and says why.
+
+Installed by naming :class:`souk_common.apps.AdminConfig` instead of
+``django.contrib.admin`` in ``INSTALLED_APPS`` (``souk_common.settings.DJANGO_APPS``
+does), which makes ``django.contrib.admin.site`` an :class:`AdminSite`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import HttpRequest, HttpResponse
+
+from souk_common.conf import souk_settings
+from souk_common.network import client_address
+from souk_common.throttling import FailureLimit, username_key
+
+
+def admin_login_limits(request: HttpRequest, username: str) -> list[tuple[FailureLimit, str]]:
+    """The limits an admin login attempt counts against, each with its key."""
+    window = int(souk_settings.ADMIN_LOGIN_WINDOW_SECONDS)
+    return [
+        (
+            FailureLimit(
+                "admin-login-address", souk_settings.ADMIN_LOGIN_FAILURES_PER_ADDRESS, window
+            ),
+            client_address(request.META),
+        ),
+        (
+            FailureLimit(
+                "admin-login-username", souk_settings.ADMIN_LOGIN_FAILURES_PER_USERNAME, window
+            ),
+            username_key(username),
+        ),
+    ]
+
+
+class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin's login form; once too many logins failed, it checks no password."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": (
+            "Too many failed logins as this user or from this address. "
+            "Wait %(minutes)d minutes, then try again."
+        ),
+    }
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        if self.request is None or not username:
+            return super().clean()
+        limits = admin_login_limits(self.request, username)
+        if any(limit.reached(ident) for limit, ident in limits):
+            minutes = math.ceil(int(souk_settings.ADMIN_LOGIN_WINDOW_SECONDS) / 60)
+            raise ValidationError(
+                self.error_messages["throttled"], code="throttled", params={"minutes": minutes}
+            )
+        try:
+            return super().clean()
+        except ValidationError:  # a wrong password, or an account that may not use the admin
+            for limit, ident in limits:
+                limit.record(ident)
+            raise
+
+
+class AdminSite(admin.AdminSite):
+    """Django's admin site, with :class:`ThrottledAdminAuthenticationForm` to log in."""
+
+    login_form = ThrottledAdminAuthenticationForm
+
+    def login(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().login(request, extra_context)
+        form = (getattr(response, "context_data", None) or {}).get("form")
+        if form is not None and form.has_error(NON_FIELD_ERRORS, "throttled"):
+            response.status_code = 429
+            response["Retry-After"] = str(int(souk_settings.ADMIN_LOGIN_WINDOW_SECONDS))
+        return response
