@@ -109,7 +109,8 @@ class Supervisor:
         prefix = f"{time.strftime('%H:%M:%S')} {name:<{self._width}} | "
         if self._colour:
             prefix = f"\033[{colour}m{prefix}\033[0m"
-        with self._write_lock:
+        # A closed terminal must not stop the readers: a child blocked on a full pipe would hang.
+        with self._write_lock, contextlib.suppress(OSError, ValueError):
             self._out.write(prefix + line + "\n")
             self._out.flush()
 
@@ -137,10 +138,13 @@ class Supervisor:
                 time.sleep(0.1)
             name = signal.Signals(self._stop_signal).name
             self.say(NAME, f"{name} received: stopping every process")
-            self._stop_all()
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            # Whatever ended the loop, nothing this supervisor started outlives it.
+            try:
+                self._stop_all()
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
         return 0
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -176,9 +180,9 @@ class Supervisor:
         child.reader = threading.Thread(
             target=self._copy_output, args=(child, process.stdout), daemon=True
         )
-        child.reader.start()
         verb = "started" if child.starts == 1 else "restarted"
         self.say(NAME, f"{program.name} {verb} (pid {process.pid})")
+        child.reader.start()
 
     def _ended(self, child: _Child, now: float) -> None:
         process = child.process

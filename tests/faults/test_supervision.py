@@ -49,12 +49,11 @@ def stack_processes(var_dir: Path) -> dict[int, Seen]:
     return found
 
 
-def server_pid(var_dir: Path, supervisor: int, service: str) -> int:
-    """The pid of a service's server process, started by the supervisor."""
-    for pid, seen in stack_processes(var_dir).items():
-        if seen.parent == supervisor and f"{service}_service.wsgi" in seen.command:
-            return pid
-    raise AssertionError(f"no {service} server process under the supervisor")
+def started_pid(log: str, name: str) -> int:
+    """The pid the supervisor last said it started a process with."""
+    pids = re.findall(rf"\| {name} (?:re)?started \(pid (\d+)\)", log)
+    assert pids, f"the log never says {name} started:\n{log}"
+    return int(pids[-1])
 
 
 @pytest.fixture
@@ -97,24 +96,26 @@ def wait_until_ready(stack: Stack, process: subprocess.Popen[bytes], log_path: P
 def test_a_killed_service_is_restarted_and_ctrl_c_stops_everything(up):
     stack, process, log_path = up
     wait_until_ready(stack, process, log_path)
-    killed = server_pid(stack.var_dir, process.pid, "products")
+    killed = started_pid(log_path.read_text(), "products")
+    assert stack_processes(stack.var_dir)[killed].parent == process.pid
 
     os.kill(killed, signal.SIGKILL)
 
     said = wait_for(
         lambda: re.search(
             rf"products \(pid {killed}\) was killed by SIGKILL after [\d.]+ s; "
-            r"restarting in 1 s\n.*products restarted \(pid (\d+)\)",
+            r"restarting in 1 s\n[\s\S]*?products restarted \(pid (\d+)\)",
             log_path.read_text(),
         ),
         timeout=15,
     )
     assert int(said.group(1)) != killed
     stack.wait_ready("products", timeout=60)
-    assert server_pid(stack.var_dir, process.pid, "products") == int(said.group(1))
+    assert stack_processes(stack.var_dir)[int(said.group(1))].parent == process.pid
     # Its workers went with it: nothing of the old process group is left.
     assert not [seen for seen in stack_processes(stack.var_dir).values() if seen.group == killed]
     # The others were never stopped.
+    assert re.findall(r"\| (\S+) restarted", log_path.read_text()) == ["products"]
     for service in ("users", "orders", "gateway"):
         stack.wait_ready(service, timeout=5)
 
