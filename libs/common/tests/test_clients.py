@@ -6,9 +6,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 import responses
 
-from souk_common.clients import CircuitBreaker, ServiceClient, ServiceTokenProvider
+from souk_common.breaker import CircuitBreaker
+from souk_common.clients import ServiceClient, ServiceTokenProvider
 from souk_common.errors import BadGateway, UpstreamTimeout, UpstreamUnavailable
 from souk_common.logging import request_id_var
 
@@ -68,15 +70,20 @@ def test_a_hung_upstream_times_out_within_the_read_timeout(silent_server, transp
 
 
 @TRANSPORTS
-def test_a_refused_connection_is_a_bad_gateway_after_retries(transport):
+@pytest.mark.parametrize(("threshold", "state"), [(3, "open"), (4, "closed")])
+def test_a_refused_connection_is_a_bad_gateway_after_retries(transport, threshold, state):
     client = ServiceClient(
-        "products", f"http://127.0.0.1:{closed_port()}", backoff=0, transport=transport
+        "products",
+        f"http://127.0.0.1:{closed_port()}",
+        backoff=0,
+        transport=transport,
+        breaker=CircuitBreaker(failure_threshold=threshold),
     )
 
     with pytest.raises(BadGateway):
         client.get("/api/products/")
 
-    assert client.breaker._failures == 3  # the first try and two retries
+    assert client.breaker.state == state  # three failures: the first try and two retries
 
 
 @responses.activate
@@ -150,40 +157,80 @@ class FakeClock:
         return self.now
 
 
+def fail(breaker):
+    with breaker.attempt() as attempt:
+        attempt.failed()
+
+
+def succeed(breaker):
+    with breaker.attempt() as attempt:
+        attempt.succeeded()
+
+
 def test_breaker_opens_after_repeated_failures_then_probes_then_closes():
     clock = FakeClock()
     breaker = CircuitBreaker(failure_threshold=3, reset_timeout=5, clock=clock)
     for _ in range(3):
-        breaker.before_call()
-        breaker.record_failure()
+        fail(breaker)
 
     assert breaker.state == "open"
     with pytest.raises(UpstreamUnavailable) as raised:
-        breaker.before_call()
+        succeed(breaker)
     assert raised.value.headers["Retry-After"] == "5"
 
     clock.now = 5
     assert breaker.state == "half_open"
-    breaker.before_call()  # the one probe goes through
-    with pytest.raises(UpstreamUnavailable):
-        breaker.before_call()  # others wait for its verdict
-    breaker.record_success()
+    with breaker.attempt() as probe:  # the one probe goes through
+        with pytest.raises(UpstreamUnavailable):
+            succeed(breaker)  # others wait for its verdict
+        probe.succeeded()
 
     assert breaker.state == "closed"
-    breaker.before_call()
+    succeed(breaker)
 
 
 def test_a_failed_probe_opens_the_breaker_again():
     clock = FakeClock()
     breaker = CircuitBreaker(failure_threshold=1, reset_timeout=5, clock=clock)
-    breaker.record_failure()
+    fail(breaker)
     clock.now = 6
-    breaker.before_call()
-    breaker.record_failure()
+    fail(breaker)
 
     assert breaker.state == "open"
     with pytest.raises(UpstreamUnavailable):
-        breaker.before_call()
+        succeed(breaker)
+
+
+@pytest.mark.parametrize("ending", ["no verdict", "an exception"])
+def test_a_probe_that_ends_without_a_verdict_lets_the_next_call_probe(ending):
+    clock = FakeClock()
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=5, clock=clock)
+    fail(breaker)
+    clock.now = 6
+
+    if ending == "no verdict":
+        with breaker.attempt():
+            pass
+    else:
+        with pytest.raises(RuntimeError), breaker.attempt():
+            raise RuntimeError("the caller failed before the upstream said anything")
+
+    assert breaker.state == "half_open"
+    succeed(breaker)  # would be refused if the lost probe still held its slot
+    assert breaker.state == "closed"
+
+
+def test_a_timeout_while_the_upstream_answers_others_is_not_a_failure():
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=5)
+
+    with breaker.attempt() as slow:
+        succeed(breaker)  # another call finished while this one waited
+        slow.timed_out()
+
+    assert breaker.state == "closed"
+    with breaker.attempt() as hung:
+        hung.timed_out()
+    assert breaker.state == "open"
 
 
 @responses.activate
@@ -252,6 +299,30 @@ def test_a_second_401_is_returned_not_looped():
 
     assert client.post("/x", json={}).status == 401
     assert len([c for c in responses.calls if c.request.url.startswith(BASE)]) == 2
+
+
+@responses.activate
+def test_a_token_renewal_that_fails_never_leaves_the_breaker_open():
+    clock = FakeClock()
+    responses.post(f"{USERS}/internal/auth/token/", json=token_answer("t1", expires_in=60))
+    responses.post(f"{USERS}/internal/auth/token/", body=requests.ConnectTimeout("users hung"))
+    responses.post(f"{USERS}/internal/auth/token/", json=token_answer("t2"))
+    responses.get(f"{BASE}/x", status=502)
+    responses.get(f"{BASE}/x", json={"ok": 1})
+    provider = ServiceTokenProvider(
+        ServiceClient("users", USERS, retries=0), client_id="o", client_secret="s", clock=clock
+    )
+    breaker = CircuitBreaker(failure_threshold=1, reset_timeout=5, clock=clock)
+    client = ServiceClient("products", BASE, retries=0, auth=provider, breaker=breaker)
+    with pytest.raises(BadGateway):
+        client.get("/x")  # products fails: the breaker opens
+    clock.now = 60  # the token must be renewed, and the breaker lets a probe through
+
+    with pytest.raises(UpstreamTimeout):
+        client.get("/x")  # the renewal times out: users is hung
+
+    assert client.get("/x").json() == {"ok": 1}  # users is back: the next call goes through
+    assert breaker.state == "closed"
 
 
 @responses.activate

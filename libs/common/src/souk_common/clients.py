@@ -13,8 +13,13 @@ exception the error handler turns into the envelope:
 Only idempotent calls are retried (GET, PUT, DELETE, or a POST the caller
 declares idempotent, such as one keyed by a reference), with exponential
 backoff, on refused connections and 502/503/504 answers. A circuit breaker per
-client stops calling an upstream that keeps failing, and lets one probe through
-after a pause. 4xx answers are returned to the caller, who knows what they mean.
+client (:mod:`souk_common.breaker`) stops calling an upstream that keeps
+failing, and lets one probe through after a pause; every call settles its
+outcome with it. 4xx answers are returned to the caller, who knows what they mean.
+
+The service token a call carries is fetched before the call enters the breaker:
+the token comes from another service, through its own client and breaker, and
+its failure says nothing about this upstream.
 
 Two transports, one behaviour: ``pooled`` (the default: keep-alive sockets with
 :mod:`souk_common.httpclient`, measured several times cheaper per call) and
@@ -38,8 +43,9 @@ from urllib.parse import urlencode, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from souk_common.breaker import CircuitBreaker
 from souk_common.conf import souk_settings
-from souk_common.errors import BadGateway, UpstreamTimeout, UpstreamUnavailable
+from souk_common.errors import BadGateway, UpstreamTimeout
 from souk_common.httpclient import Malformed, Pool, Refused, TimedOut, UpstreamFailure
 from souk_common.logging import current_request_id
 
@@ -67,64 +73,12 @@ class ServiceResponse:
             raise BadGateway("An upstream service answered something that is not JSON.") from None
 
 
-class CircuitBreaker:
-    """Closed -> open after ``failure_threshold`` consecutive failures -> half-open
-    after ``reset_timeout`` seconds, where one probe decides: success closes it,
-    failure opens it again. Thread-safe; one per upstream per process."""
+class _Retryable(Exception):
+    """A failed attempt that another attempt may fix; ``error`` is what the caller gets."""
 
-    CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
-
-    def __init__(
-        self,
-        *,
-        failure_threshold: int = 5,
-        reset_timeout: float = 5.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.failure_threshold = failure_threshold
-        self.reset_timeout = reset_timeout
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._state = self.CLOSED
-        self._failures = 0
-        self._opened_at = 0.0
-        self._probe_in_flight = False
-
-    @property
-    def state(self) -> str:
-        with self._lock:
-            if self._state == self.OPEN and self._clock() - self._opened_at >= self.reset_timeout:
-                return self.HALF_OPEN
-            return self._state
-
-    def before_call(self) -> None:
-        """Raise :class:`UpstreamUnavailable` unless a call may go through now."""
-        with self._lock:
-            if self._state == self.CLOSED:
-                return
-            waited = self._clock() - self._opened_at
-            if self._state == self.OPEN and waited >= self.reset_timeout:
-                self._state = self.HALF_OPEN
-                self._probe_in_flight = False
-            if self._state == self.HALF_OPEN and not self._probe_in_flight:
-                self._probe_in_flight = True
-                return
-            retry_after = max(self.reset_timeout - waited, 1.0)
-        raise UpstreamUnavailable(retry_after=retry_after)
-
-    def record_success(self) -> None:
-        with self._lock:
-            self._state = self.CLOSED
-            self._failures = 0
-            self._probe_in_flight = False
-
-    def record_failure(self) -> None:
-        with self._lock:
-            self._failures += 1
-            if self._state == self.HALF_OPEN or self._failures >= self.failure_threshold:
-                self._state = self.OPEN
-                self._opened_at = self._clock()
-                self._probe_in_flight = False
+    def __init__(self, error: BadGateway, reason: str) -> None:
+        super().__init__(reason)
+        self.error, self.reason = error, reason
 
 
 class TokenSource(Protocol):
@@ -193,37 +147,54 @@ class ServiceClient:
         attempt = 0
         while True:
             attempt += 1
-            self.breaker.before_call()
+            token = self.auth.token() if self.auth is not None else None
             try:
-                response = self._send(method, path, json, params, read_timeout)
-            except TimedOut as exc:
-                # Not retried: the upstream may be working on it, and waiting again
-                # would double the caller's wait. Idempotent callers may call again.
-                self.breaker.record_failure()
-                logger.warning("%s %s %s: timed out (%s)", self.name, method, path, exc)
-                raise UpstreamTimeout(f"The {self.name} service did not answer in time.") from exc
-            except UpstreamFailure as exc:  # refused, reset, or not HTTP
-                self.breaker.record_failure()
+                response = self._call_once(method, path, json, params, read_timeout, token)
+            except _Retryable as retryable:
                 if attempt < attempts:
                     self._sleep(attempt)
                     continue
-                logger.warning("%s %s %s: connection failed (%s)", self.name, method, path, exc)
-                raise BadGateway(f"The {self.name} service could not be reached.") from exc
-
-            if response.status >= 500:
-                self.breaker.record_failure()
-                if response.status in RETRYABLE_STATUSES and attempt < attempts:
-                    self._sleep(attempt)
-                    continue
-                logger.warning("%s %s %s: answered %s", self.name, method, path, response.status)
-                raise BadGateway(f"The {self.name} service failed ({response.status}).")
-            self.breaker.record_success()
+                logger.warning("%s %s %s: %s", self.name, method, path, retryable.reason)
+                raise retryable.error from None
             if response.status == 401 and self.auth is not None and not reauthenticated:
                 # A refused token was not acted on, so sending again is safe for any method.
                 reauthenticated = True
                 self.auth.invalidate()
                 attempt -= 1
                 continue
+            return response
+
+    def _call_once(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str] | None,
+        read_timeout: float | None,
+        token: str | None,
+    ) -> ServiceResponse:
+        """One call, through the breaker, which learns how it went."""
+        with self.breaker.attempt() as outcome:
+            try:
+                response = self._send(method, path, json, params, read_timeout, token)
+            except TimedOut as exc:
+                # Not retried: the upstream may be working on it, and waiting again
+                # would double the caller's wait. Idempotent callers may call again.
+                outcome.timed_out()
+                logger.warning("%s %s %s: timed out (%s)", self.name, method, path, exc)
+                raise UpstreamTimeout(f"The {self.name} service did not answer in time.") from exc
+            except UpstreamFailure as exc:  # refused, reset, or not HTTP
+                outcome.failed()
+                error = BadGateway(f"The {self.name} service could not be reached.")
+                raise _Retryable(error, f"connection failed ({exc})") from exc
+            if response.status >= 500:
+                outcome.failed()
+                error = BadGateway(f"The {self.name} service failed ({response.status}).")
+                if response.status in RETRYABLE_STATUSES:
+                    raise _Retryable(error, f"answered {response.status}")
+                logger.warning("%s %s %s: answered %s", self.name, method, path, response.status)
+                raise error
+            outcome.succeeded()
             return response
 
     def _send(
@@ -233,10 +204,11 @@ class ServiceClient:
         json: Any,
         params: Mapping[str, str] | None,
         read_timeout: float | None,
+        token: str | None,
     ) -> ServiceResponse:
         headers = {"X-Request-ID": current_request_id(), "Accept": "application/json"}
-        if self.auth is not None:
-            headers["Authorization"] = f"Bearer {self.auth.token()}"
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
         body = b""
         if json is not None:
             body = jsonlib.dumps(json).encode()
@@ -253,7 +225,7 @@ class ServiceClient:
                 connect_timeout=self.connect_timeout,
                 read_timeout=timeout,
             )
-            return ServiceResponse(answer.status, dict(answer.headers), answer.read())
+            return ServiceResponse(answer.status, dict(answer.headers), answer.body)
         request = requests.PreparedRequest()
         request.prepare(method=method, url=self._origin + target, headers=headers, data=body)
         try:
