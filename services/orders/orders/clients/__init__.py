@@ -9,7 +9,8 @@ from django.conf import settings
 
 from orders.clients.products import ProductsClient
 from orders.clients.users import UsersClient
-from souk_common.clients import CircuitBreaker, ServiceClient, ServiceTokenProvider
+from souk_common.breaker import CircuitBreaker
+from souk_common.clients import ServiceClient, ServiceTokenProvider
 
 
 def _service_client(name: str, base_url: str) -> ServiceClient:
