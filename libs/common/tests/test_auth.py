@@ -12,7 +12,12 @@ from django.test import Client
 from souk_common import auth
 from souk_common.auth import InvalidToken, JwksKeySet, Principal, StaticKeySet, TokenVerifier
 from souk_common.keys import SigningKey
-from souk_common.testing import FORGED_TOKEN_KINDS, TokenFactory, jwks_document
+from souk_common.testing import (
+    FORGED_TOKEN_KINDS,
+    FakeUsersService,
+    TokenFactory,
+    jwks_document,
+)
 
 JWKS_URL = "http://users.test/api/auth/jwks.json"
 
@@ -53,8 +58,11 @@ def test_no_token_is_401_on_a_protected_view():
 
 
 def test_staff_only_refuses_a_user_and_admits_staff(token_factory):
-    assert get("/staff-only/", token_factory.access(is_staff=False)).status_code == 403
-    assert get("/staff-only/", token_factory.access(is_staff=True)).status_code == 200
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        FakeUsersService(staff={1}).install(mock)  # user 1: the tokens' holder
+
+        assert get("/staff-only/", token_factory.access(is_staff=False)).status_code == 403
+        assert get("/staff-only/", token_factory.access(is_staff=True)).status_code == 200
 
 
 def test_scope_is_required_for_internal_views(token_factory):

@@ -17,7 +17,7 @@ from orders.serializers import (
     OrderListFilterSerializer,
     OrderOutputSerializer,
 )
-from souk_common.auth import IsUser, request_principal
+from souk_common.auth import IsUser, caller_is_staff, request_principal
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -28,9 +28,9 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 
 def _scope(request: Request) -> int | None:
-    """Whose orders the caller may see: their own, or everyone's for staff."""
+    """Whose orders the caller may see: their own, or everyone's for staff (staff now)."""
     caller = request_principal(request)
-    return None if caller.is_staff else caller.user_id
+    return None if caller_is_staff(request) else caller.user_id
 
 
 def _idempotency_key(request: Request) -> str | None:

@@ -57,14 +57,13 @@ ORDERS_UPSTREAMS = {
     "BREAKER_FAILURES": env.get_int("UPSTREAM_BREAKER_FAILURES", 5),
     "BREAKER_RESET_SECONDS": env.get_float("UPSTREAM_BREAKER_RESET_SECONDS", 5.0),
 }
-# This service's identity with the users service (a service client there).
-SERVICE_CLIENT_ID = env.get_str("SERVICE_CLIENT_ID", "orders")
-SERVICE_CLIENT_SECRET = env.required("SERVICE_CLIENT_SECRET", development_default="")
 # How long an order may stay unsettled before reconcile_orders takes it over.
 ORDERS_RECONCILE_GRACE_SECONDS = env.get_float("ORDERS_RECONCILE_GRACE_SECONDS", 30.0)
 
-# Tokens are verified here, statelessly, with the users service's published keys.
-SOUK = env.jwt_verification()
+# Tokens are verified here, statelessly, with the users service's published keys. This
+# service's identity with the users service (the service client "orders" there) gives the
+# token its calls carry, and confirms a staff member's privileges.
+SOUK = {**env.jwt_verification(), **env.service_identity("orders")}
 SPECTACULAR_SETTINGS = common.spectacular_settings(
     title="Souk orders",
     description="Placing and managing orders across services.",

@@ -7,6 +7,8 @@ from rest_framework.test import APIClient
 from orders import clients
 from tests.fakes import FakeProducts, FakeUsers, install
 
+STAFF_ID = 99
+
 
 @pytest.fixture(autouse=True)
 def _fresh_clients():
@@ -19,7 +21,7 @@ def _fresh_clients():
 @pytest.fixture
 def upstreams():
     """The users and products services, faked; every other HTTP call fails the test."""
-    products, users = FakeProducts(), FakeUsers()
+    products, users = FakeProducts(), FakeUsers(staff={STAFF_ID})
     products.add(1, "Sencha", "9.50", stock=10)
     products.add(2, "Teapot", "39.00", stock=2)
     products.add(3, "Retired tray", "27.50", stock=5, is_active=False)
@@ -55,8 +57,9 @@ def bob(token_factory):
 
 
 @pytest.fixture
-def staff(token_factory):
-    return client_for(token_factory.access(user_id=99, username="root", is_staff=True))
+def staff(token_factory, upstreams):
+    """A staff member, as the token and the (faked) users service say."""
+    return client_for(token_factory.access(user_id=STAFF_ID, username="root", is_staff=True))
 
 
 def place(client, *lines, key=None, **extra):

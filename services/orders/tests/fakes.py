@@ -17,7 +17,9 @@ from typing import Any
 import requests
 import responses
 
-USERS = "http://users.test"
+from souk_common.testing import USERS_TEST_URL, FakeUsersService
+
+USERS = USERS_TEST_URL
 PRODUCTS = "http://products.test"
 
 
@@ -174,27 +176,11 @@ def _reference(request: requests.PreparedRequest) -> str:
 
 
 @dataclass
-class FakeUsers:
-    inactive: set[int] = field(default_factory=set)
-    missing: set[int] = field(default_factory=set)
-    failure: BaseException | None = None
+class FakeUsers(FakeUsersService):
+    """The users service: accounts (souk_common's fake), whose answers a test may garble or lose."""
+
     garble: dict[str, Callable[[Any], str]] = field(default_factory=dict)
     lost_answers: dict[str, BaseException] = field(default_factory=dict)
-    lookups: int = 0
-
-    def account(self, request: requests.PreparedRequest) -> tuple[int, dict, str]:
-        self.lookups += 1
-        if self.failure is not None:
-            raise self.failure
-        user_id = int(re.search(r"/internal/users/(\d+)/", request.url or "").group(1))  # type: ignore[union-attr]
-        if user_id in self.missing:
-            return 404, {}, json.dumps({"error": {"code": "not_found"}})
-        body = {
-            "id": user_id,
-            "username": f"user{user_id}",
-            "is_active": user_id not in self.inactive,
-        }
-        return 200, {}, json.dumps(body)
 
 
 Answer = tuple[int, dict, str]

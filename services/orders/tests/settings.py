@@ -12,5 +12,4 @@ SOUK = souk_test_settings()
 # The upstreams are faked at the HTTP boundary (``responses``) under these names.
 USERS_URL = "http://users.test"
 PRODUCTS_URL = "http://products.test"
-SERVICE_CLIENT_SECRET = "orders-test-secret"
 ORDERS_UPSTREAMS = {**ORDERS_UPSTREAMS, "READ_TIMEOUT": 0.5}  # noqa: F405

@@ -1,11 +1,12 @@
-"""Listing, reading and cancelling orders: your own only (404 otherwise), staff any."""
+"""Listing, reading and cancelling orders: your own only (404 otherwise), staff any (while
+the users service says they are staff)."""
 
 import pytest
 import requests
 
 from orders.models import Order
 from souk_common.testing import FORGED_TOKEN_KINDS
-from tests.conftest import client_for, place
+from tests.conftest import STAFF_ID, client_for, place
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +108,43 @@ def test_staff_can_cancel_anyones_order(alice, staff, products):
     order_id = place(alice, (1, 1)).json()["id"]
 
     assert staff.post(f"/api/orders/{order_id}/cancel/").json()["status"] == "cancelled"
+
+
+def test_a_demoted_staff_member_sees_only_their_own_after_the_cache_lifetime(
+    alice, bob, staff, users, account_clock
+):
+    order_id = place(alice, (1, 1)).json()["id"]
+    place(bob, (1, 1))
+    assert staff.get("/api/orders/").json()["count"] == 2
+
+    users.staff.discard(STAFF_ID)  # demoted in the users service; the token still says staff
+    account_clock.now += 5  # SOUK["ACCOUNT_CACHE_SECONDS"]
+
+    assert staff.get("/api/orders/").json()["count"] == 0  # their own: none
+    assert staff.get("/api/orders/", {"user_id": 1}).json()["count"] == 0
+    assert staff.get(f"/api/orders/{order_id}/").status_code == 404
+    assert staff.post(f"/api/orders/{order_id}/cancel/").status_code == 404
+    assert Order.objects.get(pk=order_id).status == "confirmed"
+
+
+def test_a_deactivated_staff_member_cannot_read_others_orders(alice, staff, users):
+    order_id = place(alice, (1, 1)).json()["id"]
+    users.inactive.add(STAFF_ID)
+
+    assert staff.get("/api/orders/").json()["count"] == 0
+    assert staff.get(f"/api/orders/{order_id}/").status_code == 404
+
+
+def test_when_users_cannot_be_asked_staff_reads_fail_closed(alice, staff, users):
+    order_id = place(alice, (1, 1)).json()["id"]
+    users.failure = requests.ConnectionError("refused")
+
+    listing = staff.get("/api/orders/")
+    cancelling = staff.post(f"/api/orders/{order_id}/cancel/")
+
+    assert (listing.status_code, cancelling.status_code) == (503, 503)
+    assert listing.json()["error"]["code"] == "upstream_unavailable"
+    assert Order.objects.get(pk=order_id).status == "confirmed"
 
 
 def test_only_confirmed_orders_can_be_cancelled(alice, products):

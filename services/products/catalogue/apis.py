@@ -21,13 +21,9 @@ from catalogue.serializers import (
     ProductInputSerializer,
     ProductOutputSerializer,
 )
-from souk_common.auth import IsStaff
+from souk_common.auth import IsStaff, caller_is_staff
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-
-
-def is_staff(request: Request) -> bool:
-    return bool(getattr(request.user, "is_staff", False))
 
 
 class StaffWritesMixin(APIView):
@@ -54,7 +50,7 @@ class ProductListCreateApi(StaffWritesMixin, ListAPIView):
     ordering = ["id"]
 
     def get_queryset(self) -> QuerySet[Product]:
-        return selectors.product_list(include_retired=is_staff(self.request))
+        return selectors.product_list(include_retired=caller_is_staff(self.request))
 
     @extend_schema(request=ProductInputSerializer, responses={201: ProductOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -66,7 +62,9 @@ class ProductDetailApi(StaffWritesMixin, APIView):
     """One product: anyone reads an active one; staff read any, change and retire."""
 
     def _product(self, request: Request, product_id: int) -> Product:
-        return selectors.product_get(product_id=product_id, include_retired=is_staff(request))
+        return selectors.product_get(
+            product_id=product_id, include_retired=caller_is_staff(request)
+        )
 
     @extend_schema(responses=ProductOutputSerializer)
     def get(self, request: Request, product_id: int) -> Response:

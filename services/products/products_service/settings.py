@@ -47,8 +47,9 @@ WHITENOISE_USE_FINDERS = not env.is_production
 REST_FRAMEWORK = common.rest_framework_settings(
     authentication_classes=("souk_common.auth.JWTAuthentication",),
 )
-# Tokens are verified here, statelessly, with the users service's published keys.
-SOUK = env.jwt_verification()
+# Tokens are verified here, statelessly, with the users service's published keys; a staff
+# member's privileges are confirmed with the users service, as the service client "products".
+SOUK = {**env.jwt_verification(), **env.service_identity("products")}
 SPECTACULAR_SETTINGS = common.spectacular_settings(
     title="Souk products",
     description="Catalogue and stock.",

@@ -1,12 +1,14 @@
-"""Fixtures of the products service's tests."""
+"""Fixtures of the products service's tests: clients, the users service faked, products."""
 
 from decimal import Decimal
 
 import pytest
+import responses
 from rest_framework.test import APIClient
 
 from catalogue.models import Category, Product
 from catalogue.services import product_create
+from souk_common.testing import FakeUsersService
 
 
 @pytest.fixture
@@ -14,10 +16,23 @@ def api():
     return APIClient()
 
 
+STAFF_ID = 1
+
+
 @pytest.fixture
-def staff_api(token_factory):
+def users():
+    """The users service, faked at the HTTP boundary: user 1 is staff there."""
+    fake = FakeUsersService(staff={STAFF_ID})
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake.install(mock)
+        yield fake
+
+
+@pytest.fixture
+def staff_api(token_factory, users):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_factory.access(is_staff=True)}")
+    token = token_factory.access(user_id=STAFF_ID, is_staff=True)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client
 
 

@@ -10,6 +10,7 @@ from catalogue.services import product_create
 from inventory.models import Reservation
 from inventory.selectors import stock_invariant_violations
 from souk_common.testing import TokenFactory, run_concurrently
+from tests.conftest import STAFF_ID
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -99,9 +100,9 @@ def test_release_racing_reserve_leaks_nothing():
     assert stock_invariant_violations() == []
 
 
-def test_concurrent_restock_and_reservations_keep_the_ledger_true():
+def test_concurrent_restock_and_reservations_keep_the_ledger_true(users):
     product = new_product(50, "BUSY")
-    staff_token = TokenFactory().access(is_staff=True)
+    staff_token = TokenFactory().access(user_id=STAFF_ID, is_staff=True)
 
     def work(i):
         if i % 5 == 0:

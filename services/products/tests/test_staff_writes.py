@@ -1,13 +1,15 @@
-"""Staff create, change and retire products; every invalid input is a 400 with field details."""
+"""Staff create, change and retire products (staff as the users service says now); every
+invalid input is a 400 with field details."""
 
 from decimal import Decimal
 
 import pytest
+import requests
 
 from catalogue.models import Product
 from inventory.models import StockMovement
 from souk_common.testing import FORGED_TOKEN_KINDS
-from tests.conftest import reload
+from tests.conftest import STAFF_ID, reload
 
 pytestmark = pytest.mark.django_db
 
@@ -145,3 +147,52 @@ def test_forged_staff_tokens_are_refused(api, token_factory, tea, kind):
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
     assert not Product.objects.exists()
+
+
+def test_a_demoted_staff_member_is_refused_on_the_next_request_after_the_cache_lifetime(
+    staff_api, users, account_clock, tea
+):
+    assert staff_api.post("/api/products/", VALID, format="json").status_code == 201
+
+    users.staff.clear()  # demoted in the users service; the token still says staff
+    account_clock.now += 5  # SOUK["ACCOUNT_CACHE_SECONDS"]
+    response = staff_api.post("/api/products/", {**VALID, "sku": "TEA-2"}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert list(Product.objects.values_list("sku", flat=True)) == ["TEA-1"]
+
+
+@pytest.mark.parametrize("change", ["deactivated", "deleted"])
+def test_a_staff_token_whose_account_is_gone_cannot_write(staff_api, users, tea, change):
+    (users.inactive if change == "deactivated" else users.missing).add(STAFF_ID)
+
+    response = staff_api.post("/api/products/", VALID, format="json")
+
+    assert response.status_code == 403
+    assert not Product.objects.exists()
+
+
+def test_a_demoted_staff_member_no_longer_sees_retired_products(staff_api, users, make_product):
+    retired = make_product("Retired", is_active=False)
+    users.staff.clear()
+
+    assert staff_api.get(f"/api/products/{retired.pk}/").status_code == 404
+    assert staff_api.get("/api/products/").json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "failure", [requests.ConnectionError("down"), requests.ReadTimeout("hung")]
+)
+def test_when_users_cannot_be_asked_staff_writes_fail_closed(
+    staff_api, users, make_product, failure
+):
+    product = make_product("Sencha", price="9.50")
+    users.failure = failure
+
+    created = staff_api.post("/api/products/", VALID, format="json")
+    retired = staff_api.delete(f"/api/products/{product.pk}/")
+
+    assert (created.status_code, retired.status_code) == (503, 503)
+    assert created.json()["error"]["code"] == "upstream_unavailable"
+    assert list(Product.objects.values_list("sku", "is_active")) == [(product.sku, True)]

@@ -18,7 +18,10 @@ without calling the users service per request:
 Keys come from the users service's JWKS (fetched with a timeout, cached,
 refetched when an unknown ``kid`` appears, at most every few seconds) and/or
 from PEM public keys in settings, for offline use. Views receive a
-:class:`Principal`: who is calling, whether staff, and which scopes it holds.
+:class:`Principal`: who is calling, whether the token says staff, and which
+scopes it holds. Staff privileges are the one thing a token's word is not
+enough for: :class:`IsStaff` confirms them with the users service
+(:func:`caller_is_staff`, remembered for seconds).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from souk_common import accounts
 from souk_common.clients import ServiceClient
 from souk_common.conf import souk_settings
 from souk_common.errors import UpstreamError
@@ -395,13 +399,33 @@ class IsUser(permissions.BasePermission):
         return bool(user and user.is_authenticated and not getattr(user, "is_service", False))
 
 
+def caller_is_staff(request: Request) -> bool:
+    """Whether the caller may use staff privileges now, not just when the token was issued.
+
+    The token must say staff, and the account must still be active and staff: for a
+    :class:`Principal` the users service says so (:mod:`souk_common.accounts`, remembered
+    for seconds); any other ``request.user`` is a live user row (the users service loads
+    its own). Raises :class:`~souk_common.errors.UpstreamUnavailable` when the users
+    service cannot be asked: staff privileges fail closed.
+    """
+    user = request.user
+    if not (user and user.is_authenticated) or getattr(user, "is_service", False):
+        return False
+    if not user.is_staff:
+        return False
+    if isinstance(user, Principal) and user.user_id is not None:
+        account = accounts.account_directory().get(user.user_id)
+        return account is not None and account.is_active and account.is_staff
+    return True
+
+
 class IsStaff(IsUser):
-    """A signed-in staff user."""
+    """A signed-in user who is staff now (see :func:`caller_is_staff`)."""
 
     message = "Only staff can do this."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return super().has_permission(request, view) and bool(request.user.is_staff)
+        return super().has_permission(request, view) and caller_is_staff(request)
 
 
 class ScopePermission(permissions.BasePermission):

@@ -41,6 +41,14 @@ DEFAULTS: dict[str, Any] = {
     # that carries it comes from the gateway, whose X-Forwarded-For names the client
     # (souk_common.network.client_address). Empty: no X-Forwarded-For is believed.
     "PROXY_SECRET": "",
+    # This service's identity with the users service (a service client there): where it is,
+    # and the credentials its service token is issued for (souk_common.accounts).
+    "USERS_URL": "",
+    "SERVICE_CLIENT_ID": "",
+    "SERVICE_CLIENT_SECRET": "",
+    # How long an account's state from the users service is remembered before a staff
+    # privilege is used again: the most a demotion or deactivation takes to apply.
+    "ACCOUNT_CACHE_SECONDS": 5.0,
     # Failed logins each service's admin allows per client address and per username
     # (folded like sign-in's) in a window, counted in the shared cache (souk_common.admin).
     "ADMIN_LOGIN_FAILURES_PER_ADDRESS": 20,
@@ -83,9 +91,10 @@ souk_settings = SoukSettings()
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting == "SOUK":
         souk_settings.reload()
-        from souk_common import auth
+        from souk_common import accounts, auth
 
         auth.reset_verifier()
+        accounts.reset()
 
 
 setting_changed.connect(_reload)

@@ -1,11 +1,14 @@
 """pytest plugin (entry point ``souk``): says which database the tests use.
 
 It adds the ``postgres`` marker, and on SQLite skips the tests so marked with a
-reason that says why, and prints the database in the session header.
+reason that says why, and prints the database in the session header. Each test
+starts with no account state or service token remembered from another.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -63,3 +66,40 @@ def token_factory() -> Any:
     from souk_common.testing import TokenFactory
 
     return TokenFactory()
+
+
+@pytest.fixture(autouse=True)
+def _nothing_remembered_from_the_users_service() -> Iterator[None]:
+    """Forget accounts' states and the service token (souk_common.accounts) around each test."""
+    from souk_common import accounts
+
+    accounts.reset()
+    yield
+    accounts.reset()
+
+
+class ManualClock:
+    """A clock that stands still until a test moves it: ``clock.now += 5``."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def account_clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    """Account states are remembered (souk_common.accounts) on a clock the test moves."""
+    from souk_common import accounts
+    from souk_common.conf import souk_settings
+
+    clock = ManualClock()
+    directory = accounts.AccountDirectory(
+        accounts.users_client(),
+        cache_seconds=float(souk_settings.ACCOUNT_CACHE_SECONDS),
+        clock=clock,
+    )
+    # Cached like the real one, so that accounts.reset() still works while it stands in.
+    monkeypatch.setattr(accounts, "account_directory", functools.cache(lambda: directory))
+    return clock

@@ -203,6 +203,20 @@ class ServiceEnv:
         """
         return self.required("GATEWAY_PROXY_SECRET", development_default="")
 
+    def service_identity(self, client_id: str) -> dict[str, Any]:
+        """``SOUK`` keys naming this service to the users service (souk_common.accounts).
+
+        ``USERS_URL`` (development: the users service on 8001), ``SERVICE_CLIENT_ID``
+        (``client_id`` unless set) and ``SERVICE_CLIENT_SECRET`` (required in
+        production): the service client registered in the users service, whose token
+        this service calls users and other services with.
+        """
+        return {
+            "USERS_URL": self.get_str("USERS_URL", "http://127.0.0.1:8001"),
+            "SERVICE_CLIENT_ID": self.get_str("SERVICE_CLIENT_ID", client_id),
+            "SERVICE_CLIENT_SECRET": self.required("SERVICE_CLIENT_SECRET", development_default=""),
+        }
+
     def jwt_verification(self) -> dict[str, Any]:
         """``SOUK`` keys saying where verifying services find the users service's public keys.
 

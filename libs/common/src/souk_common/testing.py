@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import jwt
@@ -230,14 +231,69 @@ def signing_key_for_tests() -> SigningKey:
     return SigningKey.generate()
 
 
+#: Where tests find the users service, faked with ``responses`` (:class:`FakeUsersService`).
+USERS_TEST_URL = "http://users.test"
+
+
 def souk_test_settings(**overrides: Any) -> dict[str, Any]:
     """``SOUK`` settings for tests: trust :func:`signing_key_for_tests` offline, and call
-    other services through requests, so that ``responses`` can fake them."""
+    other services through requests, so that ``responses`` can fake them (the users
+    service at :data:`USERS_TEST_URL`)."""
     return {
         "JWT_PUBLIC_KEYS": [signing_key_for_tests().public.to_pem()],
         "HTTP_TRANSPORT": "requests",
+        "USERS_URL": USERS_TEST_URL,
+        "SERVICE_CLIENT_ID": "tests",
+        "SERVICE_CLIENT_SECRET": "a-secret-for-tests-only",
         **overrides,
     }
+
+
+@dataclass
+class FakeUsersService:
+    """The users service's internal API, faked at the HTTP boundary with ``responses``.
+
+    It issues service tokens, and answers ``GET /internal/users/{id}/`` from its sets:
+    an account is active and not staff unless listed. ``failure`` (an exception, such
+    as ``requests.ConnectionError``) is raised by every account lookup instead.
+    """
+
+    staff: set[int] = field(default_factory=set)
+    inactive: set[int] = field(default_factory=set)
+    missing: set[int] = field(default_factory=set)
+    failure: BaseException | None = None
+    lookups: int = 0
+
+    def account(self, request: Any) -> tuple[int, dict[str, str], str]:
+        """The ``responses`` callback answering one account lookup."""
+        self.lookups += 1
+        if self.failure is not None:
+            raise self.failure
+        match = re.search(r"/internal/users/(\d+)/", request.url or "")
+        assert match, request.url
+        user_id = int(match.group(1))
+        if user_id in self.missing:
+            return 404, {}, json.dumps({"error": {"code": "not_found"}})
+        body = {
+            "id": user_id,
+            "username": f"user{user_id}",
+            "is_active": user_id not in self.inactive,
+            "is_staff": user_id in self.staff,
+        }
+        return 200, {}, json.dumps(body)
+
+    def install(self, mock: Any, base_url: str = USERS_TEST_URL) -> None:
+        """Register the service-token and account endpoints with a ``RequestsMock``."""
+        import responses
+
+        mock.add(
+            responses.POST,
+            f"{base_url}/internal/auth/token/",
+            json={"access": "service-token", "expires_in": 300, "token_type": "Bearer"},
+        )
+        mock.add_callback(
+            responses.GET, re.compile(rf"{re.escape(base_url)}/internal/users/\d+/"), self.account
+        )
 
 
 def jwks_document(*keys: PublicKey) -> dict[str, Any]:

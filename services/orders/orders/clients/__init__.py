@@ -9,8 +9,9 @@ from django.conf import settings
 
 from orders.clients.products import ProductsClient
 from orders.clients.users import UsersClient
+from souk_common import accounts
 from souk_common.breaker import CircuitBreaker
-from souk_common.clients import ServiceClient, ServiceTokenProvider
+from souk_common.clients import ServiceClient
 
 
 def _service_client(name: str, base_url: str) -> ServiceClient:
@@ -25,17 +26,7 @@ def _service_client(name: str, base_url: str) -> ServiceClient:
             failure_threshold=options["BREAKER_FAILURES"],
             reset_timeout=options["BREAKER_RESET_SECONDS"],
         ),
-        auth=_token_provider(),
-    )
-
-
-@functools.cache
-def _token_provider() -> ServiceTokenProvider:
-    """This service's own token, shared by every client of the process."""
-    return ServiceTokenProvider(
-        ServiceClient("users-auth", settings.USERS_URL, retries=2),
-        client_id=settings.SERVICE_CLIENT_ID,
-        client_secret=settings.SERVICE_CLIENT_SECRET,
+        auth=accounts.service_token_provider(),  # this service's own, shared in the process
     )
 
 
@@ -53,4 +44,4 @@ def reset() -> None:
     """Forget the clients (tests change their settings)."""
     products.cache_clear()
     users.cache_clear()
-    _token_provider.cache_clear()
+    accounts.reset()
