@@ -24,6 +24,7 @@ def production_environment(service: str) -> dict[str, str]:
         "JWT_JWKS_URL": "http://users:8000/api/auth/jwks.json",
         "JWT_PRIVATE_KEY": SigningKey.generate().to_pem(),
         "SERVICE_CLIENT_SECRET": secrets.token_urlsafe(32),
+        "GATEWAY_PROXY_SECRET": secrets.token_urlsafe(32),
     }
 
 
