@@ -1,6 +1,8 @@
 #!/bin/sh
 # Container entry point: prepare (migrate, start-up steps), then serve; or run any
 # manage.py command. `prepare` alone is what tests/e2e/test_compose.py runs.
+# The gateway has two listeners: `serve` is its public one (the proxy, on an event
+# loop), `serve-admin` its admin (and later metrics) one; every other service has one.
 set -eu
 
 prepare() {
@@ -25,16 +27,19 @@ case "${1:-serve}" in
   serve)
     prepare
     if [ "${SOUK_SERVICE}" = "gateway" ]; then
-      # gunicorn passes the raw request target, which the gateway checks (docs/benchmarks.md).
-      exec gunicorn "${SOUK_SERVICE}_service.wsgi" \
-        --bind 0.0.0.0:8000 --workers "${WEB_WORKERS:-2}" \
-        --worker-class gthread --threads "${WEB_THREADS:-64}" \
-        --forwarded-allow-ips "" --log-level warning
+      exec python -m gateway_service.serve --host 0.0.0.0 --port 8000 \
+        --workers "${WEB_WORKERS:-2}"
     fi
     exec granian "${SOUK_SERVICE}_service.wsgi:application" \
       --interface wsgi --no-ws --host 0.0.0.0 --port 8000 \
       --workers "${WEB_WORKERS:-2}" --blocking-threads "${WEB_THREADS:-16}" \
       --log-level error
+    ;;
+  serve-admin)
+    # The gateway's admin listener: its migrations ran in the gateway container.
+    exec granian "${SOUK_SERVICE}_service.wsgi:application" \
+      --interface wsgi --no-ws --host 0.0.0.0 --port 8000 \
+      --workers 1 --blocking-threads "${WEB_THREADS:-4}" --log-level error
     ;;
   manage)
     shift

@@ -35,12 +35,9 @@ from souk_common.keys import ensure_private_key_file
 REPO = Path(__file__).resolve().parent.parent
 SERVICES = ("users", "products", "orders", "gateway")
 PROJECT_PACKAGES = {name: f"{name}_service" for name in SERVICES}
-# The gateway runs under gunicorn, the one server that passes the raw request target
-# (RAW_URI) the gateway checks for encoded slashes and dots; see docs/benchmarks.md.
-DEFAULT_SERVERS = {"gateway": "gunicorn"}
-# The gateway waits on upstreams: more threads, so a hung one (held to its bulkhead
-# of GATEWAY_BULKHEAD_SIZE calls) leaves threads for the others.
-DEFAULT_THREADS = {"gateway": 64, "orders": 24, "products": 16, "users": 16}
+# Threads of each WSGI server process (the gateway's is only its admin listener: its
+# public one runs on an event loop, see gateway_service/serve.py).
+DEFAULT_THREADS = {"gateway": 4, "orders": 24, "products": 16, "users": 16}
 # The four services share this machine: each gets one worker process per core of its
 # share (one on a 2-core machine). More processes than cores cost the tail: with
 # `nox -s load` on 2 cores, an order's p99 was 640 ms with 2 processes each and 520 ms
@@ -69,7 +66,12 @@ PROCESSES: dict[str, Process] = {
     "users": Process("users", lambda stack: stack.server_command("users"), port=8001),
     "products": Process("products", lambda stack: stack.server_command("products"), port=8002),
     "orders": Process("orders", lambda stack: stack.server_command("orders"), port=8003),
-    "gateway": Process("gateway", lambda stack: stack.server_command("gateway"), port=8000),
+    "gateway": Process("gateway", lambda stack: stack.edge_command(), port=8000),
+    "gateway-admin": Process(
+        "gateway",
+        lambda stack: stack.server_command("gateway", listener="gateway-admin"),
+        port=8009,
+    ),
     # The orders recovery, on a schedule.
     "reconciler": Process("orders", lambda stack: stack.reconciler_command()),
 }
@@ -160,7 +162,7 @@ class Stack:
     host: str = "127.0.0.1"
     extra_env: dict[str, str] = field(default_factory=dict)
     server: str = "granian"
-    servers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SERVERS))
+    servers: dict[str, str] = field(default_factory=dict)
     workers: dict[str, int] = field(default_factory=dict)
     threads: dict[str, int] = field(default_factory=dict)
 
@@ -341,6 +343,14 @@ class Stack:
             "--workers", workers, "--blocking-threads", threads,
             # Its only warning says threads outnumber cores: intended, they wait on I/O.
             "--log-level", "error",
+        ]  # fmt: skip
+
+    def edge_command(self) -> list[str]:
+        """The gateway's public listener: uvicorn with the edge's protocol (proxy/server.py)."""
+        workers = str(self.workers.get("gateway", DEFAULT_WORKERS))
+        return [
+            sys.executable, "-m", "gateway_service.serve",
+            "--host", self.host, "--port", str(self.ports["gateway"]), "--workers", workers,
         ]  # fmt: skip
 
     def reconciler_command(self) -> list[str]:

@@ -24,7 +24,10 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = common.MIDDLEWARE
 ROOT_URLCONF = "gateway_service.urls"
+# The public listener is gateway_service.asgi (the proxy); this WSGI application is the
+# admin listener (GATEWAY_ADMIN_PORT), which the public one never serves.
 WSGI_APPLICATION = "gateway_service.wsgi.application"
+ASGI_APPLICATION = "gateway_service.asgi.application"
 TEMPLATES = common.TEMPLATES
 
 DATABASES = {"default": env.database()}
@@ -72,15 +75,18 @@ GATEWAY_CONNECT_TIMEOUT = env.get_float("GATEWAY_CONNECT_TIMEOUT", 1.0)
 GATEWAY_READ_TIMEOUT = env.get_float("GATEWAY_READ_TIMEOUT", 10.0)
 GATEWAY_MAX_BODY_BYTES = env.get_int("GATEWAY_MAX_BODY_BYTES", 1024 * 1024)
 _READ_ONLY = "GET,HEAD,OPTIONS"
+# Sign-in and sign-up hash a password (about a second of the users service's CPU): they
+# get more time, and one client's writes there wait their turn two at a time
+# (client_concurrency), so a burst from one address queues instead of filling users.
 GATEWAY_ROUTES = [
     {"prefix": "/api/auth/token/", "upstream": "users", "methods": "POST,OPTIONS",
-     "rate_limit_class": "sign_in", "timeout_seconds": 5},
+     "rate_limit_class": "sign_in", "timeout_seconds": 15, "client_concurrency": 2},
     {"prefix": "/api/auth/token/refresh/", "upstream": "users", "methods": "POST,OPTIONS",
      "timeout_seconds": 5},
     {"prefix": "/api/auth/", "upstream": "users", "methods": f"{_READ_ONLY},POST",
      "timeout_seconds": 5},
     {"prefix": "/api/users/", "upstream": "users", "methods": f"{_READ_ONLY},POST,PATCH",
-     "timeout_seconds": 5},
+     "timeout_seconds": 15, "client_concurrency": 2},
     {"prefix": "/api/products/", "upstream": "products",
      "methods": f"{_READ_ONLY},POST,PUT,PATCH,DELETE", "timeout_seconds": 5},
     # The order saga calls two services, with retries: it gets more time.
@@ -105,9 +111,27 @@ GATEWAY_RATE_LIMITS = {
     },
     "sign_in": {"address": env.get_str("GATEWAY_SIGN_IN_RATE_PER_ADDRESS", "20/min")},
 }
+# The gateway's own pages that report on every upstream (/health, /api/schema/): counted
+# per worker process, in memory.
+GATEWAY_PAGES_RATE_LIMIT = {"address": env.get_str("GATEWAY_PAGES_RATE_PER_ADDRESS", "120/min")}
+# A rate-limit count that takes longer than this lets the request through (and says so).
+GATEWAY_RATE_LIMIT_TIMEOUT = env.get_float("GATEWAY_RATE_LIMIT_TIMEOUT", 0.5)
 # How many proxies in front of the gateway append to X-Forwarded-For (0: clients connect
 # directly, and whatever they send in X-Forwarded-For is ignored).
 GATEWAY_TRUSTED_PROXY_COUNT = env.get_int("GATEWAY_TRUSTED_PROXY_COUNT", 0)
 
+# /health and /api/schema/ answer from checks made in the background (proxy/watch.py).
+GATEWAY_HEALTH_INTERVAL = env.get_float("GATEWAY_HEALTH_INTERVAL", 2.0)
 GATEWAY_HEALTH_TIMEOUT = env.get_float("GATEWAY_HEALTH_TIMEOUT", 1.0)
-GATEWAY_SCHEMA_CACHE_SECONDS = env.get_float("GATEWAY_SCHEMA_CACHE_SECONDS", 60.0)
+GATEWAY_SCHEMA_REFRESH_SECONDS = env.get_float("GATEWAY_SCHEMA_REFRESH_SECONDS", 60.0)
+
+# The public listener's HTTP (proxy/server.py): limits and deadlines per request.
+GATEWAY_MAX_REQUEST_LINE = env.get_int("GATEWAY_MAX_REQUEST_LINE", 8192)
+GATEWAY_MAX_HEADER_BYTES = env.get_int("GATEWAY_MAX_HEADER_BYTES", 32 * 1024)
+GATEWAY_MAX_HEADERS = env.get_int("GATEWAY_MAX_HEADERS", 100)
+GATEWAY_HEADER_TIMEOUT = env.get_float("GATEWAY_HEADER_TIMEOUT", 10.0)
+GATEWAY_BODY_TIMEOUT = env.get_float("GATEWAY_BODY_TIMEOUT", 30.0)
+# Threads for the work that may block (token checks that fetch keys, rate-limit counts).
+GATEWAY_BLOCKING_THREADS = env.get_int("GATEWAY_BLOCKING_THREADS", 16)
+# Sent to every upstream in X-Souk-Proxy-Secret, so that they believe its X-Forwarded-For.
+GATEWAY_PROXY_SECRET = env.get_str("GATEWAY_PROXY_SECRET")

@@ -1,4 +1,8 @@
-"""WSGI entry point of the gateway: the proxy in front, Django behind it for the rest."""
+"""WSGI entry point of the gateway's admin listener (the admin, and later its metrics).
+
+Never exposed: the public listener is ``gateway_service.asgi`` (``python -m
+gateway_service.serve``), which does not serve the admin.
+"""
 
 import os
 
@@ -6,8 +10,4 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway_service.settings")
 
-django_application = get_wsgi_application()
-
-from proxy.app import Gateway  # noqa: E402 - needs Django set up
-
-application = Gateway(django_application)
+application = get_wsgi_application()

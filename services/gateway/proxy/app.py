@@ -1,34 +1,43 @@
-"""The gateway's WSGI application: the proxy on the hot path, Django for everything else.
+"""The gateway's public ASGI application: the proxy on the hot path, Django for a few pages.
 
-A request under a route prefix never enters Django: match the route, check the
-path, method, body size, token and rate limits, pass the circuit breaker and
-the bulkhead, forward over a pooled keep-alive connection, stream the answer
-back. Everything that can be built once (pools, breakers, timeouts, header
-sets, the route table) is built at start-up; the hot path does no database
-query (rate limits use Redis when ``REDIS_URL`` is set). Health, docs, the
-schema and the admin are ordinary Django views.
+A request under a route prefix never enters Django: check the Host, match the
+route, check the path, method, body size, token and rate limits, take a
+per-client slot where the route has them, pass the circuit breaker and the
+bulkhead, forward over a pooled keep-alive connection, stream the answer back.
+Everything that can be built once (pools, breakers, header sets, the route
+table) is built at start-up; nothing on the hot path blocks the event loop
+(token checks that may fetch keys and rate-limit counts run on threads).
+
+``/health`` and ``/api/schema/`` answer from what :class:`~proxy.watch.UpstreamWatch`
+keeps fresh in the background. Django serves only ``/health/live``,
+``/health/ready``, ``/api/docs/`` and its static files here; the admin is on the
+admin listener (``gateway_service.wsgi``), never on this one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Callable, Generator, Iterable, Iterator
-from http import HTTPStatus
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
+from django.http.request import split_domain_port, validate_host
 
 from proxy.headers import UnsafeHeader, request_headers, response_headers
-from proxy.limits import Bulkhead, RateLimiter
+from proxy.limits import Bulkhead, ClientSlots, RateLimiter
 from proxy.paths import checked_target
 from proxy.routes import Route, RouteTableHolder
+from proxy.watch import UpstreamWatch
 from souk_common.auth import InvalidToken, Principal, get_verifier
-from souk_common.clients import CircuitBreaker
+from souk_common.breaker import CircuitBreaker
 from souk_common.errors import ErrorCode, UpstreamUnavailable, error_body
-from souk_common.httpclient import Pool, Refused, Response, TimedOut, UpstreamFailure
+from souk_common.httpclient import AsyncPool, AsyncResponse, TimedOut, UpstreamFailure
 from souk_common.logging import request_id_var
 from souk_common.middleware import safe_request_id
 from souk_common.network import client_address_after_hops
@@ -37,54 +46,60 @@ from souk_common.settings import release_database_connection
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("souk.access")
 
-StartResponse = Callable[..., Any]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[..., Awaitable[None]]  # Django's handler types its arguments its own way
 
-STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
-# The gateway's own pages under /api/: served by Django, not forwarded.
-OWN_PATHS = ("/api/docs/", "/api/schema/")
-# Answers up to this size are read whole and the connection freed at once.
+# Answers up to this size are read whole, so a broken one becomes a clean 502.
 SMALL_BODY = 256 * 1024
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+NO_BODY_STATUSES = frozenset({204, 304})
+JSON = (b"content-type", b"application/json")
 
 
 class Refusal(Exception):
-    """A request the gateway answers itself, in the error envelope."""
+    """A request the gateway answers itself, in the error envelope.
+
+    ``close`` ends the connection after the answer: the request's body, if it
+    announced one, was not read, and no byte of it may be taken for a request.
+    """
 
     def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        close: bool = False,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.headers = headers or {}
+        self.close = close
 
 
-class UpstreamBody:
-    """A streamed upstream answer; closing it frees the bulkhead slot (and a half-read
-    connection is closed, not reused)."""
+class ClientGone(Exception):
+    """The client went away (or its request was cut off by the server) mid-request."""
 
-    def __init__(self, response: Response, release: Callable[[], None]) -> None:
-        self.response = response
-        self._chunks: Generator[bytes, None, None] = response.stream()
-        self._release = release
 
-    def __iter__(self) -> Iterator[bytes]:
-        return self._chunks
-
-    def close(self) -> None:
-        try:
-            self._chunks.close()
-        finally:
-            self._release()
+def not_found() -> Refusal:
+    return Refusal(404, ErrorCode.NOT_FOUND, "Not found.")
 
 
 class Gateway:
-    """Callable as WSGI: ``application = Gateway(get_wsgi_application())``."""
+    """Callable as ASGI: ``application = Gateway(get_asgi_application())``."""
 
-    def __init__(self, django_app: WSGIApp) -> None:
+    def __init__(self, django_app: ASGIApp) -> None:
         self.django_app = django_app
+        self.django_paths = ("/health/live", "/health/ready", "/api/docs/")
+        self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
+        self.allowed_hosts = list(settings.ALLOWED_HOSTS)
         self.routes = RouteTableHolder(settings.GATEWAY_ROUTES_REFRESH_SECONDS)
         self.pools = {
-            name: Pool.from_url(url, settings.GATEWAY_BULKHEAD_SIZE)
+            name: AsyncPool.from_url(url, settings.GATEWAY_BULKHEAD_SIZE)
             for name, url in settings.GATEWAY_UPSTREAMS.items()
         }
         self.breakers = {
@@ -97,47 +112,149 @@ class Gateway:
         self.bulkheads = {
             name: Bulkhead(settings.GATEWAY_BULKHEAD_SIZE) for name in settings.GATEWAY_UPSTREAMS
         }
+        self.client_slots: dict[str, ClientSlots] = {}
         self.limiter = (
             RateLimiter(caches["default"], settings.GATEWAY_RATE_LIMITS)
             if settings.GATEWAY_RATE_LIMIT_ENABLED
             else None
         )
+        # The pages served from memory are limited in memory, per worker: counting them in
+        # the shared store would cost more than answering them.
+        self.pages_limiter = RateLimiter(
+            LocMemCache("gateway-pages", {"OPTIONS": {"MAX_ENTRIES": 100_000}}),
+            {"pages": settings.GATEWAY_PAGES_RATE_LIMIT},
+        )
         self.trusted_hops = settings.GATEWAY_TRUSTED_PROXY_COUNT
+        self.proxy_secret = settings.GATEWAY_PROXY_SECRET
+        self.watch = UpstreamWatch(
+            settings.GATEWAY_UPSTREAMS,
+            lambda: self.routes.table,
+            health_interval=settings.GATEWAY_HEALTH_INTERVAL,
+            health_timeout=settings.GATEWAY_HEALTH_TIMEOUT,
+            schema_interval=settings.GATEWAY_SCHEMA_REFRESH_SECONDS,
+        )
+        # Work that may block (a token check fetching keys, a rate-limit count in the
+        # shared store) runs here, never on the event loop.
+        self.blocking = ThreadPoolExecutor(
+            settings.GATEWAY_BLOCKING_THREADS, thread_name_prefix="gateway-blocking"
+        )
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO") or "/"
-        if not path.startswith("/api/") or path.startswith(OWN_PATHS):
-            return self.django_app(environ, start_response)
-        request_id = safe_request_id(environ.get("HTTP_X_REQUEST_ID"))
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+
+    # Start and stop ----------------------------------------------------------------
+
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.run_blocking(self.routes.start)
+                    await self.watch.start()
+                except Exception as exc:
+                    logger.exception("the gateway could not start")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.watch.stop()
+                for pool in self.pools.values():
+                    pool.close()
+                self.blocking.shutdown(wait=False, cancel_futures=True)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def run_blocking(self, function: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.blocking, function, *args)
+
+    # Every request -----------------------------------------------------------------
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = safe_request_id(_header(scope, b"x-request-id"))
         token = request_id_var.set(request_id)
         started = perf_counter()
+        answer = _Answer(send, request_id)
         try:
             try:
-                status, headers, body = self.forward(environ, request_id)
+                await self.respond(scope, receive, answer)
             except Refusal as refusal:
-                status, headers, body = self.refuse(refusal)
-            except Exception:  # a bug must still answer in the envelope, never a traceback
-                logger.exception("the proxy failed on %s", environ.get("PATH_INFO"))
-                status, headers, body = self.refuse(
-                    Refusal(500, ErrorCode.INTERNAL_ERROR, "Internal server error.")
+                await answer.refusal(refusal)
+            except ClientGone:
+                answer.status = 499  # nobody to answer (the log says so)
+            except Exception:
+                if answer.started:
+                    raise  # the server closes the connection: the client sees a cut answer
+                logger.exception("the gateway failed on %s", scope.get("path"))
+                await answer.refusal(
+                    Refusal(500, ErrorCode.INTERNAL_ERROR, "Internal server error.", close=True)
                 )
-            headers.append(("X-Request-ID", request_id))
-            start_response(STATUS_LINES.get(status, f"{status} Unknown"), headers)
-            self.log(environ, status, started)
-            return body
+            if answer.status:
+                self.log(scope, answer.status, started)
         finally:
             request_id_var.reset(token)
 
+    async def respond(self, scope: Scope, receive: Receive, answer: _Answer) -> None:
+        host = self.checked_host(scope)
+        path: str = scope["path"]
+        if path == "/health":
+            await self.health_page(scope, answer)
+        elif path == "/api/schema/":
+            await self.schema_page(scope, answer)
+        elif path.startswith(self.django_paths) or path.startswith(self.static_prefix):
+            await self.django_app(scope, receive, answer.send)
+        elif path.startswith("/api/"):
+            await self.forward(scope, receive, answer, host)
+        else:
+            raise not_found()
+
+    def checked_host(self, scope: Scope) -> str:
+        """The one Host header, if it names a host in ALLOWED_HOSTS; else 400 and close."""
+        hosts = [value for name, value in scope["headers"] if name == b"host"]
+        if len(hosts) == 1:
+            host = hosts[0].decode("latin-1")
+            domain, _ = split_domain_port(host)
+            if domain and validate_host(domain, self.allowed_hosts):
+                return host
+        raise Refusal(
+            400,
+            ErrorCode.VALIDATION_ERROR,
+            "The Host header is missing, repeated or not a host this service answers to.",
+            close=True,
+        )
+
+    # The gateway's own pages ---------------------------------------------------------
+
+    async def health_page(self, scope: Scope, answer: _Answer) -> None:
+        """200 ``ok`` when every upstream was ready at its last check, else 503 ``degraded``."""
+        self.limit_page(scope)
+        ok, services = self.watch.health_report()
+        payload = json.dumps({"status": "ok" if ok else "degraded", "services": services})
+        await answer.whole(200 if ok else 503, [JSON], payload.encode())
+
+    async def schema_page(self, scope: Scope, answer: _Answer) -> None:
+        """The public API of every service, as one OpenAPI document."""
+        self.limit_page(scope)
+        await answer.whole(200, [JSON], self.watch.schema_document())
+
+    def limit_page(self, scope: Scope) -> None:
+        _safe_method_only(scope)
+        retry_after = self.pages_limiter.retry_after(
+            "pages", {"address": self.client_address(scope)}
+        )
+        if retry_after is not None:
+            raise _too_many(retry_after)
+
     # The hot path ------------------------------------------------------------------
 
-    def forward(
-        self, environ: dict[str, Any], request_id: str
-    ) -> tuple[int, list[tuple[str, str]], Iterable[bytes]]:
-        target = checked_target(environ)
+    async def forward(self, scope: Scope, receive: Receive, answer: _Answer, host: str) -> None:
+        target = checked_target(scope["path"], scope["raw_path"], scope["query_string"])
         route = self.routes.table.match(target.path) if target else None
         if target is None or route is None:
-            raise Refusal(404, ErrorCode.NOT_FOUND, "Not found.")
-        method = environ["REQUEST_METHOD"]
+            raise not_found()
+        method: str = scope["method"]
         if method not in route.methods:
             raise Refusal(
                 405,
@@ -145,104 +262,189 @@ class Gateway:
                 f'Method "{method}" not allowed.',
                 {"Allow": ", ".join(sorted(route.methods))},
             )
-        body = self.read_body(environ, route)
         try:
-            headers = request_headers(environ)
+            headers = request_headers(scope["headers"])
         except UnsafeHeader:
             raise Refusal(400, ErrorCode.VALIDATION_ERROR, "Invalid header value.") from None
-        address = client_address_after_hops(environ, self.trusted_hops)
-        principal = self.authenticate(environ, route)
-        if self.limiter is not None:
-            identities = {"address": address}
-            if principal is not None:
-                identities["user"] = str(principal.pk)
-            try:
-                retry_after = self.limiter.retry_after(route.rate_limit_class, identities)
-            except Exception as exc:  # noqa: BLE001 - the store is down: fail open, loudly
-                logger.warning("rate limits not counted (%s): letting the request through", exc)
-                retry_after = None
-            finally:
-                # Outside Django's request cycle nothing gives a pooled connection back.
-                release_database_connection()
-            if retry_after is not None:
-                raise Refusal(
-                    429,
-                    ErrorCode.RATE_LIMITED,
-                    "Too many requests; slow down.",
-                    {"Retry-After": str(retry_after)},
-                )
-        headers["x-request-id"] = request_id
+        body = await self.read_body(scope, receive, route)
+        principal = await self.authenticate(headers.get("authorization", ""), route)
+        address = await self.rate_limit(route.rate_limit_class, scope, principal)
+        headers["x-request-id"] = request_id_var.get()
         headers["x-forwarded-for"] = address
-        headers["x-forwarded-proto"] = self.forwarded_proto(environ)
-        headers["x-forwarded-host"] = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+        headers["x-forwarded-proto"] = self.forwarded_proto(scope)
+        headers["x-forwarded-host"] = host
+        if self.proxy_secret:
+            headers["x-souk-proxy-secret"] = self.proxy_secret
         if body is not None:
             headers["content-length"] = str(len(body))
-        return self.call_upstream(route, method, target.upstream_target, headers, body)
+        slots = self.slots_for(route, method)
+        if slots is not None and not await slots.acquire(address, route.read_timeout):
+            raise Refusal(
+                429,
+                ErrorCode.RATE_LIMITED,
+                "Too many requests of this kind at once; try again shortly.",
+                {"Retry-After": "1"},
+            )
+        try:
+            await self.call_upstream(route, method, target.upstream_target, headers, body, answer)
+        finally:
+            if slots is not None:
+                slots.release(address)
 
-    def read_body(self, environ: dict[str, Any], route: Route) -> bytes | None:
-        """The request body, refused with 413 before any upstream sees it when too large."""
+    async def read_body(self, scope: Scope, receive: Receive, route: Route) -> bytes | None:
+        """The request body (None when the request has none), refused with 413 before any
+        upstream sees it when too large. The server has checked its framing."""
+        length_header = _header(scope, b"content-length")
+        chunked = _header(scope, b"transfer-encoding") is not None
+        if length_header is None and not chunked:
+            return None
         limit = route.max_body_bytes
         too_large = Refusal(
-            413, ErrorCode.PAYLOAD_TOO_LARGE, f"The request body is larger than {limit} bytes."
+            413,
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            f"The request body is larger than {limit} bytes.",
+            close=True,
         )
-        length_header = environ.get("CONTENT_LENGTH") or ""
-        stream = environ["wsgi.input"]
-        if length_header:
-            try:
-                length = int(length_header)
-            except ValueError:
-                raise Refusal(400, ErrorCode.VALIDATION_ERROR, "Invalid Content-Length.") from None
-            if length > limit:
+        if length_header is not None and int(length_header) > limit:
+            raise too_large
+        pieces: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone
+            piece = message.get("body", b"")
+            size += len(piece)
+            if size > limit:
                 raise too_large
-            return bytes(stream.read(length)) if length else b""
-        if "chunked" in (environ.get("HTTP_TRANSFER_ENCODING") or "").lower():
-            data = bytes(stream.read(limit + 1))
-            if len(data) > limit:
-                raise too_large
-            return data
-        return None
+            pieces.append(piece)
+            if not message.get("more_body", False):
+                return b"".join(pieces)
 
-    def authenticate(self, environ: dict[str, Any], route: Route) -> Principal | None:
+    async def authenticate(self, authorization: str, route: Route) -> Principal | None:
         """The caller, if it shows a valid access token; required on some routes.
 
         The token is forwarded unchanged either way: services check it again.
         """
-        authorization = environ.get("HTTP_AUTHORIZATION") or ""
         scheme, _, token = authorization.partition(" ")
         principal = None
         if scheme.lower() == "bearer" and token.strip():
             try:
-                principal = Principal.from_claims(get_verifier().verify(token.strip()))
+                claims = await self.run_blocking(get_verifier().verify, token.strip())
+                principal = Principal.from_claims(claims)
             except InvalidToken as exc:
                 if route.auth_required:
-                    raise self.unauthenticated(f"Invalid token: {exc}.") from None
+                    raise _unauthenticated(f"Invalid token: {exc}.") from None
         if route.auth_required and principal is None:
-            raise self.unauthenticated("Authentication credentials were not provided.")
+            raise _unauthenticated("Authentication credentials were not provided.")
         return principal
 
-    @staticmethod
-    def unauthenticated(message: str) -> Refusal:
-        return Refusal(
-            401, ErrorCode.NOT_AUTHENTICATED, message, {"WWW-Authenticate": 'Bearer realm="souk"'}
+    async def rate_limit(self, rate_class: str, scope: Scope, principal: Principal | None) -> str:
+        """Count this request; 429 when over a limit. Returns the client's address."""
+        address = self.client_address(scope)
+        if self.limiter is None:
+            return address
+        identities = {"address": address}
+        if principal is not None:
+            identities["user"] = str(principal.pk)
+        try:
+            async with asyncio.timeout(settings.GATEWAY_RATE_LIMIT_TIMEOUT):
+                retry_after = await self.run_blocking(self._count, rate_class, identities)
+        except Exception as exc:  # noqa: BLE001 - the store is down or slow: fail open, loudly
+            logger.warning("rate limits not counted (%r): letting the request through", exc)
+            retry_after = None
+        if retry_after is not None:
+            raise _too_many(retry_after)
+        return address
+
+    def _count(self, rate_class: str, identities: dict[str, str]) -> int | None:
+        assert self.limiter is not None
+        try:
+            return self.limiter.retry_after(rate_class, identities)
+        finally:
+            # Outside Django's request cycle nothing gives a pooled connection back.
+            release_database_connection()
+
+    def client_address(self, scope: Scope) -> str:
+        client = scope.get("client")
+        peer = str(client[0]) if client else ""
+        if not self.trusted_hops:
+            return peer
+        forwarded = ", ".join(
+            value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name == b"x-forwarded-for"
         )
+        meta = {"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": forwarded}
+        return client_address_after_hops(meta, self.trusted_hops)
 
-    def forwarded_proto(self, environ: dict[str, Any]) -> str:
-        if self.trusted_hops and environ.get("HTTP_X_FORWARDED_PROTO"):
-            return str(environ["HTTP_X_FORWARDED_PROTO"]).split(",")[-1].strip()
-        return str(environ.get("wsgi.url_scheme", "http"))
+    def forwarded_proto(self, scope: Scope) -> str:
+        if self.trusted_hops:
+            proto = _header(scope, b"x-forwarded-proto")
+            if proto:
+                return proto.split(",")[-1].strip()
+        return str(scope.get("scheme", "http"))
 
-    def call_upstream(
+    def slots_for(self, route: Route, method: str) -> ClientSlots | None:
+        """Per-client slots of a route whose writes cost the upstream much (password hashing)."""
+        if not route.client_concurrency or method in SAFE_METHODS:
+            return None
+        slots = self.client_slots.get(route.prefix)
+        if slots is None or slots.per_client != route.client_concurrency:
+            slots = self.client_slots[route.prefix] = ClientSlots(route.client_concurrency)
+        return slots
+
+    async def call_upstream(
         self,
         route: Route,
         method: str,
         target: str,
         headers: dict[str, str],
         body: bytes | None,
-    ) -> tuple[int, list[tuple[str, str]], Iterable[bytes]]:
-        breaker = self.breakers[route.upstream]
+        answer: _Answer,
+    ) -> None:
         bulkhead = self.bulkheads[route.upstream]
         try:
-            breaker.before_call()
+            with self.breakers[route.upstream].attempt() as outcome:
+                if not bulkhead.try_enter():
+                    raise Refusal(
+                        503,
+                        ErrorCode.UPSTREAM_UNAVAILABLE,
+                        f"The {route.upstream} service is too busy; try again shortly.",
+                        {"Retry-After": "1"},
+                    )
+                try:
+                    upstream = await self.pools[route.upstream].request(
+                        method,
+                        target,
+                        headers,
+                        body,
+                        connect_timeout=route.connect_timeout,
+                        read_timeout=route.read_timeout,
+                    )
+                    await self.relay(upstream, method, answer)
+                    outcome.succeeded()
+                except TimedOut:
+                    outcome.timed_out()
+                    if answer.started:
+                        raise
+                    raise Refusal(
+                        504,
+                        ErrorCode.UPSTREAM_TIMEOUT,
+                        f"The {route.upstream} service did not answer in time.",
+                    ) from None
+                except UpstreamFailure as exc:
+                    outcome.failed()
+                    logger.warning("%s answered badly: %s", route.upstream, exc)
+                    if answer.started:
+                        raise
+                    raise Refusal(
+                        502,
+                        ErrorCode.BAD_GATEWAY,
+                        f"The {route.upstream} service failed to answer.",
+                    ) from None
+                finally:
+                    bulkhead.leave()
         except UpstreamUnavailable as open_circuit:
             raise Refusal(
                 503,
@@ -250,74 +452,34 @@ class Gateway:
                 f"The {route.upstream} service is unavailable; try again shortly.",
                 {"Retry-After": str(open_circuit.retry_after)},
             ) from None
-        if not bulkhead.try_enter():
-            raise Refusal(
-                503,
-                ErrorCode.UPSTREAM_UNAVAILABLE,
-                f"The {route.upstream} service is too busy; try again shortly.",
-                {"Retry-After": "1"},
-            )
-        try:
-            response = self.pools[route.upstream].request(
-                method,
-                target,
-                headers,
-                body,
-                connect_timeout=route.connect_timeout,
-                read_timeout=route.read_timeout,
-            )
-        except UpstreamFailure as exc:
-            bulkhead.leave()
-            breaker.record_failure()
-            raise self.upstream_failure(route, exc) from None
-        except BaseException:
-            bulkhead.leave()
-            raise
-        breaker.record_success()
-        headers_out = response_headers(response.headers)
-        if response.length is not None and response.length <= SMALL_BODY:
-            try:
-                data = response.read()
-            except UpstreamFailure as exc:
-                breaker.record_failure()
-                raise self.upstream_failure(route, exc) from None
-            finally:
-                bulkhead.leave()
-            return response.status, headers_out, [data]
-        return response.status, headers_out, UpstreamBody(response, bulkhead.leave)
+
+    async def relay(self, upstream: AsyncResponse, method: str, answer: _Answer) -> None:
+        """Send the upstream's answer to the client: small ones whole, large ones streamed."""
+        headers = response_headers(upstream.headers)
+        length = upstream.length
+        if method == "HEAD":
+            upstream.close()
+            if length is not None:
+                headers.append((b"content-length", str(length).encode()))
+            await answer.whole(upstream.status, headers, b"", length_known=True)
+        elif length is not None and length <= SMALL_BODY:
+            await answer.whole(upstream.status, headers, await upstream.read())
+        else:
+            if length is not None:
+                headers.append((b"content-length", str(length).encode()))
+            await answer.start(upstream.status, headers)
+            async for piece in upstream.stream():
+                await answer.more(piece)
+            await answer.more(b"", done=True)
+
+    # Logs --------------------------------------------------------------------------
 
     @staticmethod
-    def upstream_failure(route: Route, exc: UpstreamFailure) -> Refusal:
-        if isinstance(exc, TimedOut):
-            return Refusal(
-                504,
-                ErrorCode.UPSTREAM_TIMEOUT,
-                f"The {route.upstream} service did not answer in time.",
-            )
-        if not isinstance(exc, Refused):
-            logger.warning("%s answered badly: %s", route.upstream, exc)
-        return Refusal(
-            502, ErrorCode.BAD_GATEWAY, f"The {route.upstream} service failed to answer."
-        )
-
-    # Answers and logs -------------------------------------------------------------
-
-    @staticmethod
-    def refuse(refusal: Refusal) -> tuple[int, list[tuple[str, str]], list[bytes]]:
-        payload = json.dumps(error_body(refusal.code, refusal.message)).encode()
-        headers = [
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(payload))),
-            *refusal.headers.items(),
-        ]
-        return refusal.status, headers, [payload]
-
-    @staticmethod
-    def log(environ: dict[str, Any], status: int, started: float) -> None:
+    def log(scope: Scope, status: int, started: float) -> None:
         level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
         if not access_logger.isEnabledFor(level):
             return
-        method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+        method, path = scope.get("method"), scope.get("path")
         access_logger.log(
             level,
             "%s %s %s",
@@ -331,3 +493,75 @@ class Gateway:
                 "duration_ms": round((perf_counter() - started) * 1000, 2),
             },
         )
+
+
+class _Answer:
+    """The ASGI ``send`` of one request, remembering what was sent."""
+
+    def __init__(self, send: Send, request_id: str) -> None:
+        self.send = send
+        self.request_id = request_id.encode()
+        self.started = False
+        self.status = 0
+
+    async def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        self.started, self.status = True, status
+        headers.append((b"x-request-id", self.request_id))
+        await self.send({"type": "http.response.start", "status": status, "headers": headers})
+
+    async def more(self, body: bytes, *, done: bool = False) -> None:
+        await self.send({"type": "http.response.body", "body": body, "more_body": not done})
+
+    async def whole(
+        self,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        *,
+        length_known: bool = False,
+    ) -> None:
+        if not length_known and status not in NO_BODY_STATUSES:
+            headers.append((b"content-length", str(len(body)).encode()))
+        await self.start(status, headers)
+        await self.more(body, done=True)
+
+    async def refusal(self, refusal: Refusal) -> None:
+        if self.started:
+            return
+        payload = json.dumps(error_body(refusal.code, refusal.message)).encode()
+        headers = [JSON] + [(k.lower().encode(), v.encode()) for k, v in refusal.headers.items()]
+        if refusal.close:
+            headers.append((b"connection", b"close"))
+        await self.whole(refusal.status, headers, payload)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _safe_method_only(scope: Scope) -> None:
+    if scope["method"] not in ("GET", "HEAD"):
+        raise Refusal(
+            405,
+            ErrorCode.METHOD_NOT_ALLOWED,
+            f'Method "{scope["method"]}" not allowed.',
+            {"Allow": "GET, HEAD"},
+        )
+
+
+def _too_many(retry_after: int) -> Refusal:
+    return Refusal(
+        429,
+        ErrorCode.RATE_LIMITED,
+        "Too many requests; slow down.",
+        {"Retry-After": str(retry_after)},
+    )
+
+
+def _unauthenticated(message: str) -> Refusal:
+    return Refusal(
+        401, ErrorCode.NOT_AUTHENTICATED, message, {"WWW-Authenticate": 'Bearer realm="souk"'}
+    )

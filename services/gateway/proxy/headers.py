@@ -1,15 +1,17 @@
 """Which headers cross the gateway, in each direction.
 
 Hop-by-hop headers (RFC 9110 section 7.6.1, and any a ``Connection`` header names)
-never cross. A client may not speak for the gateway: its ``X-Forwarded-*``,
-``Forwarded``, ``X-Real-IP`` and internal identity headers are dropped, and the
-gateway sets ``X-Forwarded-For/-Proto/-Host`` itself. A header value with a CR
-or LF is refused outright.
+never cross, nor does ``Expect``: the gateway answers ``100 Continue`` to its
+client itself and sends upstreams the whole body at once. A client may not
+speak for the gateway: its ``X-Forwarded-*``, ``Forwarded``, ``X-Real-IP``,
+``X-Souk-*`` and internal identity headers are dropped, and the gateway sets
+``X-Forwarded-For/-Proto/-Host`` itself. A header value with a CR or LF is
+refused outright.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 HOP_BY_HOP = frozenset(
     {
@@ -30,6 +32,8 @@ NOT_FROM_CLIENTS = frozenset(
     {
         "host",
         "content-length",
+        # The gateway answers "100 Continue" itself and sends upstreams whole bodies.
+        "expect",
         "forwarded",
         "x-forwarded-for",
         "x-forwarded-host",
@@ -58,36 +62,34 @@ def _named_in_connection(value: str) -> set[str]:
     return {token.strip().lower() for token in value.split(",") if token.strip()}
 
 
-def request_headers(environ: Mapping[str, object]) -> dict[str, str]:
-    """The client's end-to-end headers worth forwarding, as a new dict."""
-    dropped = HOP_BY_HOP | _named_in_connection(str(environ.get("HTTP_CONNECTION", "")))
+def request_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The client's end-to-end headers worth forwarding (ASGI's lower-cased pairs), as a
+    new dict; a header sent twice is joined with ", " as HTTP allows."""
+    pairs = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw]
+    dropped = set(HOP_BY_HOP)
+    for name, value in pairs:
+        if name == "connection":
+            dropped |= _named_in_connection(value)
     headers: dict[str, str] = {}
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            name = key[5:].replace("_", "-").lower()
-        elif key == "CONTENT_TYPE":
-            name = "content-type"
-        else:
-            continue
-        text = str(value)
-        if "\r" in text or "\n" in text:
+    for name, value in pairs:
+        if "\r" in value or "\n" in value:
             raise UnsafeHeader(name)
-        if (
-            not text
-            or name in dropped
-            or name in NOT_FROM_CLIENTS
-            or name.startswith(INTERNAL_PREFIXES)
-        ):
+        if name in dropped or name in NOT_FROM_CLIENTS or name.startswith(INTERNAL_PREFIXES):
             continue
-        headers[name] = text
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return headers
 
 
-def response_headers(upstream: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The upstream's end-to-end response headers (the gateway adds its own X-Request-ID)."""
+def response_headers(upstream: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """The upstream's end-to-end response headers, for ASGI. The gateway sets its own
+    ``X-Request-ID``, ``Content-Length`` and ``Date``, and names no server software."""
     pairs = list(upstream)
-    dropped = HOP_BY_HOP | {"x-request-id"}
+    dropped = HOP_BY_HOP | {"x-request-id", "content-length", "date", "server"}
     for name, value in pairs:
         if name.lower() == "connection":
             dropped |= _named_in_connection(value)
-    return [(name, value) for name, value in pairs if name.lower() not in dropped]
+    return [
+        (name.encode("latin-1"), value.encode("latin-1"))
+        for name, value in pairs
+        if name.lower() not in dropped
+    ]

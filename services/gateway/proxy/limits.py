@@ -1,9 +1,10 @@
-"""Rate limits (shared by every worker) and bulkheads (one per upstream, per worker)."""
+"""Rate limits (shared by every worker), bulkheads (one per upstream, per worker) and
+per-client slots on the routes that cost an upstream much (password hashing)."""
 
 from __future__ import annotations
 
+import asyncio
 import math
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -73,14 +74,53 @@ class RateLimiter:
 
 
 class Bulkhead:
-    """At most ``size`` calls outstanding to one upstream; the next is refused at once."""
+    """At most ``size`` calls outstanding to one upstream from one event loop; the next
+    is refused at once."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._slots = threading.BoundedSemaphore(size)
+        self.in_use = 0
 
     def try_enter(self) -> bool:
-        return self._slots.acquire(blocking=False)
+        if self.in_use >= self.size:
+            return False
+        self.in_use += 1
+        return True
 
     def leave(self) -> None:
-        self._slots.release()
+        self.in_use -= 1
+
+
+class ClientSlots:
+    """At most ``per_client`` requests of one client in flight at once; the others wait
+    their turn for up to a timeout. Each client queues behind itself, never behind others."""
+
+    def __init__(self, per_client: int) -> None:
+        self.per_client = per_client
+        self._clients: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    async def acquire(self, client: str, timeout: float) -> bool:
+        """Wait for a slot; False if none came within ``timeout`` seconds."""
+        semaphore, users = self._clients.get(client) or (asyncio.Semaphore(self.per_client), 0)
+        self._clients[client] = (semaphore, users + 1)
+        try:
+            async with asyncio.timeout(timeout):
+                await semaphore.acquire()
+        except TimeoutError:
+            self._leave(client)
+            return False
+        except BaseException:
+            self._leave(client)
+            raise
+        return True
+
+    def release(self, client: str) -> None:
+        self._clients[client][0].release()
+        self._leave(client)
+
+    def _leave(self, client: str) -> None:
+        semaphore, users = self._clients[client]
+        if users <= 1:
+            del self._clients[client]
+        else:
+            self._clients[client] = (semaphore, users - 1)

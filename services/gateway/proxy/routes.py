@@ -29,6 +29,8 @@ class Route:
     read_timeout: float
     max_body_bytes: int
     rate_limit_class: str
+    # Writes of one client in flight at once (the others wait), on routes that hash passwords.
+    client_concurrency: int | None = None
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> Route:
@@ -44,6 +46,7 @@ class Route:
             read_timeout=float(values.get("timeout_seconds", settings.GATEWAY_READ_TIMEOUT)),
             max_body_bytes=int(values.get("max_body_bytes", settings.GATEWAY_MAX_BODY_BYTES)),
             rate_limit_class=str(values.get("rate_limit_class", "default")),
+            client_concurrency=values.get("client_concurrency"),
         )
 
 
@@ -69,7 +72,9 @@ def load_table() -> RouteTable:
     try:
         for row in RouteRow.objects.all():
             if row.enabled:
+                # What the admin does not edit (client_concurrency) stays as in settings.
                 merged[row.prefix] = {
+                    **merged.get(row.prefix, {}),
                     "prefix": row.prefix,
                     "upstream": row.upstream,
                     "methods": row.methods,
@@ -99,7 +104,7 @@ class RouteTableHolder:
     @property
     def table(self) -> RouteTable:
         if not self._loaded.is_set():
-            self._start()
+            self.start()
         return self._table
 
     def refresh(self) -> None:
@@ -110,7 +115,8 @@ class RouteTableHolder:
             connections.close_all()
         self._loaded.set()
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Load the table now (blocking on the database) and keep refreshing it."""
         with self._lock:
             if self._loaded.is_set():
                 return

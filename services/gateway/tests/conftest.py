@@ -53,6 +53,7 @@ def start_gateway(
             "GATEWAY_RATE_PER_ADDRESS": "100000/min",
             "GATEWAY_RATE_PER_USER": "100000/min",
             "GATEWAY_SIGN_IN_RATE_PER_ADDRESS": "100000/min",
+            "GATEWAY_PAGES_RATE_PER_ADDRESS": "100000/min",
             "GATEWAY_ROUTES_REFRESH_SECONDS": "0.5",
             **env,
         }

@@ -83,7 +83,8 @@ class Upstream:
 
 
 class GatewayProcess:
-    """The gateway under a real WSGI server, with its own migrated SQLite database."""
+    """The gateway's public listener as it runs for real (``python -m gateway_service.serve``),
+    with its own migrated SQLite database."""
 
     def __init__(self, workdir: Path, env: dict[str, str], workers: int = 2) -> None:
         self.port = free_port()
@@ -93,11 +94,8 @@ class GatewayProcess:
         self.log_path = workdir / "gateway.log"
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "gunicorn", "gateway_service.wsgi",
-                "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-                "--worker-class", "gthread", "--threads", "64", "--log-level", "warning",
-                # The gateway decides whom to trust; gunicorn must not rewrite the scheme.
-                "--forwarded-allow-ips", "",
+                sys.executable, "-m", "gateway_service.serve",
+                "--port", str(self.port), "--workers", str(workers),
             ],
             cwd=SERVICE_DIR,
             env=self.env,

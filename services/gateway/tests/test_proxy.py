@@ -78,13 +78,15 @@ def test_each_prefix_reaches_its_upstream_with_path_and_query_intact(
     assert upstreams[upstream].received()[-1]["path"] == path
 
 
-def test_the_admin_of_the_gateway_is_its_own_not_routed(gateway, upstreams, http):
+@pytest.mark.parametrize("path", ["/admin/", "/admin/login/", "/api/../admin/login/"])
+def test_the_admin_is_not_on_the_public_listener_nor_routed(gateway, upstreams, http, path):
     for upstream in upstreams.values():
         upstream.forget()
 
-    response = http.get(f"{gateway.url}/admin/login/", timeout=10)
+    status, body = raw_request(gateway.port, f"GET {path} HTTP/1.1", {"Host": "localhost"})
 
-    assert response.status_code == 200
+    assert status == 404
+    assert json.loads(body)["error"]["code"] == "not_found"
     assert all(not upstream.received() for upstream in upstreams.values())
 
 

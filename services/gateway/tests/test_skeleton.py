@@ -1,7 +1,14 @@
-"""Health, schema, docs, admin and the error envelope, as every service serves them."""
+"""Health, docs, admin and the error envelope of the admin listener, as every service serves
+them. The merged OpenAPI schema is the public listener's (tests/test_routes_and_docs.py)."""
+
+import pytest
+from django.test import Client
 
 from souk_common.testing import ServiceSkeletonChecks
 
 
 class TestSkeleton(ServiceSkeletonChecks):
-    pass
+    @pytest.mark.django_db
+    def test_openapi_schema(self, client: Client) -> None:
+        """Django has no schema of its own here: the public listener merges the services'."""
+        assert client.get("/api/schema/").status_code == 404

@@ -5,7 +5,11 @@
 Answers every request with what it received, and behaves on demand:
 ``.../slow/<seconds>`` sleeps first, ``.../status/<code>`` answers that code,
 ``.../big/<bytes>`` streams that many bytes (chunked), ``.../hop`` answers with
-hop-by-hop headers the gateway must drop. ``GET /__received`` lists what it
+hop-by-hop headers the gateway must drop. Some answer wrongly on purpose:
+``.../early-hints`` sends a ``103`` first, ``.../overlong`` a body longer than
+its ``Content-Length`` (the excess looks like another answer), ``.../cut``
+closes the connection inside the body. Like any ``http.server``, it answers
+``Expect: 100-continue`` with its own ``100 Continue``. ``GET /__received`` lists what it
 received (``DELETE`` forgets); ``POST /__ready/<code>`` sets its readiness.
 """
 
@@ -96,6 +100,23 @@ class Handler(BaseHTTPRequestHandler):
                 }
             )
         parts = path.split("?")[0].rstrip("/").split("/")
+        if "early-hints" in parts:
+            self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n")
+            self.wfile.flush()
+        if "overlong" in parts:
+            body = json.dumps({"upstream": self.state.name, "path": path}).encode()
+            smuggled = b'{"smuggled": true}'
+            self.wfile.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n%s"
+                % (len(body), body)
+                + b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(smuggled), smuggled)
+            )
+            return None
+        if "cut" in parts:
+            self.wfile.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"partial')
+            self.close_connection = True
+            return None
         if "slow" in parts:
             time.sleep(float(parts[parts.index("slow") + 1]))
         if "status" in parts:
