@@ -49,10 +49,7 @@ REST_FRAMEWORK = common.rest_framework_settings(
     authentication_classes=("souk_common.auth.JWTAuthentication",),
 )
 # Tokens are verified here, statelessly, with the users service's published keys.
-SOUK = {
-    **env.jwt_verification(),
-    "TRUSTED_PROXIES": env.get_list("TRUSTED_PROXIES", ["127.0.0.1/32", "::1/128"]),
-}
+SOUK = env.jwt_verification()
 SPECTACULAR_SETTINGS = common.spectacular_settings(
     title="Souk gateway",
     description="The only public entry point.",
@@ -134,4 +131,4 @@ GATEWAY_BODY_TIMEOUT = env.get_float("GATEWAY_BODY_TIMEOUT", 30.0)
 # Threads for the work that may block (token checks that fetch keys, rate-limit counts).
 GATEWAY_BLOCKING_THREADS = env.get_int("GATEWAY_BLOCKING_THREADS", 16)
 # Sent to every upstream in X-Souk-Proxy-Secret, so that they believe its X-Forwarded-For.
-GATEWAY_PROXY_SECRET = env.get_str("GATEWAY_PROXY_SECRET")
+GATEWAY_PROXY_SECRET = env.proxy_secret()

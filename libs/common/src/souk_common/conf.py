@@ -54,9 +54,6 @@ DEFAULTS: dict[str, Any] = {
     "ADMIN_LOGIN_FAILURES_PER_ADDRESS": 20,
     "ADMIN_LOGIN_FAILURES_PER_USERNAME": 5,
     "ADMIN_LOGIN_WINDOW_SECONDS": 900,
-    # Read by nothing any more (trust by network let any process on the gateway's host
-    # name any client); accepted until no service's settings set it.
-    "TRUSTED_PROXIES": [],
 }
 
 
