@@ -138,6 +138,14 @@ def test_an_answer_that_is_not_json_is_a_bad_gateway(client, body):
 
 
 @responses.activate
+def test_an_answer_nested_absurdly_deep_is_a_bad_gateway(client):
+    responses.get(f"{BASE}/x", body=b"[" * 100_000 + b"]" * 100_000, status=200)
+
+    with pytest.raises(BadGateway, match="not JSON"):
+        client.get("/x").json()
+
+
+@responses.activate
 def test_the_request_id_is_propagated(client):
     responses.get(f"{BASE}/x", json={})
     token = request_id_var.set("trace-client-1")

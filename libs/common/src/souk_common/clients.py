@@ -69,7 +69,7 @@ class ServiceResponse:
             return None
         try:
             return jsonlib.loads(self.content)
-        except ValueError:  # not JSON, or not UTF-8
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested absurdly deep
             raise BadGateway("An upstream service answered something that is not JSON.") from None
 
 
