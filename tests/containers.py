@@ -110,7 +110,7 @@ def interpolate(value: str, variables: Mapping[str, str]) -> str:
 # Running one health check (in the container's environment) ----------------------------
 
 
-def _serve(application: Callable[..., Any], served: list[dict[str, Any]]) -> int:
+def _serve(application: Callable[..., Any], served: list[dict[str, Any]]) -> Any:
     from wsgiref.simple_server import WSGIRequestHandler, make_server
 
     class Handler(WSGIRequestHandler):
@@ -121,7 +121,7 @@ def _serve(application: Callable[..., Any], served: list[dict[str, Any]]) -> int
 
     server = make_server("127.0.0.1", 0, application, handler_class=Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return int(server.server_address[1])
+    return server
 
 
 def _run_health_check(argv: list[str]) -> None:
@@ -133,7 +133,8 @@ def _run_health_check(argv: list[str]) -> None:
     sys.path.insert(0, str(Path.cwd()))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", f"{Path.cwd().name}_service.settings")
     served: list[dict[str, Any]] = []
-    port = _serve(get_wsgi_application(), served)
+    server = _serve(get_wsgi_application(), served)
+    port = int(server.server_address[1])
 
     create_connection = socket.create_connection
 
@@ -152,6 +153,7 @@ def _run_health_check(argv: list[str]) -> None:
     except Exception:  # noqa: BLE001 - any error makes the container unhealthy, as in Docker
         traceback.print_exc()
         code = 1
+    server.shutdown()  # waits for the request in hand: its line is logged after the answer
     print(json.dumps({"exit": code, "requests": served}))
 
 

@@ -55,8 +55,17 @@ def test_internal_paths_are_not_routed(system, path):
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_service_serves_admin_schema_and_docs(system, service):
+    # The gateway's admin is on its admin listener; its public one has the merged schema.
+    admin = system.url("gateway-admin" if service == "gateway" else service)
     base = system.url(service)
 
-    for path in ("/admin/login/", "/api/schema/", "/api/docs/"):
-        response = system.http.get(base + path, timeout=10)
-        assert response.status_code == 200, (service, path)
+    for url in (admin + "/admin/login/", base + "/api/schema/", base + "/api/docs/"):
+        response = system.http.get(url, timeout=10)
+        assert response.status_code == 200, url
+
+
+def test_the_gateways_admin_is_not_on_its_public_listener(system):
+    response = system.http.get(f"{system.gateway}/admin/login/", timeout=10)
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
