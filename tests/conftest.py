@@ -36,7 +36,15 @@ def on_postgres() -> bool:
 
 
 @pytest.fixture(scope="session")
-def system(tmp_path_factory: pytest.TempPathFactory, on_postgres: bool) -> Iterator[RunningStack]:
+def system_environment() -> dict[str, str]:
+    """Settings of the whole test stack beyond the suite-wide ones (a suite may add some)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def system(
+    tmp_path_factory: pytest.TempPathFactory, on_postgres: bool, system_environment: dict[str, str]
+) -> Iterator[RunningStack]:
     var_dir = tmp_path_factory.mktemp("var")
     database_urls: dict[str, str] = {}
     if on_postgres:
@@ -57,6 +65,7 @@ def system(tmp_path_factory: pytest.TempPathFactory, on_postgres: bool) -> Itera
             # Recovery takes over an order left pending for 10 s, checking every second.
             "ORDERS_RECONCILE_GRACE_SECONDS": "10",
             "RECONCILE_EVERY": "1",
+            **system_environment,
         },
     )
     running = RunningStack(stack, tmp_path_factory.mktemp("logs"))
