@@ -145,8 +145,12 @@ def load(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks written to docs/benchmarks.md: `-- servers|clients|gateway` (needs wrk)."""
+    """Benchmarks written to docs/benchmarks.md: `-- servers|clients|gateway [options]`
+    (needs wrk; `-- gateway --baseline <commit>` also measures another commit's gateway)."""
     install(session, *SERVICES, test=False)
-    session.install("gunicorn>=23,<28", "requests>=2.32,<3")
-    for which in session.posargs or ["servers", "clients", "gateway"]:
+    session.install("gunicorn>=23,<28", "requests>=2.32,<3", "aiohttp>=3.10,<4", "httpx>=0.27,<1")
+    if session.posargs:
+        session.run("python", "tools/bench.py", *session.posargs)
+        return
+    for which in ("servers", "clients", "gateway"):
         session.run("python", "tools/bench.py", which)

@@ -44,6 +44,8 @@ class Contender:
     start: Callable[[], Callable[[], None]]  # returns its stopper
     url: str
     headers: dict[str, str] | None = None
+    # Processes start() started that stand in for the stack's own (by service name).
+    processes: dict[str, subprocess.Popen[bytes]] = dataclasses.field(default_factory=dict)
 
 
 def measure(
@@ -185,9 +187,7 @@ def _process_stopper(process: subprocess.Popen[bytes]) -> Callable[[], None]:
     return stop
 
 
-def running_stack_for_bench(
-    scratch: Path, gateway_server: str = "gunicorn"
-) -> tuple[Stack, dict[str, Any]]:
+def running_stack_for_bench(scratch: Path) -> tuple[Stack, dict[str, Any]]:
     """Users, products, orders and the gateway on free ports, rate limits off."""
     from souk_common.testing import postgres_error, postgres_url
 
@@ -198,7 +198,6 @@ def running_stack_for_bench(
         var_dir=scratch / "var",
         ports={name: free_port() for name in SERVICES},
         database_urls=urls,
-        servers={"gateway": gateway_server},
         # Two processes each, so orders alone can keep both cores busy and the
         # gateway's CPU is taken from it (with one, orders is held to a core by the GIL).
         workers=dict.fromkeys(SERVICES, BENCH_WORKERS),
@@ -281,18 +280,63 @@ def cpu_per_request(
     """Microseconds of CPU each service spends per request, for each contender (16 connections)."""
     spent: dict[str, dict[str, float]] = {}
     for contender in contenders:
-        before = {name: _cpu_seconds(p.pid) for name, p in processes.items()}
-        result = wrk.run(contender.url, connections=16, seconds=seconds, headers=contender.headers)
-        after = {name: _cpu_seconds(p.pid) for name, p in processes.items()}
+        stop = contender.start()
+        try:
+            involved = {**processes, **contender.processes}
+            before = {name: _cpu_seconds(p.pid) for name, p in involved.items()}
+            result = wrk.run(
+                contender.url, connections=16, seconds=seconds, headers=contender.headers
+            )
+            after = {name: _cpu_seconds(p.pid) for name, p in involved.items()}
+        finally:
+            stop()
         requests_done = result.requests_per_second * seconds
         spent[contender.name] = {
-            name: (after[name] - before[name]) / requests_done * 1e6 for name in processes
+            name: (after[name] - before[name]) / requests_done * 1e6 for name in involved
         }
     return spent
 
 
-def bench_gateway(rounds: int, seconds: float) -> None:
-    """Authenticated GET /api/orders/: straight to orders, through the gateway, through nginx."""
+def gateway_at_commit(
+    stack: Stack, commit: str, scratch: Path, headers: dict[str, str]
+) -> Contender:
+    """The gateway of another commit (a git worktree of it), in front of the same upstreams,
+    under gunicorn gthread as it ran before its public listener moved to an event loop."""
+    tree = scratch / f"gateway-{commit[:10]}"
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=REPO, check=True)
+    port = free_port()
+    env = {
+        **stack.env("gateway"),
+        "PYTHONPATH": f"{tree / 'libs/common/src'}{os.pathsep}{tree / 'services/gateway'}",
+    }
+
+    def start() -> Callable[[], None]:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn", "gateway_service.wsgi",
+                "--bind", f"127.0.0.1:{port}", "--workers", str(BENCH_WORKERS),
+                "--worker-class", "gthread", "--threads", "64", "--log-level", "warning",
+                "--forwarded-allow-ips", "",
+            ],
+            cwd=tree / "services/gateway", env=env, start_new_session=True,
+            stdout=(scratch / "gateway-baseline.log").open("ab"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        contender.processes["gateway"] = process
+        time.sleep(3)  # gunicorn's workers import Django
+        return _process_stopper(process)
+
+    contender = Contender(
+        f"through the gateway at {commit[:7]}",
+        start,
+        f"http://127.0.0.1:{port}/api/orders/",
+        headers,
+    )
+    return contender
+
+
+def bench_gateway(rounds: int, seconds: float, baseline: str | None = None) -> None:
+    """Authenticated GET /api/orders/: straight to orders, through the gateway, through nginx,
+    and (``--baseline COMMIT``) through the gateway of another commit, side by side."""
     scratch = Path(tempfile.mkdtemp(prefix="souk-bench-"))
     stack, state = running_stack_for_bench(scratch)
     try:
@@ -307,32 +351,14 @@ def bench_gateway(rounds: int, seconds: float) -> None:
                 "direct to orders", already_running, f"{stack.url('orders')}/api/orders/", headers
             ),
             Contender(
-                "through the gateway (gunicorn)",
+                "through the gateway",
                 already_running,
                 f"{stack.url('gateway')}/api/orders/",
                 headers,
             ),
         ]
-
-        def gateway_under(server: str) -> Contender:
-            """A second gateway, on its own port, under another WSGI server."""
-            other = dataclasses.replace(
-                stack, ports={**stack.ports, "gateway": free_port()}, servers={"gateway": server}
-            )
-
-            def start() -> Callable[[], None]:
-                process = other.popen("gateway", scratch / f"gateway-{server}.log")
-                other.wait_ready("gateway")
-                return _process_stopper(process)
-
-            return Contender(
-                f"through the gateway under {server}",
-                start,
-                f"{other.url('gateway')}/api/orders/",
-                headers,
-            )
-
-        contenders.append(gateway_under("granian"))
+        if baseline:
+            contenders.append(gateway_at_commit(stack, baseline, scratch, headers))
         nginx = shutil.which("nginx") or (
             Path("/usr/sbin/nginx") if Path("/usr/sbin/nginx").exists() else None
         )
@@ -357,7 +383,8 @@ def bench_gateway(rounds: int, seconds: float) -> None:
                 )
             )
         results = measure(contenders, rounds=rounds, seconds=seconds, connections=[1, 16])
-        cpu = cpu_per_request(stack, state["processes"], contenders[:2], seconds)
+        measured_cpu = [c for c in contenders if not c.name.startswith("through nginx")]
+        cpu = cpu_per_request(stack, state["processes"], measured_cpu, seconds)
     finally:
         for process in state["processes"].values():
             process.terminate()
@@ -423,12 +450,44 @@ CPU per request, read from `/proc` over one more {seconds:g} s run at 16 connect
     print(DOC.read_text())
 
 
+def early_hints_upstream() -> tuple[int, Callable[[], None]]:
+    """A raw upstream that answers every request with ``103 Early Hints``, then ``200 ok``."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve(connection: socket.socket) -> None:
+        with connection:
+            while connection.recv(65536):
+                connection.sendall(
+                    b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                )
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return int(listener.getsockname()[1]), listener.close
+
+
 def bench_clients(rounds: int, calls: int = 5000) -> None:
-    """Time one keep-alive GET to a trivial upstream with each client, in this process."""
+    """Time one keep-alive GET to a trivial upstream with each client, in this process; and
+    check which of them take an interim ``103`` for the answer."""
+    import asyncio
+
+    import aiohttp
+    import httpx
     import requests
     import urllib3
 
-    from souk_common.httpclient import Pool
+    from souk_common.httpclient import AsyncPool, Pool
 
     port = free_port()
     server = subprocess.Popen(
@@ -439,35 +498,82 @@ def bench_clients(rounds: int, calls: int = 5000) -> None:
         cwd=REPO / "tools",
     )  # fmt: skip
     time.sleep(2)
-    url = f"http://127.0.0.1:{port}"
+    hints_port, stop_hints = early_hints_upstream()
     headers = {
         "accept": "application/json",
         "x-request-id": "bench",
         "x-forwarded-for": "127.0.0.1",
     }
-    session = requests.Session()
-    pool = urllib3.connection_from_url(url, maxsize=4)
-    ours = Pool.from_url(url, 4)
+    loop = asyncio.new_event_loop()
 
-    def with_requests() -> None:
-        _ = session.get(f"{url}/api/orders/", headers=headers, timeout=(1, 5)).content
+    async def open_session() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(connect=1, sock_read=5))
 
-    def with_urllib3() -> None:
-        response = pool.urlopen(
-            "GET", "/api/orders/", headers=headers, retries=False, preload_content=False,
-            timeout=urllib3.Timeout(connect=1, read=5),
-        )  # fmt: skip
-        response.read()
-        response.release_conn()
+    def threaded(port: int) -> dict[str, Callable[[], int]]:
+        url = f"http://127.0.0.1:{port}"
+        session = requests.Session()
+        pool = urllib3.connection_from_url(url, maxsize=4)
+        ours = Pool.from_url(url, 4)
 
-    def with_ours() -> None:
-        ours.request("GET", "/api/orders/", headers, None, connect_timeout=1, read_timeout=5).read()
+        def with_requests() -> int:
+            response = session.get(f"{url}/api/orders/", headers=headers, timeout=(1, 5))
+            _ = response.content
+            return response.status_code
 
-    clients = {
-        "requests": with_requests,
-        "urllib3": with_urllib3,
-        "souk_common.httpclient": with_ours,
-    }
+        def with_urllib3() -> int:
+            response = pool.urlopen(
+                "GET", "/api/orders/", headers=headers, retries=False, preload_content=False,
+                timeout=urllib3.Timeout(connect=1, read=5),
+            )  # fmt: skip
+            response.read()
+            response.release_conn()
+            return int(response.status)
+
+        def with_ours() -> int:
+            answer = ours.request(
+                "GET", "/api/orders/", headers, None, connect_timeout=1, read_timeout=5
+            )
+            return answer.status
+
+        return {
+            "requests (threads)": with_requests,
+            "urllib3 (threads)": with_urllib3,
+            "souk_common.httpclient.Pool (threads)": with_ours,
+        }
+
+    def evented(port: int) -> dict[str, Callable[[], int]]:
+        url = f"http://127.0.0.1:{port}"
+        session = loop.run_until_complete(open_session())
+        client = httpx.AsyncClient(timeout=httpx.Timeout(5, connect=1))
+        ours = AsyncPool.from_url(url, 4)
+
+        async def aiohttp_get() -> int:
+            async with session.get(f"{url}/api/orders/", headers=headers) as response:
+                await response.read()
+                return response.status
+
+        async def httpx_get() -> int:
+            response = await client.get(f"{url}/api/orders/", headers=headers)
+            return response.status_code
+
+        async def ours_get() -> int:
+            answer = await ours.request(
+                "GET", "/api/orders/", headers, None, connect_timeout=1, read_timeout=5
+            )
+            await answer.read()
+            return answer.status
+
+        return {
+            "aiohttp (asyncio)": lambda: loop.run_until_complete(aiohttp_get()),
+            "httpx (asyncio)": lambda: loop.run_until_complete(httpx_get()),
+            "souk_common.httpclient.AsyncPool (asyncio)": lambda: loop.run_until_complete(
+                ours_get()
+            ),
+        }
+
+    clients = {**threaded(port), **evented(port)}
+    interim = {**threaded(hints_port), **evented(hints_port)}
+    takes_103 = {name: call() == 103 for name, call in interim.items()}
     timings: dict[str, list[float]] = {name: [] for name in clients}
     try:
         for _ in range(rounds):
@@ -481,20 +587,25 @@ def bench_clients(rounds: int, calls: int = 5000) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        stop_hints()
     rows = "\n".join(
-        f"| {name} | {statistics.median(values):.0f} |" for name, values in timings.items()
+        f"| {name} | {statistics.median(values):.0f} | {'yes' if takes_103[name] else 'no'} |"
+        for name, values in timings.items()
     )
     write_section(
-        "The gateway's upstream client",
+        "The upstream client",
         f"""Measured {time.strftime("%Y-%m-%d")} with `nox -s bench -- clients`: one keep-alive
 `GET` to a trivial granian upstream (a fixed 100-byte JSON answer), {calls} calls per
-round in one thread, {rounds} interleaved rounds, median per call. The time includes
-the upstream's own answer (the same for all three), so the differences are the
-clients' own work. `souk_common.httpclient` is the hand-written HTTP/1.1 client the
-gateway and `ServiceClient` use.
+round, one at a time, {rounds} interleaved rounds, median per call. The time includes
+the upstream's own answer (the same for all), so the differences are the clients' own
+work; the asyncio ones also include a turn of the event loop per call. The last column
+says whether the client took an interim `103 Early Hints` for the final answer (and so
+would hand the real answer to the next caller on that connection).
+`souk_common.httpclient` is the pair of pools on llhttp that `ServiceClient` (threads)
+and the gateway (asyncio) use.
 
-| client | us per call |
-|---|---:|
+| client | us per call | takes a 103 for the answer |
+|---|---:|---|
 {rows}
 """,
     )
@@ -506,13 +617,16 @@ def main() -> None:
     parser.add_argument("which", choices=["servers", "gateway", "clients"])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--baseline", help="gateway: also measure the gateway of this commit (a git worktree)"
+    )
     args = parser.parse_args()
     if args.which == "servers":
         bench_servers(args.rounds, args.seconds)
     elif args.which == "clients":
         bench_clients(args.rounds)
     else:
-        bench_gateway(args.rounds, args.seconds)
+        bench_gateway(args.rounds, args.seconds, args.baseline)
 
 
 if __name__ == "__main__":
