@@ -210,6 +210,22 @@ def test_a_remembered_token_is_still_checked_for_its_type_and_its_expiry(token_f
         verifier.verify(token)
 
 
+def test_only_a_token_that_passed_is_remembered_and_only_for_its_type(token_factory):
+    keys = StaticKeySet([token_factory.signing_key.public.to_pem()])
+    verifier = TokenVerifier(keys, issuer=token_factory.issuer, audience=token_factory.audience)
+    access = token_factory.access()
+    refresh = token_factory.encode(token_factory.claims("refresh", user_id=1))
+    assert verifier.remembered(access) is None  # never seen: ask verify()
+
+    verifier.verify(access)
+    with pytest.raises(InvalidToken, match="wrong token type"):
+        verifier.verify(refresh)
+
+    assert verifier.remembered(access)["token_type"] == "access"
+    assert verifier.remembered(refresh) is None  # its signature passed, its type did not
+    assert verifier.remembered(access, token_types=["service"]) is None
+
+
 def jwt_claims(token):
     return jwt.decode(token, options={"verify_signature": False})
 

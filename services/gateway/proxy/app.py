@@ -327,10 +327,16 @@ class Gateway:
         The token is forwarded unchanged either way: services check it again.
         """
         scheme, _, token = authorization.partition(" ")
+        token = token.strip()
         principal = None
-        if scheme.lower() == "bearer" and token.strip():
+        if scheme.lower() == "bearer" and token:
             try:
-                claims = await self.run_blocking(get_verifier().verify, token.strip())
+                # A token seen before is checked on the loop; a new one on a thread, since
+                # its key may have to be fetched from the users service.
+                verifier = get_verifier()
+                claims = verifier.remembered(token)
+                if claims is None:
+                    claims = await self.run_blocking(verifier.verify, token)
                 principal = Principal.from_claims(claims)
             except InvalidToken as exc:
                 if route.auth_required:

@@ -226,6 +226,19 @@ class TokenVerifier:
         self.cache_size = cache_size
         self._verified: dict[str, dict[str, Any]] = {}
 
+    def remembered(
+        self, token: str, *, token_types: Iterable[str] = (ACCESS, SERVICE)
+    ) -> dict[str, Any] | None:
+        """The claims of a token of one of ``token_types`` that passed before and has not
+        expired, else None (then ask :meth:`verify`, which says why).
+
+        Never blocks (no key is fetched), so an event loop may call it.
+        """
+        claims = self._verified.get(token)
+        if claims is None or time.time() > claims["exp"] + self.leeway:
+            return None
+        return claims if claims.get("token_type") in set(token_types) else None
+
     def verify(
         self, token: str, *, token_types: Iterable[str] = (ACCESS, SERVICE)
     ) -> dict[str, Any]:
