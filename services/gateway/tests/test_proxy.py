@@ -286,3 +286,18 @@ def test_a_stale_token_on_a_public_route_is_left_to_the_service(gateway, http, u
 
     assert response.status_code == 200
     assert upstreams["users"].received()
+
+
+def test_the_proxy_secret_goes_upstream_and_a_client_cannot_send_its_own(start_gateway, products):
+    gateway = start_gateway(workers=1, GATEWAY_PROXY_SECRET="the-gateways-own-secret")
+
+    status, _ = raw_request(
+        gateway.port,
+        "GET /api/products/ HTTP/1.1",
+        {"Host": "localhost", "X-Souk-Proxy-Secret": "a-guess", "X-Forwarded-For": "6.6.6.6"},
+    )
+
+    assert status == 200
+    received = received_headers(products)
+    assert received["x-souk-proxy-secret"] == ["the-gateways-own-secret"]
+    assert received["x-forwarded-for"] == ["127.0.0.1"]
