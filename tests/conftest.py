@@ -60,6 +60,8 @@ def system(
             "LOGIN_RATE_PER_USERNAME": "10000/min",
             "GATEWAY_SIGN_IN_RATE_PER_ADDRESS": "10000/min",
             "GATEWAY_RATE_PER_ADDRESS": "100000/min",
+            # Polled hard on purpose (tests/faults/test_pages.py).
+            "GATEWAY_PAGES_RATE_PER_ADDRESS": "1000000/min",
             # Reachable on purpose: test_error_codes makes one user exceed it.
             "GATEWAY_RATE_PER_USER": "300/min",
             # Recovery takes over an order left pending for 10 s, checking every second.
