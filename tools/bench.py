@@ -394,6 +394,8 @@ def bench_gateway(rounds: int, seconds: float, baseline: str | None = None) -> N
 
         for url in state["database_urls"].values():
             drop_postgres_database(url)
+        for tree in scratch.glob("gateway-*/"):  # the worktree gateway_at_commit made
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO)
 
     direct = contenders[0].name
     rows = []
@@ -505,6 +507,7 @@ def bench_clients(rounds: int, calls: int = 5000) -> None:
         "x-forwarded-for": "127.0.0.1",
     }
     loop = asyncio.new_event_loop()
+    sessions: list[Any] = []  # closed at the end (aiohttp and httpx sessions)
 
     async def open_session() -> aiohttp.ClientSession:
         return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(connect=1, sock_read=5))
@@ -544,7 +547,9 @@ def bench_clients(rounds: int, calls: int = 5000) -> None:
     def evented(port: int) -> dict[str, Callable[[], int]]:
         url = f"http://127.0.0.1:{port}"
         session = loop.run_until_complete(open_session())
+        sessions.append(session)
         client = httpx.AsyncClient(timeout=httpx.Timeout(5, connect=1))
+        sessions.append(client)
         ours = AsyncPool.from_url(url, 4)
 
         async def aiohttp_get() -> int:
@@ -588,6 +593,10 @@ def bench_clients(rounds: int, calls: int = 5000) -> None:
         server.terminate()
         server.wait(timeout=10)
         stop_hints()
+        for session in sessions:
+            close = session.aclose if isinstance(session, httpx.AsyncClient) else session.close
+            loop.run_until_complete(close())
+        loop.close()
     rows = "\n".join(
         f"| {name} | {statistics.median(values):.0f} | {'yes' if takes_103[name] else 'no'} |"
         for name, values in timings.items()
