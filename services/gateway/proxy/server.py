@@ -140,9 +140,6 @@ class EdgeProtocol(HttpToolsProtocol):
         self._disarm()
         super().connection_lost(exc)
 
-    def eof_received(self) -> bool | None:
-        return None  # the client is done sending: close (ends a lingering close at once)
-
     def data_received(self, data: bytes) -> None:
         if self._done or self._linger.lingering:
             return  # after the answer that ended it: read, and thrown away
