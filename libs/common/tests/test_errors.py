@@ -52,6 +52,8 @@ def test_unsupported_media_type(client):
         ("unavailable", 503, "upstream_unavailable"),
         ("timeout", 504, "upstream_timeout"),
         ("throttled", 429, "rate_limited"),
+        ("out-of-stock", 409, "out_of_stock"),
+        ("credentials-refused", 401, "not_authenticated"),
     ],
 )
 def test_api_errors_have_their_contract_code(client, kind, status, code):
@@ -65,6 +67,19 @@ def test_401_says_how_to_authenticate(client):
     response = client.get("/raise/not-authenticated/")
 
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_a_domain_error_refusing_credentials_says_how_to_authenticate(client):
+    response = client.get("/raise/credentials-refused/")
+
+    assert response["WWW-Authenticate"] == 'Bearer realm="souk"'
+
+
+def test_a_domain_error_carries_its_message_and_details(client):
+    error = envelope(client.get("/raise/out-of-stock/"))
+
+    assert error["message"] == "The shelf is empty."
+    assert error["details"] == {"lines": [{"product_id": 3}]}
 
 
 def test_service_error_carries_details(client):

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from souk_common.settings import ServiceEnv, database_config
+from souk_common.db import database_config
+from souk_common.settings import ServiceEnv
 
 BASE_DIR = Path("/srv/souk/services/users")
 

@@ -14,8 +14,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from souk_common.auth import HasScope, IsStaff, IsUser
-from souk_common.errors import Conflict, UpstreamTimeout, UpstreamUnavailable
+from souk_common.errors import (
+    ApplicationError,
+    Conflict,
+    ErrorCode,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from souk_common.errors import NotAuthenticated as CredentialsRefused
+from souk_common.permissions import HasScope, IsStaff, IsUser
 from souk_common.urls import HANDLER400, HANDLER403, HANDLER404, HANDLER500, service_urlpatterns
 
 handler400 = HANDLER400
@@ -60,10 +67,19 @@ class RaiseApi(APIView):
         "timeout": UpstreamTimeout,
         "throttled": lambda: Throttled(wait=3.2),
         "crash": lambda: RuntimeError("secret internals"),
+        "out-of-stock": lambda: ShelfEmpty(details={"lines": [{"product_id": 3}]}),
+        "credentials-refused": CredentialsRefused,
     }
 
     def get(self, request: Request, kind: str) -> Response:
         raise self.errors[kind]()
+
+
+class ShelfEmpty(ApplicationError):
+    """A domain error of a made-up service: it names a code, never a status."""
+
+    code = ErrorCode.OUT_OF_STOCK
+    default_message = "The shelf is empty."
 
 
 class WhoAmIApi(APIView):

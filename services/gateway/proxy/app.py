@@ -36,12 +36,12 @@ from proxy.routes import Route, RouteTableHolder
 from proxy.watch import UpstreamWatch
 from souk_common.auth import InvalidToken, Principal, get_verifier
 from souk_common.breaker import CircuitBreaker
+from souk_common.db import release_database_connection
 from souk_common.errors import ErrorCode, UpstreamUnavailable, error_body
 from souk_common.httpclient import AsyncPool, AsyncResponse, TimedOut, UpstreamFailure
 from souk_common.logging import request_id_var
 from souk_common.middleware import safe_request_id
 from souk_common.network import client_address_after_hops
-from souk_common.settings import release_database_connection
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("souk.access")

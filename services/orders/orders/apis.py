@@ -17,7 +17,8 @@ from orders.serializers import (
     OrderListFilterSerializer,
     OrderOutputSerializer,
 )
-from souk_common.auth import IsUser, caller_is_staff, request_principal
+from souk_common.auth import request_principal
+from souk_common.permissions import IsUser, caller_is_staff
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",

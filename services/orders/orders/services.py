@@ -44,15 +44,15 @@ from orders.clients.products import (
 from orders.models import IdempotencyKey, Order, OrderLine
 from orders.serializers import order_payload
 from souk_common import sql
+from souk_common.db import release_database_connection
 from souk_common.errors import (
+    ApplicationError,
     Conflict,
     ErrorCode,
-    ServiceError,
     UpstreamError,
     UpstreamUnavailable,
     error_body,
 )
-from souk_common.settings import release_database_connection
 
 logger = logging.getLogger(__name__)
 
@@ -60,34 +60,32 @@ Status = Order.Status
 IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
 
 
-class AccountInactive(ServiceError):
-    status_code = status.HTTP_403_FORBIDDEN
-    default_code = ErrorCode.PERMISSION_DENIED.value
-    default_detail = "This account can no longer place orders."
+class AccountInactive(ApplicationError):
+    code = ErrorCode.PERMISSION_DENIED
+    default_message = "This account can no longer place orders."
 
 
-class IdempotencyKeyReused(ServiceError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_code = ErrorCode.IDEMPOTENCY_KEY_REUSED.value
-    default_detail = "This Idempotency-Key was used with a different request."
+class IdempotencyKeyReused(ApplicationError):
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
+    default_message = "This Idempotency-Key was used with a different request."
 
 
 class RequestInProgress(Conflict):
-    default_detail = "A request with this Idempotency-Key is still being processed."
+    default_message = "A request with this Idempotency-Key is still being processed."
 
 
-class OrderOutOfStock(ServiceError):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = ErrorCode.OUT_OF_STOCK.value
-    default_detail = "Not enough stock for some lines; nothing was reserved."
+class OrderOutOfStock(ApplicationError):
+    code = ErrorCode.OUT_OF_STOCK
+    default_message = "Not enough stock for some lines; nothing was reserved."
 
 
-class UnknownProducts(ServiceError):
-    default_detail = "Some products do not exist or are retired."
+class UnknownProducts(ApplicationError):
+    code = ErrorCode.VALIDATION_ERROR
+    default_message = "Some products do not exist or are retired."
 
 
 class OrderNotCancellable(Conflict):
-    default_detail = "Only confirmed orders can be cancelled."
+    default_message = "Only confirmed orders can be cancelled."
 
 
 @dataclass(frozen=True, order=True)
@@ -139,14 +137,14 @@ def _order_answer(order: Order, lines: list[OrderLine]) -> Answer:
 
 
 def _error_answer(
-    error: ServiceError, order: Order, details: Mapping[str, Any] | None = None
+    error: ApplicationError, order: Order, details: Mapping[str, Any] | None = None
 ) -> Answer:
     body = error_body(
-        error.default_code,
+        error.code,
         error.message,
         {**(details or {}), "order_id": order.reference, "order_status": order.status},
     )
-    return Answer(error.status_code, body, dict(error.headers))
+    return Answer(error.status, body, error.headers())
 
 
 # Placing an order ---------------------------------------------------------------------

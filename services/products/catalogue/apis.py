@@ -21,7 +21,7 @@ from catalogue.serializers import (
     ProductInputSerializer,
     ProductOutputSerializer,
 )
-from souk_common.auth import IsStaff, caller_is_staff
+from souk_common.permissions import IsStaff, caller_is_staff
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 

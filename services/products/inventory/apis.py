@@ -12,7 +12,7 @@ from inventory.serializers import (
     ReservationOutputSerializer,
     reservation_payload,
 )
-from souk_common.auth import HasScope
+from souk_common.permissions import HasScope
 
 
 class InternalApi(APIView):

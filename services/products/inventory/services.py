@@ -18,11 +18,10 @@ from typing import TypeVar
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from rest_framework import status
 
 from catalogue.models import Product
 from inventory.models import Reservation, ReservationLine, StockMovement
-from souk_common.errors import Conflict, ErrorCode, ServiceError
+from souk_common.errors import ApplicationError, Conflict, ErrorCode
 from souk_common.sql import Statement, column, execute_together, insert, param, table
 
 T = TypeVar("T")
@@ -31,28 +30,28 @@ Kind = StockMovement.Kind
 Status = Reservation.Status
 
 
-class OutOfStock(ServiceError):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = ErrorCode.OUT_OF_STOCK.value
-    default_detail = "Not enough stock for some lines; nothing was reserved."
+class OutOfStock(ApplicationError):
+    """Some lines are short; ``details["lines"]`` names each with what is available."""
+
+    code = ErrorCode.OUT_OF_STOCK
+    default_message = "Not enough stock for some lines; nothing was reserved."
 
 
-class UnavailableProducts(ServiceError):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = ErrorCode.VALIDATION_ERROR.value
-    default_detail = "Some products do not exist or are retired."
+class UnavailableProducts(ApplicationError):
+    """Some products do not exist or are retired; ``details`` names them."""
+
+    code = ErrorCode.VALIDATION_ERROR
+    default_message = "Some products do not exist or are retired."
 
 
-class ReferenceReused(ServiceError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_code = ErrorCode.IDEMPOTENCY_KEY_REUSED.value
-    default_detail = "This reference was already used for other items."
+class ReferenceReused(ApplicationError):
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
+    default_message = "This reference was already used for other items."
 
 
-class ReservationNotFound(ServiceError):
-    status_code = status.HTTP_404_NOT_FOUND
-    default_code = ErrorCode.NOT_FOUND.value
-    default_detail = "No reservation has this reference."
+class ReservationNotFound(ApplicationError):
+    code = ErrorCode.NOT_FOUND
+    default_message = "No reservation has this reference."
 
 
 @dataclass(frozen=True, order=True)

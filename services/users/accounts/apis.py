@@ -30,7 +30,7 @@ from accounts.serializers import (
     UserRegisterInputSerializer,
 )
 from accounts.throttles import LoginAddressThrottle, LoginUsernameThrottle, ServiceTokenThrottle
-from souk_common.auth import HasScope, IsStaff, IsUser
+from souk_common.permissions import HasScope, IsStaff, IsUser
 
 
 def _valid(serializer_class: type, data: Any, **kwargs: Any) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from rest_framework_simplejwt.tokens import AccessToken as SimpleAccessToken
 from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
 
 from accounts.models import ServiceClient, User
-from souk_common.auth import ALGORITHM, REFRESH, SERVICE, InvalidToken, StaticKeySet, TokenVerifier
+from souk_common.auth import REFRESH, SERVICE, InvalidToken, TokenVerifier
+from souk_common.jwks import ALGORITHM, StaticKeySet
 from souk_common.keys import PublicKey, SigningKey
 
 

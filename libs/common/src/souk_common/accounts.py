@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ImproperlyConfigured
 
 from souk_common.clients import ServiceClient, ServiceTokenProvider
-from souk_common.conf import souk_settings
+from souk_common.conf import on_souk_change, souk_settings
 from souk_common.errors import BadGateway, UpstreamError, UpstreamUnavailable
 
 logger = logging.getLogger(__name__)
@@ -146,3 +146,6 @@ def reset() -> None:
     account_directory.cache_clear()
     users_client.cache_clear()
     service_token_provider.cache_clear()
+
+
+on_souk_change(reset)

@@ -1,4 +1,4 @@
-"""Stateless JWT authentication for DRF, and the permissions that go with it.
+"""Stateless JWT authentication for DRF: tokens verified, callers as :class:`Principal`.
 
 The users service signs tokens with RS256 and publishes its public keys as a
 JWK Set. Every other service verifies tokens here, without a user table and
@@ -20,8 +20,8 @@ refetched when an unknown ``kid`` appears, at most every few seconds) and/or
 from PEM public keys in settings, for offline use. Views receive a
 :class:`Principal`: who is calling, whether the token says staff, and which
 scopes it holds. Staff privileges are the one thing a token's word is not
-enough for: :class:`IsStaff` confirms them with the users service
-(:func:`caller_is_staff`, remembered for seconds).
+enough for: :mod:`souk_common.permissions` confirms them with the users service.
+Where keys come from: :mod:`souk_common.jwks`.
 """
 
 from __future__ import annotations
@@ -29,29 +29,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
-from rest_framework import permissions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from souk_common import accounts
-from souk_common.clients import ServiceClient
-from souk_common.conf import souk_settings
-from souk_common.errors import UpstreamError
-from souk_common.keys import PublicKey
+from souk_common.conf import on_souk_change, souk_settings
+from souk_common.jwks import ALGORITHM, CombinedKeySet, JwksKeySet, KeySet, StaticKeySet
 
 if TYPE_CHECKING:  # DRF's views import its settings, which import this module.
-    from rest_framework.views import APIView
+    pass
 
 logger = logging.getLogger(__name__)
 
-ALGORITHM = "RS256"
 ACCESS = "access"
 REFRESH = "refresh"
 SERVICE = "service"
@@ -109,94 +103,6 @@ class Principal:
             scopes=scopes,
             claims=claims,
         )
-
-
-# Key sets -------------------------------------------------------------------------
-
-
-class KeySet:
-    """Public keys by key id."""
-
-    def get(self, kid: str) -> rsa.RSAPublicKey | None:
-        raise NotImplementedError
-
-
-class StaticKeySet(KeySet):
-    """Keys given as PEM (public keys, or private keys whose public half is used)."""
-
-    def __init__(self, pems: Iterable[str]) -> None:
-        loaded = [PublicKey.from_pem(pem) for pem in pems if pem.strip()]
-        self._keys = {key.kid: key.key for key in loaded}
-
-    def get(self, kid: str) -> rsa.RSAPublicKey | None:
-        return self._keys.get(kid)
-
-
-class JwksKeySet(KeySet):
-    """Keys from a JWK Set URL: cached, refetched when stale or when a kid is unknown.
-
-    A failed fetch keeps the keys already known, so a users service restart
-    does not log everyone out of the other services.
-    """
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        timeout: float = 2.0,
-        cache_seconds: float = 300.0,
-        min_refresh_seconds: float = 5.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._client = ServiceClient(
-            "users", url, connect_timeout=timeout, read_timeout=timeout, retries=0
-        )
-        self._cache_seconds = cache_seconds
-        self._min_refresh_seconds = min_refresh_seconds
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._keys: dict[str, rsa.RSAPublicKey] = {}
-        self._fetched_at: float | None = None
-
-    def get(self, kid: str) -> rsa.RSAPublicKey | None:
-        with self._lock:
-            now = self._clock()
-            age = None if self._fetched_at is None else now - self._fetched_at
-            stale = age is None or age >= self._cache_seconds
-            unknown = age is not None and kid not in self._keys and age >= self._min_refresh_seconds
-            if stale or unknown:
-                self._refresh(now)
-            return self._keys.get(kid)
-
-    def _refresh(self, now: float) -> None:
-        self._fetched_at = now
-        try:
-            response = self._client.get("")
-            if response.status != 200:
-                raise InvalidToken(f"JWKS answered {response.status}")
-            keys = {}
-            for jwk in response.json()["keys"]:
-                if jwk.get("kty") == "RSA" and jwk.get("alg", ALGORITHM) == ALGORITHM:
-                    key = PublicKey.from_jwk(jwk)
-                    keys[key.kid] = key.key
-        except (UpstreamError, InvalidToken, ValueError, KeyError, TypeError) as exc:
-            logger.warning("could not refresh the JWK Set: %s", exc)
-            return
-        self._keys = keys
-
-
-class CombinedKeySet(KeySet):
-    """The first key set that knows a kid wins."""
-
-    def __init__(self, key_sets: Sequence[KeySet]) -> None:
-        self._key_sets = list(key_sets)
-
-    def get(self, kid: str) -> rsa.RSAPublicKey | None:
-        for key_set in self._key_sets:
-            key = key_set.get(kid)
-            if key is not None:
-                return key
-        return None
 
 
 # Verification ---------------------------------------------------------------------
@@ -360,6 +266,9 @@ def reset_verifier() -> None:
         _verifier = None
 
 
+on_souk_change(reset_verifier)
+
+
 class JWTAuthentication(BaseAuthentication):
     """DRF authentication: ``Authorization: Bearer <access or service token>``.
 
@@ -397,64 +306,3 @@ def request_principal(request: Request) -> Principal:
     if not isinstance(user, Principal):
         raise AuthenticationFailed("This needs a bearer token.")
     return user
-
-
-# Permissions ----------------------------------------------------------------------
-
-
-class IsUser(permissions.BasePermission):
-    """A signed-in user (a service token is not enough)."""
-
-    message = "Sign in as a user to do this."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and not getattr(user, "is_service", False))
-
-
-def caller_is_staff(request: Request) -> bool:
-    """Whether the caller may use staff privileges now, not just when the token was issued.
-
-    The token must say staff, and the account must still be active and staff: for a
-    :class:`Principal` the users service says so (:mod:`souk_common.accounts`, remembered
-    for seconds); any other ``request.user`` is a live user row (the users service loads
-    its own). Raises :class:`~souk_common.errors.UpstreamUnavailable` when the users
-    service cannot be asked: staff privileges fail closed.
-    """
-    user = request.user
-    if not (user and user.is_authenticated) or getattr(user, "is_service", False):
-        return False
-    if not user.is_staff:
-        return False
-    if isinstance(user, Principal) and user.user_id is not None:
-        account = accounts.account_directory().get(user.user_id)
-        return account is not None and account.is_active and account.is_staff
-    return True
-
-
-class IsStaff(IsUser):
-    """A signed-in user who is staff now (see :func:`caller_is_staff`)."""
-
-    message = "Only staff can do this."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return super().has_permission(request, view) and caller_is_staff(request)
-
-
-class ScopePermission(permissions.BasePermission):
-    """A caller (a service, usually) whose token grants :attr:`scope`."""
-
-    scope = ""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and self.scope in getattr(user, "scopes", ()))
-
-
-def HasScope(scope: str) -> type[permissions.BasePermission]:
-    """The permission class requiring ``scope``: ``permission_classes = [HasScope("x:y")]``."""
-    return type(
-        f"HasScope[{scope}]",
-        (ScopePermission,),
-        {"scope": scope, "message": f"This needs the '{scope}' scope."},
-    )

@@ -11,6 +11,7 @@ new values at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -31,9 +32,6 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_MIN_REFRESH_SECONDS": 5.0,
     # Clock skew tolerated on exp/iat, in seconds.
     "JWT_LEEWAY": 5,
-    # How ServiceClient talks HTTP: "pooled" (souk_common.httpclient, the fast one) or
-    # "requests" (so that tests can fake upstreams with the responses library).
-    "HTTP_TRANSPORT": "pooled",
     # How deeply arrays and objects may nest in a request body (souk_common.parsers):
     # ours nest three levels at most; deeper bodies are refused with 400.
     "JSON_MAX_DEPTH": 32,
@@ -85,13 +83,17 @@ class SoukSettings:
 souk_settings = SoukSettings()
 
 
-def _reload(*, setting: str, **kwargs: Any) -> None:
-    if setting == "SOUK":
-        souk_settings.reload()
-        from souk_common import accounts, auth
+def on_souk_change(reset: Callable[[], None]) -> None:
+    """Call ``reset`` whenever ``settings.SOUK`` changes (tests override it), after the
+    new values are in: what a module built from the old ones must go."""
 
-        auth.reset_verifier()
-        accounts.reset()
+    def receiver(*, setting: str, **kwargs: Any) -> None:
+        if setting == "SOUK":
+            reset()
+
+    _receivers.append(receiver)  # a signal holds its receivers weakly
+    setting_changed.connect(receiver)
 
 
-setting_changed.connect(_reload)
+_receivers: list[Callable[..., None]] = []
+on_souk_change(souk_settings.reload)

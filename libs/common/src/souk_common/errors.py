@@ -1,4 +1,4 @@
-"""The one error shape of every Souk service, and the handlers that produce it.
+"""The one error shape of every Souk service, the domain errors, and the handlers.
 
 Every error, whether raised by DRF, by Django (404, 500, bad host) or by a
 service, leaves as::
@@ -8,6 +8,10 @@ service, leaves as::
 ``details`` holds field errors for ``validation_error``. No traceback is ever
 sent; unexpected exceptions are logged with theirs and answered with
 ``internal_error``.
+
+Services speak the domain: they raise subclasses of :class:`ApplicationError`
+(a contract code, a message, details) and never build HTTP answers; the code's
+HTTP status is in :data:`STATUSES`, the one place it is decided.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import logging
 import math
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -78,53 +82,111 @@ def error_response(
     return response
 
 
-class ServiceError(exceptions.APIException):
-    """An error a service raises on purpose, with its contract code.
+# The HTTP status of each code: the one place where a domain error becomes HTTP.
+STATUSES: dict[str, int] = {
+    ErrorCode.VALIDATION_ERROR: 400,
+    ErrorCode.NOT_AUTHENTICATED: 401,
+    ErrorCode.PERMISSION_DENIED: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.NOT_ACCEPTABLE: 406,
+    ErrorCode.REQUEST_TIMEOUT: 408,
+    ErrorCode.OUT_OF_STOCK: 409,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.URI_TOO_LONG: 414,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.HEADERS_TOO_LARGE: 431,
+    ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.BAD_GATEWAY: 502,
+    ErrorCode.UPSTREAM_UNAVAILABLE: 503,
+    ErrorCode.UPSTREAM_TIMEOUT: 504,
+}
+# Who to ask for credentials, on every 401.
+BEARER_CHALLENGE = 'Bearer realm="souk"'
 
-    Subclasses set ``status_code``, ``default_code`` and ``default_detail``;
-    ``details`` carries structured data (for example the short lines of an
-    ``out_of_stock``) and ``headers`` extra response headers.
+
+class ApplicationError(Exception):
+    """The base of every error a service raises on purpose.
+
+    A domain error names what went wrong in the domain (``OutOfStock``,
+    ``AccountInactive``); it carries a stable contract ``code``, a message and
+    optional ``details``, and knows nothing of HTTP: :func:`exception_handler`
+    answers ``STATUSES[code]`` with the envelope. Subclasses set ``code`` and
+    ``default_message``::
+
+        class OutOfStock(ApplicationError):
+            code = ErrorCode.OUT_OF_STOCK
+            default_message = "Not enough stock for some lines; nothing was reserved."
     """
 
-    status_code: int = status.HTTP_400_BAD_REQUEST
-    default_code: str = ErrorCode.VALIDATION_ERROR.value
-    default_detail: str = "The request could not be processed."
+    code: ClassVar[ErrorCode] = ErrorCode.VALIDATION_ERROR
+    default_message: ClassVar[str] = "The request could not be processed."
 
-    def __init__(
-        self,
-        message: str | None = None,
-        *,
-        details: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message or self.default_detail, self.default_code)
-        self.message = str(message or self.default_detail)
+    def __init__(self, message: str | None = None, *, details: Mapping[str, Any] | None = None):
+        self.message = str(message or self.default_message)
         self.details = dict(details or {})
-        self.headers = dict(headers or {})
+        super().__init__(self.message)
+
+    @property
+    def status(self) -> int:
+        """The HTTP status this error is answered with."""
+        return STATUSES[self.code]
+
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries besides the envelope (e.g. ``Retry-After``)."""
+        return {"WWW-Authenticate": BEARER_CHALLENGE} if self.status == 401 else {}
 
 
-class Conflict(ServiceError):
+class InvalidInput(ApplicationError):
+    """Input a service refuses; ``details`` maps each field to its messages."""
+
+    code = ErrorCode.VALIDATION_ERROR
+    default_message = "The request is invalid."
+
+
+class NotAuthenticated(ApplicationError):
+    """Credentials missing, wrong, or no longer valid."""
+
+    code = ErrorCode.NOT_AUTHENTICATED
+    default_message = "Authentication credentials were not provided or are not valid."
+
+
+class PermissionDenied(ApplicationError):
+    """The caller is known and may not do this."""
+
+    code = ErrorCode.PERMISSION_DENIED
+    default_message = "You do not have permission to do this."
+
+
+class NotFound(ApplicationError):
+    """Nothing the caller may see has that name."""
+
+    code = ErrorCode.NOT_FOUND
+    default_message = "Not found."
+
+
+class Conflict(ApplicationError):
     """The request conflicts with the current state of the resource."""
 
-    status_code = status.HTTP_409_CONFLICT
-    default_code = ErrorCode.CONFLICT.value
-    default_detail = "The request conflicts with the current state of the resource."
+    code = ErrorCode.CONFLICT
+    default_message = "The request conflicts with the current state of the resource."
 
 
-class PayloadTooLarge(ServiceError):
+class PayloadTooLarge(ApplicationError):
     """The request body is larger than allowed."""
 
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = ErrorCode.PAYLOAD_TOO_LARGE.value
-    default_detail = "The request body is too large."
+    code = ErrorCode.PAYLOAD_TOO_LARGE
+    default_message = "The request body is too large."
 
 
-class UpstreamError(ServiceError):
+class UpstreamError(ApplicationError):
     """Base of the errors about another service this one depends on."""
 
-    status_code: int = status.HTTP_502_BAD_GATEWAY
-    default_code = ErrorCode.BAD_GATEWAY.value
-    default_detail = "An upstream service failed to answer properly."
+    code = ErrorCode.BAD_GATEWAY
+    default_message = "An upstream service failed to answer properly."
 
 
 class BadGateway(UpstreamError):
@@ -132,11 +194,10 @@ class BadGateway(UpstreamError):
 
 
 class UpstreamUnavailable(UpstreamError):
-    """The upstream is known to be down (circuit open) or too busy."""
+    """The upstream is known to be down (circuit open) or too busy; try again later."""
 
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = ErrorCode.UPSTREAM_UNAVAILABLE.value
-    default_detail = "An upstream service is unavailable; try again shortly."
+    code = ErrorCode.UPSTREAM_UNAVAILABLE
+    default_message = "An upstream service is unavailable; try again shortly."
 
     def __init__(
         self,
@@ -145,17 +206,23 @@ class UpstreamUnavailable(UpstreamError):
         retry_after: float = 1.0,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        seconds = max(1, math.ceil(retry_after))
-        super().__init__(message, details=details, headers={"Retry-After": str(seconds)})
-        self.retry_after = seconds
+        super().__init__(message, details=details)
+        self.retry_after = max(1, math.ceil(retry_after))
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class UpstreamTimeout(UpstreamError):
     """The upstream did not answer within its timeout."""
 
-    status_code = status.HTTP_504_GATEWAY_TIMEOUT
-    default_code = ErrorCode.UPSTREAM_TIMEOUT.value
-    default_detail = "An upstream service did not answer in time."
+    code = ErrorCode.UPSTREAM_TIMEOUT
+    default_message = "An upstream service did not answer in time."
+
+
+def answer_for(error: ApplicationError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """What a domain error is answered with: status, envelope and headers."""
+    return error.status, error_body(error.code, error.message, error.details), error.headers()
 
 
 # DRF's own exceptions, by the contract code they are answered with.
@@ -192,6 +259,9 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     Returns ``None`` for unexpected exceptions so that Django logs them and
     answers through :func:`server_error`, without a traceback in the response.
     """
+    if isinstance(exc, ApplicationError):
+        status_code, body, extra = answer_for(exc)
+        return Response(body, status=status_code, headers=extra)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -199,24 +269,20 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     if not isinstance(exc, exceptions.APIException):
         return None
 
-    headers: dict[str, str] = {}
-    if isinstance(exc, ServiceError):
-        code, message, details = exc.default_code, exc.message, exc.details
-        headers.update(exc.headers)
+    code = next(
+        (value for cls, value in _DRF_CODES if isinstance(exc, cls)),
+        str(getattr(exc, "default_code", "error")),
+    )
+    if code == ErrorCode.NOT_AUTHENTICATED and exc.status_code == status.HTTP_403_FORBIDDEN:
+        # DRF answers 403 when the view has no authenticator that could challenge.
+        code = ErrorCode.PERMISSION_DENIED
+    details = {}
+    if isinstance(exc, exceptions.ValidationError):
+        message = _MESSAGES[ErrorCode.VALIDATION_ERROR]
+        details = _validation_details(exc.detail)
     else:
-        code = next(
-            (value for cls, value in _DRF_CODES if isinstance(exc, cls)),
-            str(getattr(exc, "default_code", "error")),
-        )
-        if code == ErrorCode.NOT_AUTHENTICATED and exc.status_code == status.HTTP_403_FORBIDDEN:
-            # DRF answers 403 when the view has no authenticator that could challenge.
-            code = ErrorCode.PERMISSION_DENIED
-        details = {}
-        if isinstance(exc, exceptions.ValidationError):
-            message = _MESSAGES[ErrorCode.VALIDATION_ERROR]
-            details = _validation_details(exc.detail)
-        else:
-            message = str(exc.detail) if not isinstance(exc.detail, list | dict) else str(code)
+        message = str(exc.detail) if not isinstance(exc.detail, list | dict) else str(code)
+    headers: dict[str, str] = {}
     auth_header = getattr(exc, "auth_header", None)
     if auth_header:
         headers["WWW-Authenticate"] = auth_header
