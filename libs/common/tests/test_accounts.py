@@ -1,24 +1,22 @@
 """Staff privileges follow the account, as the users service says it is now, not the token."""
 
+import re
+
 import pytest
-import requests
-import responses
 from django.test import Client
 
 from souk_common import accounts
 from souk_common.accounts import Account
-from souk_common.testing import USERS_TEST_URL, FakeUsersService
+from souk_common.testing import Dropped, FakeUsersService, Hung
 
 STAFF_ID = 7
 
 
 @pytest.fixture
-def users():
+def users(users_service):
     """The users service, faked: user 7 is staff."""
-    fake = FakeUsersService(staff={STAFF_ID})
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        fake.install(mock)
-        yield fake
+    users_service.staff.add(STAFF_ID)
+    return users_service
 
 
 @pytest.fixture
@@ -62,9 +60,7 @@ def test_a_demotion_applies_once_the_remembered_state_expires(users, staff_token
     assert users.lookups == 2
 
 
-@pytest.mark.parametrize(
-    "failure", [requests.ConnectionError("refused"), requests.ReadTimeout("hung")]
-)
+@pytest.mark.parametrize("failure", [Dropped(), Hung(seconds=3)], ids=["refused", "hung"])
 def test_when_the_users_service_cannot_be_asked_staff_privileges_fail_closed(
     users, staff_token, failure
 ):
@@ -78,7 +74,7 @@ def test_when_the_users_service_cannot_be_asked_staff_privileges_fail_closed(
 
 
 def test_a_failure_to_ask_is_not_remembered(users, staff_token):
-    users.failure = requests.ConnectionError("refused")
+    users.failure = Dropped()
     assert staff_only(staff_token).status_code == 503
 
     users.failure = None
@@ -86,27 +82,34 @@ def test_a_failure_to_ask_is_not_remembered(users, staff_token):
     assert staff_only(staff_token).status_code == 200
 
 
-def test_when_users_refuses_this_services_credentials_staff_privileges_fail_closed(
-    staff_token,
-):
-    with responses.RequestsMock() as mock:
-        mock.add(responses.POST, f"{USERS_TEST_URL}/internal/auth/token/", status=401)
+def fake_users_at(fake_service, settings):
+    """A users service with nothing registered yet, named by SOUK["USERS_URL"]."""
+    server = fake_service()
+    settings.SOUK = {**settings.SOUK, "USERS_URL": server.url}
+    return server
 
-        response = staff_only(staff_token)
+
+def test_when_users_refuses_this_services_credentials_staff_privileges_fail_closed(
+    staff_token, fake_service, settings
+):
+    users = fake_users_at(fake_service, settings)
+    users.add("POST", "/internal/auth/token/", status=401)
+
+    response = staff_only(staff_token)
 
     assert response.status_code == 503
 
 
-def test_an_account_answer_that_makes_no_sense_is_502(staff_token):
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add(  # registered first, so it answers before the fake's own
-            responses.GET,
-            f"{USERS_TEST_URL}/internal/users/{STAFF_ID}/",
-            json={"id": STAFF_ID, "username": "root", "is_active": True, "is_staff": "yes"},
-        )
-        FakeUsersService().install(mock)
+def test_an_account_answer_that_makes_no_sense_is_502(staff_token, fake_service, settings):
+    users = fake_users_at(fake_service, settings)
+    users.add(  # registered first, so it answers before the fake's own
+        "GET",
+        re.compile(rf"/internal/users/{STAFF_ID}/"),
+        json={"id": STAFF_ID, "username": "root", "is_active": True, "is_staff": "yes"},
+    )
+    FakeUsersService().install(users)
 
-        response = staff_only(staff_token)
+    response = staff_only(staff_token)
 
     assert response.status_code == 502
 

@@ -6,20 +6,19 @@ import time
 
 import jwt
 import pytest
-import responses
 from django.test import Client
 
 from souk_common import auth
-from souk_common.auth import InvalidToken, JwksKeySet, Principal, StaticKeySet, TokenVerifier
+from souk_common.auth import InvalidToken, Principal, TokenVerifier
+from souk_common.jwks import JwksKeySet, StaticKeySet
 from souk_common.keys import SigningKey
 from souk_common.testing import (
     FORGED_TOKEN_KINDS,
-    FakeUsersService,
     TokenFactory,
     jwks_document,
 )
 
-JWKS_URL = "http://users.test/api/auth/jwks.json"
+JWKS_PATH = "/api/auth/jwks.json"
 
 
 def get(path, token=None, method="get"):
@@ -57,12 +56,11 @@ def test_no_token_is_401_on_a_protected_view():
     assert response.json()["error"]["code"] == "not_authenticated"
 
 
-def test_staff_only_refuses_a_user_and_admits_staff(token_factory):
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        FakeUsersService(staff={1}).install(mock)  # user 1: the tokens' holder
+def test_staff_only_refuses_a_user_and_admits_staff(token_factory, users_service):
+    users_service.staff.add(1)  # the tokens' holder
 
-        assert get("/staff-only/", token_factory.access(is_staff=False)).status_code == 403
-        assert get("/staff-only/", token_factory.access(is_staff=True)).status_code == 200
+    assert get("/staff-only/", token_factory.access(is_staff=False)).status_code == 403
+    assert get("/staff-only/", token_factory.access(is_staff=True)).status_code == 200
 
 
 def test_scope_is_required_for_internal_views(token_factory):
@@ -102,23 +100,27 @@ def clock():
     return FakeClock()
 
 
-@responses.activate
-def test_jwks_keys_are_fetched_once_and_cached(clock):
+@pytest.fixture
+def users(fake_service):
+    """The users service, publishing its JWK Set at JWKS_PATH."""
+    return fake_service()
+
+
+def test_jwks_keys_are_fetched_once_and_cached(clock, users):
     key = SigningKey.generate()
-    responses.get(JWKS_URL, json=jwks_document(key.public))
-    keys = JwksKeySet(JWKS_URL, clock=clock)
+    users.add("GET", JWKS_PATH, json=jwks_document(key.public))
+    keys = JwksKeySet(users.url + JWKS_PATH, clock=clock)
 
     assert keys.get(key.kid) is not None
     assert keys.get(key.kid) is not None
-    assert len(responses.calls) == 1
+    assert len(users.calls) == 1
 
 
-@responses.activate
-def test_jwks_rotation_a_new_kid_triggers_a_refetch_and_old_tokens_still_verify(clock):
+def test_jwks_rotation_a_new_kid_triggers_a_refetch_and_old_tokens_still_verify(clock, users):
     old, new = SigningKey.generate(), SigningKey.generate()
-    responses.get(JWKS_URL, json=jwks_document(old.public))
+    users.add("GET", JWKS_PATH, json=jwks_document(old.public))
     verifier = TokenVerifier(
-        JwksKeySet(JWKS_URL, clock=clock, min_refresh_seconds=5),
+        JwksKeySet(users.url + JWKS_PATH, clock=clock, min_refresh_seconds=5),
         issuer="souk-users",
         audience="souk",
     )
@@ -126,46 +128,43 @@ def test_jwks_rotation_a_new_kid_triggers_a_refetch_and_old_tokens_still_verify(
     verifier.verify(old_token)
 
     # The users service starts signing with a new key, publishing both.
-    responses.replace(responses.GET, JWKS_URL, json=jwks_document(new.public, old.public))
+    users.replace("GET", JWKS_PATH, json=jwks_document(new.public, old.public))
     clock.now += 6
     assert verifier.verify(TokenFactory(new).access())["token_type"] == "access"
     assert verifier.verify(old_token)["token_type"] == "access"
-    assert len(responses.calls) == 2
+    assert len(users.calls) == 2
 
 
-@responses.activate
-def test_unknown_kids_cannot_make_us_hammer_the_users_service(clock):
+def test_unknown_kids_cannot_make_us_hammer_the_users_service(clock, users):
     key = SigningKey.generate()
-    responses.get(JWKS_URL, json=jwks_document(key.public))
-    keys = JwksKeySet(JWKS_URL, clock=clock, min_refresh_seconds=5)
+    users.add("GET", JWKS_PATH, json=jwks_document(key.public))
+    keys = JwksKeySet(users.url + JWKS_PATH, clock=clock, min_refresh_seconds=5)
     keys.get(key.kid)
 
     for _ in range(50):
         assert keys.get("random-kid") is None
 
-    assert len(responses.calls) == 1
+    assert len(users.calls) == 1
 
 
-@responses.activate
-def test_a_failed_refresh_keeps_the_keys_we_have(clock):
+def test_a_failed_refresh_keeps_the_keys_we_have(clock, users):
     key = SigningKey.generate()
-    responses.get(JWKS_URL, json=jwks_document(key.public))
-    keys = JwksKeySet(JWKS_URL, clock=clock, cache_seconds=60)
+    users.add("GET", JWKS_PATH, json=jwks_document(key.public))
+    keys = JwksKeySet(users.url + JWKS_PATH, clock=clock, cache_seconds=60)
     keys.get(key.kid)
 
-    responses.replace(responses.GET, JWKS_URL, status=503)
+    users.replace("GET", JWKS_PATH, status=503)
     clock.now += 61
 
     assert keys.get(key.kid) is not None
 
 
-@responses.activate
-def test_jwks_entries_of_other_algorithms_are_ignored(clock):
+def test_jwks_entries_of_other_algorithms_are_ignored(clock, users):
     key = SigningKey.generate()
     jwk = {**key.public.to_jwk(), "alg": "RS512"}
-    responses.get(JWKS_URL, json={"keys": [jwk]})
+    users.add("GET", JWKS_PATH, json={"keys": [jwk]})
 
-    assert JwksKeySet(JWKS_URL, clock=clock).get(key.kid) is None
+    assert JwksKeySet(users.url + JWKS_PATH, clock=clock).get(key.kid) is None
 
 
 def test_the_kid_in_a_jwks_entry_is_not_trusted():
@@ -176,12 +175,11 @@ def test_the_kid_in_a_jwks_entry_is_not_trusted():
     assert keys.get("made-up") is None
 
 
-@responses.activate
-def test_keys_the_token_points_at_or_carries_are_never_fetched_or_used(clock):
+def test_keys_the_token_points_at_or_carries_are_never_fetched_or_used(clock, users):
     genuine, mallory = SigningKey.generate(), SigningKey.generate()
-    responses.get(JWKS_URL, json=jwks_document(genuine.public))
+    users.add("GET", JWKS_PATH, json=jwks_document(genuine.public))
     verifier = TokenVerifier(
-        JwksKeySet(JWKS_URL, clock=clock), issuer="souk-users", audience="souk"
+        JwksKeySet(users.url + JWKS_PATH, clock=clock), issuer="souk-users", audience="souk"
     )
     forged = TokenFactory(mallory).access(is_staff=True)
     elsewhere = "http://mallory.test/jwks.json"
@@ -192,7 +190,7 @@ def test_keys_the_token_points_at_or_carries_are_never_fetched_or_used(clock):
 
     with pytest.raises(InvalidToken, match="unknown signing key"):
         verifier.verify(pointing)
-    assert [call.request.url for call in responses.calls] == [JWKS_URL]
+    assert [call.path for call in users.calls] == [JWKS_PATH]
 
 
 def test_a_remembered_token_is_still_checked_for_its_type_and_its_expiry(token_factory):

@@ -1,25 +1,31 @@
-"""ServiceClient: timeouts, typed failures, retries only where safe, breaker, tokens."""
+"""ServiceClient: timeouts, typed failures, retries only where safe, breaker, tokens.
 
+Upstreams are real HTTP servers (souk_common.testing.FakeService): the client is
+tested through the one transport it has, the one production uses.
+"""
+
+import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import requests
-import responses
 
 from souk_common.breaker import CircuitBreaker
 from souk_common.clients import ServiceClient, ServiceTokenProvider
 from souk_common.errors import BadGateway, UpstreamTimeout, UpstreamUnavailable
 from souk_common.logging import request_id_var
-
-BASE = "http://products.test"
+from souk_common.testing import Hung
 
 
 @pytest.fixture
-def client():
-    return ServiceClient("products", BASE, backoff=0)
+def products(fake_service):
+    return fake_service()
+
+
+@pytest.fixture
+def client(products):
+    return ServiceClient("products", products.url, backoff=0)
 
 
 @pytest.fixture
@@ -55,12 +61,8 @@ def closed_port():
         return probe.getsockname()[1]
 
 
-TRANSPORTS = pytest.mark.parametrize("transport", ["pooled", "requests"])
-
-
-@TRANSPORTS
-def test_a_hung_upstream_times_out_within_the_read_timeout(silent_server, transport):
-    client = ServiceClient("products", silent_server, read_timeout=0.3, transport=transport)
+def test_a_hung_upstream_times_out_within_the_read_timeout(silent_server):
+    client = ServiceClient("products", silent_server, read_timeout=0.3)
 
     started = time.monotonic()
     with pytest.raises(UpstreamTimeout):
@@ -69,14 +71,12 @@ def test_a_hung_upstream_times_out_within_the_read_timeout(silent_server, transp
     assert time.monotonic() - started < 1.0
 
 
-@TRANSPORTS
 @pytest.mark.parametrize(("threshold", "state"), [(3, "open"), (4, "closed")])
-def test_a_refused_connection_is_a_bad_gateway_after_retries(transport, threshold, state):
+def test_a_refused_connection_is_a_bad_gateway_after_retries(threshold, state):
     client = ServiceClient(
         "products",
         f"http://127.0.0.1:{closed_port()}",
         backoff=0,
-        transport=transport,
         breaker=CircuitBreaker(failure_threshold=threshold),
     )
 
@@ -86,50 +86,45 @@ def test_a_refused_connection_is_a_bad_gateway_after_retries(transport, threshol
     assert client.breaker.state == state  # three failures: the first try and two retries
 
 
-@responses.activate
-def test_idempotent_calls_are_retried_on_502_503_504(client):
-    responses.get(f"{BASE}/x", status=503)
-    responses.get(f"{BASE}/x", status=502)
-    responses.get(f"{BASE}/x", json={"ok": True})
+def test_idempotent_calls_are_retried_on_502_503_504(client, products):
+    products.add("GET", "/x", status=503)
+    products.add("GET", "/x", status=502)
+    products.add("GET", "/x", json={"ok": True})
 
     response = client.get("/x")
 
     assert response.status == 200
     assert response.json() == {"ok": True}
-    assert len(responses.calls) == 3
+    assert len(products.calls) == 3
 
 
-@responses.activate
-def test_non_idempotent_calls_are_never_retried(client):
-    responses.post(f"{BASE}/orders", status=503)
+def test_non_idempotent_calls_are_never_retried(client, products):
+    products.add("POST", "/orders", status=503)
 
     with pytest.raises(BadGateway):
         client.post("/orders", json={})
 
-    assert len(responses.calls) == 1
+    assert len(products.calls) == 1
 
 
-@responses.activate
-def test_a_post_declared_idempotent_is_retried(client):
-    responses.post(f"{BASE}/internal/reservations/", status=503)
-    responses.post(f"{BASE}/internal/reservations/", json={"status": "reserved"}, status=201)
+def test_a_post_declared_idempotent_is_retried(client, products):
+    products.add("POST", "/internal/reservations/", status=503)
+    products.add("POST", "/internal/reservations/", json={"status": "reserved"}, status=201)
 
     response = client.post("/internal/reservations/", json={}, idempotent=True)
 
     assert response.status == 201
 
 
-@responses.activate
-def test_4xx_is_returned_to_the_caller(client):
-    responses.post(f"{BASE}/internal/reservations/", json={"error": {}}, status=409)
+def test_4xx_is_returned_to_the_caller(client, products):
+    products.add("POST", "/internal/reservations/", json={"error": {}}, status=409)
 
     assert client.post("/internal/reservations/", json={}).status == 409
 
 
-@responses.activate
 @pytest.mark.parametrize("body", [b"<html>Service Unavailable</html>", b"\xff\xfe{}"])
-def test_an_answer_that_is_not_json_is_a_bad_gateway(client, body):
-    responses.get(f"{BASE}/x", body=body, status=200)
+def test_an_answer_that_is_not_json_is_a_bad_gateway(client, products, body):
+    products.add("GET", "/x", body=body)
 
     response = client.get("/x")
 
@@ -137,24 +132,34 @@ def test_an_answer_that_is_not_json_is_a_bad_gateway(client, body):
         response.json()
 
 
-@responses.activate
-def test_an_answer_nested_absurdly_deep_is_a_bad_gateway(client):
-    responses.get(f"{BASE}/x", body=b"[" * 100_000 + b"]" * 100_000, status=200)
+def test_an_answer_nested_absurdly_deep_is_a_bad_gateway(client, products):
+    products.add("GET", "/x", body=b"[" * 100_000 + b"]" * 100_000)
 
     with pytest.raises(BadGateway, match="not JSON"):
         client.get("/x").json()
 
 
-@responses.activate
-def test_the_request_id_is_propagated(client):
-    responses.get(f"{BASE}/x", json={})
-    token = request_id_var.set("trace-client-1")
+def test_a_real_exchange_sends_json_with_the_request_id_and_reads_json(client, products):
+    products.add("POST", "/internal/reservations/", json={"status": "reserved"}, status=201)
+    token = request_id_var.set("trace-real-1")
     try:
-        client.get("/x")
+        response = client.post("/internal/reservations/", json={"reference": "r1"}, idempotent=True)
     finally:
         request_id_var.reset(token)
 
-    assert responses.calls[0].request.headers["X-Request-ID"] == "trace-client-1"
+    assert (response.status, response.json()) == (201, {"status": "reserved"})
+    seen = products.calls[0]
+    assert seen.body == b'{"reference": "r1"}'
+    assert seen.headers["X-Request-ID"] == "trace-real-1"
+    assert seen.headers["Content-Type"] == "application/json"
+
+
+def test_query_parameters_and_a_base_path(products):
+    products.add("GET", "/api/auth/jwks.json", json={})
+
+    ServiceClient("users", f"{products.url}/api/auth").get("/jwks.json", params={"a": "1 2"})
+
+    assert products.calls[0].url == f"{products.url}/api/auth/jwks.json?a=1+2"
 
 
 class FakeClock:
@@ -184,7 +189,7 @@ def test_breaker_opens_after_repeated_failures_then_probes_then_closes():
     assert breaker.state == "open"
     with pytest.raises(UpstreamUnavailable) as raised:
         succeed(breaker)
-    assert raised.value.headers["Retry-After"] == "5"
+    assert raised.value.headers()["Retry-After"] == "5"
 
     clock.now = 5
     assert breaker.state == "half_open"
@@ -241,10 +246,16 @@ def test_a_timeout_while_the_upstream_answers_others_is_not_a_failure():
     assert breaker.state == "open"
 
 
-@responses.activate
-def test_an_open_breaker_answers_at_once_without_calling():
-    client = ServiceClient("products", BASE, retries=0, breaker=CircuitBreaker(failure_threshold=2))
-    responses.get(f"{BASE}/x", status=500)
+@pytest.fixture
+def users(fake_service):
+    return fake_service()
+
+
+def test_an_open_breaker_answers_at_once_without_calling(products):
+    client = ServiceClient(
+        "products", products.url, retries=0, breaker=CircuitBreaker(failure_threshold=2)
+    )
+    products.add("GET", "/x", status=500)
     for _ in range(2):
         with pytest.raises(BadGateway):
             client.get("/x")
@@ -252,23 +263,19 @@ def test_an_open_breaker_answers_at_once_without_calling():
     with pytest.raises(UpstreamUnavailable):
         client.get("/x")
 
-    assert len(responses.calls) == 2
-
-
-USERS = "http://users.test"
+    assert len(products.calls) == 2
 
 
 def token_answer(token, expires_in=300):
     return {"access": token, "expires_in": expires_in, "token_type": "Bearer"}
 
 
-@responses.activate
-def test_service_tokens_are_cached_until_shortly_before_expiry():
+def test_service_tokens_are_cached_until_shortly_before_expiry(users):
     clock = FakeClock()
-    responses.post(f"{USERS}/internal/auth/token/", json=token_answer("t1"))
-    responses.post(f"{USERS}/internal/auth/token/", json=token_answer("t2"))
+    users.add("POST", "/internal/auth/token/", json=token_answer("t1"))
+    users.add("POST", "/internal/auth/token/", json=token_answer("t2"))
     provider = ServiceTokenProvider(
-        ServiceClient("users", USERS), client_id="orders", client_secret="s", clock=clock
+        ServiceClient("users", users.url), client_id="orders", client_secret="s", clock=clock
     )
 
     assert provider.token() == "t1"
@@ -276,52 +283,59 @@ def test_service_tokens_are_cached_until_shortly_before_expiry():
     assert provider.token() == "t1"
     clock.now = 271  # 300 s lifetime, refreshed 30 s before the end
     assert provider.token() == "t2"
-    assert responses.calls[0].request.body == b'{"client_id": "orders", "client_secret": "s"}'
+    assert json.loads(users.calls[0].body) == {"client_id": "orders", "client_secret": "s"}
 
 
-@responses.activate
-def test_a_401_makes_the_client_fetch_a_new_token_once():
-    responses.post(f"{USERS}/internal/auth/token/", json=token_answer("stale"))
-    responses.post(f"{USERS}/internal/auth/token/", json=token_answer("fresh"))
-    responses.post(f"{BASE}/internal/reservations/", status=401)
-    responses.post(f"{BASE}/internal/reservations/", status=201, json={})
-    provider = ServiceTokenProvider(ServiceClient("users", USERS), client_id="o", client_secret="s")
-    client = ServiceClient("products", BASE, auth=provider, retries=0)
+def test_a_401_makes_the_client_fetch_a_new_token_once(users, products):
+    users.add("POST", "/internal/auth/token/", json=token_answer("stale"))
+    users.add("POST", "/internal/auth/token/", json=token_answer("fresh"))
+    products.add("POST", "/internal/reservations/", status=401)
+    products.add("POST", "/internal/reservations/", status=201, json={})
+    provider = ServiceTokenProvider(
+        ServiceClient("users", users.url), client_id="o", client_secret="s"
+    )
+    client = ServiceClient("products", products.url, auth=provider, retries=0)
 
     response = client.post("/internal/reservations/", json={})
 
     assert response.status == 201
-    calls = [c for c in responses.calls if c.request.url.startswith(BASE)]
-    assert [c.request.headers["Authorization"] for c in calls] == [
+    assert [call.headers["Authorization"] for call in products.calls] == [
         "Bearer stale",
         "Bearer fresh",
     ]
 
 
-@responses.activate
-def test_a_second_401_is_returned_not_looped():
-    responses.post(f"{USERS}/internal/auth/token/", json=token_answer("t"))
-    responses.post(f"{BASE}/x", status=401)
-    provider = ServiceTokenProvider(ServiceClient("users", USERS), client_id="o", client_secret="s")
-    client = ServiceClient("products", BASE, auth=provider)
+def test_a_second_401_is_returned_not_looped(users, products):
+    users.add("POST", "/internal/auth/token/", json=token_answer("t"))
+    products.add("POST", "/x", status=401)
+    provider = ServiceTokenProvider(
+        ServiceClient("users", users.url), client_id="o", client_secret="s"
+    )
+    client = ServiceClient("products", products.url, auth=provider)
 
     assert client.post("/x", json={}).status == 401
-    assert len([c for c in responses.calls if c.request.url.startswith(BASE)]) == 2
+    assert len(products.calls) == 2
 
 
-@responses.activate
-def test_a_token_renewal_that_fails_never_leaves_the_breaker_open():
+def test_a_token_renewal_that_fails_never_leaves_the_breaker_open(users, products):
     clock = FakeClock()
-    responses.post(f"{USERS}/internal/auth/token/", json=token_answer("t1", expires_in=60))
-    responses.post(f"{USERS}/internal/auth/token/", body=requests.ConnectTimeout("users hung"))
-    responses.post(f"{USERS}/internal/auth/token/", json=token_answer("t2"))
-    responses.get(f"{BASE}/x", status=502)
-    responses.get(f"{BASE}/x", json={"ok": 1})
+    users.add("POST", "/internal/auth/token/", json=token_answer("t1", expires_in=60))
+
+    def hung(request):
+        raise Hung(seconds=1)
+
+    users.add_callback("POST", "/internal/auth/token/", hung)
+    users.add("POST", "/internal/auth/token/", json=token_answer("t2"))
+    products.add("GET", "/x", status=502)
+    products.add("GET", "/x", json={"ok": 1})
     provider = ServiceTokenProvider(
-        ServiceClient("users", USERS, retries=0), client_id="o", client_secret="s", clock=clock
+        ServiceClient("users", users.url, retries=0, read_timeout=0.3),
+        client_id="o",
+        client_secret="s",
+        clock=clock,
     )
     breaker = CircuitBreaker(failure_threshold=1, reset_timeout=5, clock=clock)
-    client = ServiceClient("products", BASE, retries=0, auth=provider, breaker=breaker)
+    client = ServiceClient("products", products.url, retries=0, auth=provider, breaker=breaker)
     with pytest.raises(BadGateway):
         client.get("/x")  # products fails: the breaker opens
     clock.now = 60  # the token must be renewed, and the breaker lets a probe through
@@ -333,122 +347,11 @@ def test_a_token_renewal_that_fails_never_leaves_the_breaker_open():
     assert breaker.state == "closed"
 
 
-@responses.activate
-def test_refused_credentials_are_a_bad_gateway():
-    responses.post(f"{USERS}/internal/auth/token/", status=401, json={})
+def test_refused_credentials_are_a_bad_gateway(users):
+    users.add("POST", "/internal/auth/token/", status=401, json={})
     provider = ServiceTokenProvider(
-        ServiceClient("users", USERS), client_id="o", client_secret="bad"
+        ServiceClient("users", users.url), client_id="o", client_secret="bad"
     )
 
     with pytest.raises(BadGateway, match="refused"):
         provider.token()
-
-
-class Scripted(BaseHTTPRequestHandler):
-    """A real HTTP server answering from a script: one (status, body, headers) per request."""
-
-    protocol_version = "HTTP/1.1"
-    script: list[tuple[int, bytes, dict[str, str]]] = []
-    seen: list[dict] = []
-
-    def log_message(self, *args):
-        pass
-
-    def _answer(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        self.seen.append(
-            {
-                "method": self.command,
-                "path": self.path,
-                "headers": dict(self.headers),
-                "body": self.rfile.read(length),
-            }
-        )
-        status, body, headers = self.script.pop(0) if self.script else (200, b"{}", {})
-        self.send_response(status)
-        chunked = headers.get("Transfer-Encoding") == "chunked"
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if not chunked:
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if chunked:
-            for piece in (body[:3], body[3:]):
-                self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
-            self.wfile.write(b"0\r\n\r\n")
-        else:
-            self.wfile.write(body)
-
-    do_GET = do_POST = _answer
-
-
-@pytest.fixture
-def scripted():
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-        block_on_close = False
-
-    Scripted.script, Scripted.seen = [], []
-    server = Server(("127.0.0.1", 0), Scripted)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", Scripted
-    server.shutdown()
-    server.server_close()
-
-
-@TRANSPORTS
-def test_a_real_exchange_sends_json_and_reads_json(scripted, transport):
-    url, handler = scripted
-    handler.script = [(201, b'{"status": "reserved"}', {"Content-Type": "application/json"})]
-    token = request_id_var.set("trace-real-1")
-    try:
-        response = ServiceClient("products", url, transport=transport).post(
-            "/internal/reservations/", json={"reference": "r1"}, idempotent=True
-        )
-    finally:
-        request_id_var.reset(token)
-
-    assert (response.status, response.json()) == (201, {"status": "reserved"})
-    seen = handler.seen[0]
-    assert seen["path"] == "/internal/reservations/"
-    assert seen["body"] == b'{"reference": "r1"}'
-    assert seen["headers"]["X-Request-ID"] == "trace-real-1"
-    assert seen["headers"]["Content-Type"] == "application/json"
-
-
-@TRANSPORTS
-def test_query_parameters_and_a_base_path(scripted, transport):
-    url, handler = scripted
-
-    ServiceClient("users", f"{url}/api/auth", transport=transport).get(
-        "/jwks.json", params={"a": "1 2"}
-    )
-
-    assert handler.seen[0]["path"] == "/api/auth/jwks.json?a=1+2"
-
-
-@TRANSPORTS
-def test_retries_against_a_real_server_and_keeps_the_connection(scripted, transport):
-    url, handler = scripted
-    handler.script = [(503, b"{}", {}), (200, b'{"ok": 1}', {})]
-    client = ServiceClient("products", url, backoff=0, transport=transport)
-
-    assert client.get("/x").json() == {"ok": 1}
-    assert client.get("/y").status == 200
-    assert [seen["path"] for seen in handler.seen] == ["/x", "/x", "/y"]
-
-
-@TRANSPORTS
-def test_chunked_and_closing_answers_are_read_whole(scripted, transport):
-    url, handler = scripted
-    handler.script = [
-        (200, b'{"chunked": true}', {"Transfer-Encoding": "chunked"}),
-        (200, b'{"closed": true}', {"Connection": "close"}),
-        (200, b'{"again": true}', {}),
-    ]
-    client = ServiceClient("products", url, transport=transport)
-
-    assert client.get("/a").json() == {"chunked": True}
-    assert client.get("/b").json() == {"closed": True}
-    assert client.get("/c").json() == {"again": True}

@@ -4,7 +4,7 @@ them. The merged OpenAPI schema is the public listener's (tests/test_routes_and_
 import pytest
 from django.test import Client
 
-from souk_common.testing import ServiceSkeletonChecks
+from souk_common.pytest_plugin import ServiceSkeletonChecks
 
 
 class TestSkeleton(ServiceSkeletonChecks):

@@ -1,7 +1,6 @@
 """Fixtures of the orders service's tests: signed-in clients and faked upstreams."""
 
 import pytest
-import responses
 from rest_framework.test import APIClient
 
 from orders import clients
@@ -19,15 +18,18 @@ def _fresh_clients():
 
 
 @pytest.fixture
-def upstreams():
+def upstreams(fake_service, settings):
     """The users and products services, faked; every other HTTP call fails the test."""
     products, users = FakeProducts(), FakeUsers(staff={STAFF_ID})
     products.add(1, "Sencha", "9.50", stock=10)
     products.add(2, "Teapot", "39.00", stock=2)
     products.add(3, "Retired tray", "27.50", stock=5, is_active=False)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        install(mock, products, users)
-        yield products, users
+    products_server, users_server = fake_service(), fake_service()
+    install(products_server, users_server, products, users)
+    settings.PRODUCTS_URL, settings.USERS_URL = products_server.url, users_server.url
+    settings.SOUK = {**settings.SOUK, "USERS_URL": users_server.url}
+    clients.reset()
+    return products, users
 
 
 @pytest.fixture

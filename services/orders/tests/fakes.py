@@ -1,4 +1,4 @@
-"""The users and products services, faked at the HTTP boundary with ``responses``.
+"""The users and products services, faked at the HTTP boundary (real local servers).
 
 The fake products service keeps stock and reservations in memory and answers
 like the real one (all or nothing, idempotent by reference, release once), so
@@ -14,13 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import requests
-import responses
-
-from souk_common.testing import USERS_TEST_URL, FakeUsersService
-
-USERS = USERS_TEST_URL
-PRODUCTS = "http://products.test"
+from souk_common.testing import FakeRequest, FakeService, FakeUsersService
 
 
 @dataclass
@@ -79,7 +73,7 @@ class FakeProducts:
             json.dumps({"error": {"code": code, "message": code, "details": details}}),
         )
 
-    def reserve(self, request: requests.PreparedRequest) -> tuple[int, dict, str]:
+    def reserve(self, request: FakeRequest) -> tuple[int, dict, str]:
         body = json.loads(request.body or b"{}")
         reference = body["reference"]
         self.calls.append(("reserve", reference))
@@ -130,7 +124,7 @@ class FakeProducts:
         self.reservations[reference] = reservation
         return self._answer(reservation, 201)
 
-    def commit(self, request: requests.PreparedRequest) -> tuple[int, dict, str]:
+    def commit(self, request: FakeRequest) -> tuple[int, dict, str]:
         reference = _reference(request)
         self.calls.append(("commit", reference))
         failed = self._fail("commit")
@@ -144,7 +138,7 @@ class FakeProducts:
         reservation["status"] = "committed"
         return self._answer(reservation)
 
-    def release(self, request: requests.PreparedRequest) -> tuple[int, dict, str]:
+    def release(self, request: FakeRequest) -> tuple[int, dict, str]:
         reference = _reference(request)
         self.calls.append(("release", reference))
         failed = self._fail("release")
@@ -169,8 +163,8 @@ class FakeProducts:
         return sum(1 for name, _ in self.calls if name == operation)
 
 
-def _reference(request: requests.PreparedRequest) -> str:
-    match = re.search(r"/internal/reservations/([^/]+)/", request.url or "")
+def _reference(request: FakeRequest) -> str:
+    match = re.search(r"/internal/reservations/([^/]+)/", request.path)
     assert match
     return match.group(1)
 
@@ -189,11 +183,11 @@ Answer = tuple[int, dict, str]
 def _answering(
     fake: FakeProducts | FakeUsers,
     operation: str,
-    callback: Callable[[requests.PreparedRequest], Answer],
-) -> Callable[[requests.PreparedRequest], Answer]:
+    callback: Callable[[FakeRequest], Answer],
+) -> Callable[[FakeRequest], Answer]:
     """``callback``, with its successful answer garbled or lost if the test says so."""
 
-    def answer(request: requests.PreparedRequest) -> Answer:
+    def answer(request: FakeRequest) -> Answer:
         status, headers, body = callback(request)
         if status < 300 and operation in fake.lost_answers:
             raise fake.lost_answers[operation]
@@ -204,25 +198,27 @@ def _answering(
     return answer
 
 
-def install(mock: responses.RequestsMock, products: FakeProducts, users: FakeUsers) -> None:
-    mock.add(
-        responses.POST,
-        f"{USERS}/internal/auth/token/",
+def install(
+    products_server: FakeService,
+    users_server: FakeService,
+    products: FakeProducts,
+    users: FakeUsers,
+) -> None:
+    """Answer as products and users on the two servers."""
+    users_server.add(
+        "POST",
+        "/internal/auth/token/",
         json={"access": "service-token", "expires_in": 300, "token_type": "Bearer"},
     )
-    mock.add_callback(
-        responses.GET,
-        re.compile(rf"{USERS}/internal/users/\d+/"),
-        _answering(users, "account", users.account),
+    users_server.add_callback(
+        "GET", re.compile(r"/internal/users/\d+/"), _answering(users, "account", users.account)
     )
-    mock.add_callback(
-        responses.POST,
-        f"{PRODUCTS}/internal/reservations/",
-        _answering(products, "reserve", products.reserve),
+    products_server.add_callback(
+        "POST", "/internal/reservations/", _answering(products, "reserve", products.reserve)
     )
     for operation in ("commit", "release"):
-        mock.add_callback(
-            responses.POST,
-            re.compile(rf"{PRODUCTS}/internal/reservations/[^/]+/{operation}/"),
+        products_server.add_callback(
+            "POST",
+            re.compile(rf"/internal/reservations/[^/]+/{operation}/"),
             _answering(products, operation, getattr(products, operation)),
         )

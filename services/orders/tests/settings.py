@@ -9,7 +9,5 @@ from souk_common.testing import database_for_tests, souk_test_settings
 
 DATABASES = {"default": database_for_tests("orders")}
 SOUK = souk_test_settings()
-# The upstreams are faked at the HTTP boundary (``responses``) under these names.
-USERS_URL = "http://users.test"
-PRODUCTS_URL = "http://products.test"
+# The upstreams are faked by real local servers (tests/conftest.py), which hang for 1 s.
 ORDERS_UPSTREAMS = {**ORDERS_UPSTREAMS, "READ_TIMEOUT": 0.5}  # noqa: F405

@@ -1,18 +1,10 @@
 """The orders admin: filters by status and user, lines inline, money and status read-only."""
 
 import pytest
-from django.contrib.auth.models import User
 
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client):
-    User.objects.create_superuser("boss", "boss@example.com", "pw-for-the-admin")
-    client.login(username="boss", password="pw-for-the-admin")
-    return client
 
 
 @pytest.fixture

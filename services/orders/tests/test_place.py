@@ -5,11 +5,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import requests
 from django.utils import timezone
 
 from orders.models import IdempotencyKey, Order
 from orders.services import orders_reconcile
+from souk_common.testing import Dropped, Hung
 from tests.conftest import place
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,7 @@ def test_a_reservation_answered_as_released_is_never_confirmed(alice, products):
 
 def test_a_fallback_commit_that_hangs_releases_the_stock(alice, products):
     products.ignores_commit = True
-    products.failures["commit"] = requests.ReadTimeout("hung")
+    products.failures["commit"] = Hung(seconds=1)
 
     response = place(alice, (1, 3))
 
@@ -186,7 +186,7 @@ def test_short_stock_is_409_naming_the_short_lines_and_nothing_is_held(alice, pr
 
 
 def test_unreachable_products_is_503_and_no_stock_is_lost(alice, products):
-    products.failures["reserve"] = requests.ConnectionError("refused")
+    products.failures["reserve"] = Dropped()
 
     response = place(alice, (1, 1))
 
@@ -200,7 +200,7 @@ def test_unreachable_products_is_503_and_no_stock_is_lost(alice, products):
 
 
 def test_a_products_service_too_slow_is_504_and_the_reservation_is_released(alice, products):
-    products.lost_answers["reserve"] = requests.ReadTimeout("too slow")  # after taking stock
+    products.lost_answers["reserve"] = Hung(seconds=1)  # after taking stock
 
     response = place(alice, (1, 3))
 
@@ -213,8 +213,8 @@ def test_a_products_service_too_slow_is_504_and_the_reservation_is_released(alic
 
 
 def test_when_even_the_release_fails_the_order_waits_for_recovery(alice, products):
-    products.failures["reserve"] = requests.ReadTimeout("hung")
-    products.failures["release"] = requests.ReadTimeout("still hung")
+    products.failures["reserve"] = Hung(seconds=1)
+    products.failures["release"] = Hung(seconds=1)
 
     response = place(alice, (1, 1))
 
@@ -223,7 +223,7 @@ def test_when_even_the_release_fails_the_order_waits_for_recovery(alice, product
 
 
 def test_idempotent_calls_are_retried_through_a_blip(alice, products):
-    products.failures["reserve"] = [503, requests.ConnectionError("reset")]
+    products.failures["reserve"] = [503, Dropped()]
 
     response = place(alice, (1, 1))
 
@@ -251,7 +251,7 @@ def test_a_deleted_user_cannot_order(alice, users, products):
 
 
 def test_users_service_down_is_503_and_no_order(alice, users, products):
-    users.failure = requests.ConnectionError("refused")
+    users.failure = Dropped()
 
     response = place(alice, (1, 1))
 

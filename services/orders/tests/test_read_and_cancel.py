@@ -2,10 +2,9 @@
 the users service says they are staff)."""
 
 import pytest
-import requests
 
 from orders.models import Order
-from souk_common.testing import FORGED_TOKEN_KINDS
+from souk_common.testing import FORGED_TOKEN_KINDS, Dropped
 from tests.conftest import STAFF_ID, client_for, place
 
 pytestmark = pytest.mark.django_db
@@ -137,7 +136,7 @@ def test_a_deactivated_staff_member_cannot_read_others_orders(alice, staff, user
 
 def test_when_users_cannot_be_asked_staff_reads_fail_closed(alice, staff, users):
     order_id = place(alice, (1, 1)).json()["id"]
-    users.failure = requests.ConnectionError("refused")
+    users.failure = Dropped()
 
     listing = staff.get("/api/orders/")
     cancelling = staff.post(f"/api/orders/{order_id}/cancel/")
@@ -158,7 +157,7 @@ def test_only_confirmed_orders_can_be_cancelled(alice, products):
 
 def test_cancel_while_products_is_down_is_503_and_recovery_finishes_it(alice, products):
     order_id = place(alice, (1, 2)).json()["id"]
-    products.failures["release"] = requests.ConnectionError("refused")
+    products.failures["release"] = Dropped()
 
     response = alice.post(f"/api/orders/{order_id}/cancel/")
 

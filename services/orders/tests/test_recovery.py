@@ -4,12 +4,12 @@ import json
 from datetime import timedelta
 
 import pytest
-import requests
 from django.core.management import call_command
 from django.utils import timezone
 
 from orders.models import IdempotencyKey, Order
 from orders.services import orders_reconcile
+from souk_common.testing import Dropped, Hung
 from tests.conftest import place
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ def test_failing_and_cancelling_orders_are_finished(products):
 def test_while_products_is_down_orders_wait_for_the_next_run(products):
     order = Order.objects.create(user_id=1)
     age(order.pk)
-    products.failures["release"] = requests.ConnectionError("refused")
+    products.failures["release"] = Dropped()
 
     assert orders_reconcile(grace=timedelta(seconds=30))["left"] == 1
     assert Order.objects.get(pk=order.pk).status == "failing"
@@ -78,8 +78,8 @@ def test_while_products_is_down_orders_wait_for_the_next_run(products):
 
 
 def test_the_key_of_a_recovered_order_gets_its_final_answer(alice, products):
-    products.failures["reserve"] = requests.ReadTimeout("hung")
-    products.failures["release"] = requests.ReadTimeout("hung")
+    products.failures["reserve"] = Hung(seconds=1)
+    products.failures["release"] = Hung(seconds=1)
     first = place(alice, (1, 1), key="stuck")
     assert first.status_code == 504
     assert place(alice, (1, 1), key="stuck").status_code == 409  # still being settled
@@ -104,6 +104,9 @@ def test_when_recovery_wins_the_race_the_saga_reports_failure(alice, products):
     assert response.json()["error"]["code"] == "upstream_unavailable"
 
 
+# The fake products answers from its own thread, with its own database connection: the
+# order must be committed for it to see it.
+@pytest.mark.django_db(transaction=True)
 def test_when_recovery_takes_the_order_while_products_answers_it_is_not_confirmed(alice, products):
     def recovery_takes_over(answer):
         Order.objects.filter(status="pending").update(status="failing")

@@ -3,12 +3,10 @@
 from decimal import Decimal
 
 import pytest
-import responses
 from rest_framework.test import APIClient
 
 from catalogue.models import Category, Product
 from catalogue.services import product_create
-from souk_common.testing import FakeUsersService
 
 
 @pytest.fixture
@@ -20,12 +18,10 @@ STAFF_ID = 1
 
 
 @pytest.fixture
-def users():
+def users(users_service):
     """The users service, faked at the HTTP boundary: user 1 is staff there."""
-    fake = FakeUsersService(staff={STAFF_ID})
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        fake.install(mock)
-        yield fake
+    users_service.staff.add(STAFF_ID)
+    return users_service
 
 
 @pytest.fixture

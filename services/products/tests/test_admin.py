@@ -1,20 +1,12 @@
 """The products admin: listing with stock, bulk retire, and stock edits that reach the ledger."""
 
 import pytest
-from django.contrib.auth.models import User
 
 from catalogue.models import Product
 from inventory.models import StockMovement
 from tests.conftest import reload
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client):
-    User.objects.create_superuser("boss", "boss@example.com", "pw-for-the-admin")
-    client.login(username="boss", password="pw-for-the-admin")
-    return client
 
 
 def test_product_list_shows_stock_and_filters(admin_client, make_product):

@@ -8,13 +8,6 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, make_user):
-    make_user("boss", is_staff=True, is_superuser=True)
-    client.login(username="boss", password="correct-horse-battery-staple")
-    return client
-
-
 def test_create_a_service_client_in_the_admin(admin_client):
     response = admin_client.post(
         "/admin/accounts/serviceclient/add/",

@@ -1,6 +1,6 @@
 """Health, schema, docs, admin and the error envelope, as every service serves them."""
 
-from souk_common.testing import ServiceSkeletonChecks
+from souk_common.pytest_plugin import ServiceSkeletonChecks
 
 
 class TestSkeleton(ServiceSkeletonChecks):

@@ -21,11 +21,9 @@ The service token a call carries is fetched before the call enters the breaker:
 the token comes from another service, through its own client and breaker, and
 its failure says nothing about this upstream.
 
-Two transports, one behaviour: ``pooled`` (the default: keep-alive sockets with
-:mod:`souk_common.httpclient`, measured several times cheaper per call) and
-``requests`` (``SOUK["HTTP_TRANSPORT"] = "requests"``), through which unit tests
-fake an upstream at the HTTP boundary with ``responses``. Both map failures to
-the same typed errors, and the library's tests run against real sockets with each.
+Calls go over :class:`souk_common.httpclient.Pool` (keep-alive connections, answers
+read by llhttp), the one transport: unit tests fake an upstream with a real local
+server (:class:`souk_common.testing.FakeService`), never through another path.
 """
 
 from __future__ import annotations
@@ -40,13 +38,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
-
 from souk_common.breaker import CircuitBreaker
-from souk_common.conf import souk_settings
 from souk_common.errors import BadGateway, UpstreamTimeout
-from souk_common.httpclient import Malformed, Pool, Refused, TimedOut, UpstreamFailure
+from souk_common.httpclient import Pool, TimedOut, UpstreamFailure
 from souk_common.logging import current_request_id
 
 logger = logging.getLogger(__name__)
@@ -102,25 +96,11 @@ class ServiceClient:
     pool_size: int = 16
     auth: TokenSource | None = None
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
-    transport: str = field(default_factory=lambda: str(souk_settings.HTTP_TRANSPORT))
-    adapter: HTTPAdapter = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
-        parts = urlsplit(self.base_url)
-        self._origin = f"{parts.scheme}://{parts.netloc}"
-        self._path_prefix = parts.path
-        self._pool: Pool | None = None
-        if self.transport == "pooled":
-            self._pool = Pool.from_url(self.base_url, self.pool_size)
-        elif self.transport == "requests":
-            # The adapter is called directly: requests' Session machinery (settings
-            # merging, cookies, hooks) doubles the cost of a call and none of it is needed.
-            self.adapter = HTTPAdapter(
-                pool_connections=1, pool_maxsize=self.pool_size, max_retries=0
-            )
-        else:
-            raise ValueError(f"unknown transport {self.transport!r}: 'pooled' or 'requests'")
+        self._path_prefix = urlsplit(self.base_url).path
+        self._pool = Pool.from_url(self.base_url, self.pool_size)
 
     def get(self, path: str, **kwargs: Any) -> ServiceResponse:
         return self.request("GET", path, **kwargs)
@@ -214,29 +194,16 @@ class ServiceClient:
             body = jsonlib.dumps(json).encode()
             headers["Content-Type"] = "application/json"
         target = self._path_prefix + path + (f"?{urlencode(params)}" if params else "")
-        timeout = read_timeout or self.read_timeout
-        if self._pool is not None:
-            headers["Content-Length"] = str(len(body))
-            answer = self._pool.request(
-                method,
-                target or "/",
-                headers,
-                body,
-                connect_timeout=self.connect_timeout,
-                read_timeout=timeout,
-            )
-            return ServiceResponse(answer.status, dict(answer.headers), answer.body)
-        request = requests.PreparedRequest()
-        request.prepare(method=method, url=self._origin + target, headers=headers, data=body)
-        try:
-            sent = self.adapter.send(request, timeout=(self.connect_timeout, timeout))
-        except requests.Timeout as exc:
-            raise TimedOut(str(exc)) from exc
-        except requests.ConnectionError as exc:
-            raise Refused(str(exc)) from exc
-        except requests.RequestException as exc:
-            raise Malformed(str(exc)) from exc
-        return ServiceResponse(sent.status_code, sent.headers, sent.content)
+        headers["Content-Length"] = str(len(body))
+        answer = self._pool.request(
+            method,
+            target or "/",
+            headers,
+            body,
+            connect_timeout=self.connect_timeout,
+            read_timeout=read_timeout or self.read_timeout,
+        )
+        return ServiceResponse(answer.status, dict(answer.headers), answer.body)
 
     def _sleep(self, attempt: int) -> None:
         delay = self.backoff * (2 ** (attempt - 1))

@@ -1,17 +1,24 @@
-"""pytest plugin (entry point ``souk``): says which database the tests use.
+"""pytest plugin (entry point ``souk``): the one module of souk_common that imports pytest.
 
-It adds the ``postgres`` marker, and on SQLite skips the tests so marked with a
-reason that says why, and prints the database in the session header. Each test
+It says which database the tests use: it adds the ``postgres`` marker, on SQLite
+skips the tests so marked with a reason that says why, and prints the database in
+the session header. It gives every service's tests the same fixtures (tokens, a
+other services faked at the HTTP boundary) and the same
+checks of the service's skeleton (:class:`ServiceSkeletonChecks`). Each test
 starts with no account state or service token remembered from another.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.test import Client
+
+from souk_common.testing import FakeService, FakeUsersService
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -103,3 +110,120 @@ def account_clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
     # Cached like the real one, so that accounts.reset() still works while it stands in.
     monkeypatch.setattr(accounts, "account_directory", functools.cache(lambda: directory))
     return clock
+
+
+@pytest.fixture
+def fake_service() -> Iterator[Callable[[], FakeService]]:
+    """Start fake services (real HTTP servers on loopback); each is closed after the test."""
+    started: list[FakeService] = []
+
+    def start() -> FakeService:
+        started.append(FakeService())
+        return started[-1]
+
+    yield start
+    for fake in started:
+        fake.close()
+
+
+@pytest.fixture
+def users_service(fake_service: Callable[[], FakeService], settings: Any) -> FakeUsersService:
+    """The users service's internal API, faked; ``SOUK["USERS_URL"]`` names it.
+
+    Every account is active and not staff until the test says otherwise
+    (``users_service.staff.add(7)``).
+    """
+    users = FakeUsersService()
+    server = fake_service()
+    users.install(server)
+    settings.SOUK = {**getattr(settings, "SOUK", {}), "USERS_URL": server.url}
+    return users
+
+
+class ServiceSkeletonChecks:
+    """What every service serves besides its API; subclass it as ``TestSkeleton``.
+
+    Health, the OpenAPI schema and Swagger UI (with its assets served locally,
+    never from a CDN), the admin login page and its limit on failed logins, the
+    404 envelope and the request-id echo.
+    """
+
+    def test_live(self, client: Client) -> None:
+        response = client.get("/health/live")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+
+    @pytest.mark.django_db
+    def test_ready(self, client: Client) -> None:
+        response = client.get("/health/ready")
+        assert response.status_code == 200
+        assert response.json()["status"] == "ok"
+
+    @pytest.mark.django_db
+    def test_openapi_schema(self, client: Client) -> None:
+        response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+        assert response.status_code == 200
+        assert response.json()["openapi"].startswith("3.")
+
+    def test_swagger_ui_is_served_without_internet(self, client: Client) -> None:
+        response = client.get("/api/docs/")
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "cdn." not in page
+        assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
+        assert any("swagger-ui-bundle" in asset for asset in assets)
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
+
+    @pytest.mark.django_db
+    def test_admin_login_page(self, client: Client) -> None:
+        response = client.get("/admin/login/")
+        assert response.status_code == 200
+        stylesheets = re.findall(r'href="(/static/admin/[^"]+)"', response.content.decode())
+        assert stylesheets
+        assert client.get(stylesheets[0]).status_code == 200
+
+    @pytest.mark.django_db
+    def test_admin_logins_are_limited_per_username_and_per_address(
+        self, client: Client, settings: Any
+    ) -> None:
+        """Failed admin logins are limited (souk_common.admin); a limited login shows the
+        login page saying why, with 429, and checks no password."""
+        from django.contrib.auth import get_user_model
+        from django.core.cache import cache
+
+        cache.clear()
+        settings.SOUK = {
+            **getattr(settings, "SOUK", {}),
+            "ADMIN_LOGIN_FAILURES_PER_USERNAME": 3,
+            "ADMIN_LOGIN_FAILURES_PER_ADDRESS": 5,
+        }
+        users = get_user_model()._default_manager
+        users.create_user("boss", "boss@example.com", "right-password-1", is_staff=True)
+        users.create_user("clerk", "clerk@example.com", "right-password-2", is_staff=True)
+
+        def log_in(username: str, password: str, address: str) -> Any:
+            body = {"username": username, "password": password}
+            return client.post("/admin/login/", body, REMOTE_ADDR=address)
+
+        wrong = [log_in("boss", "wrong", "203.0.113.5").status_code for _ in range(3)]
+        limited = log_in("boss", "right-password-1", "198.51.100.9")  # from elsewhere too
+        guesses = [log_in(f"guess{n}", "wrong", "192.0.2.1").status_code for n in range(5)]
+        from_guesser = log_in("clerk", "right-password-2", "192.0.2.1")
+        clerk = log_in("clerk", "right-password-2", "198.51.100.10")
+
+        assert wrong == [200, 200, 200]  # the login page again, with its error
+        assert limited.status_code == 429
+        assert "Too many failed logins" in limited.content.decode()
+        assert int(limited["Retry-After"]) > 0
+        assert guesses == [200] * 5
+        assert from_guesser.status_code == 429
+        assert clerk.status_code == 302  # another user, from another address
+        assert client.session["_auth_user_id"] == str(users.get(username="clerk").pk)
+
+    def test_unknown_path_is_a_404_envelope(self, client: Client) -> None:
+        response = client.get("/no/such/path", HTTP_X_REQUEST_ID="skeleton-1")
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
+        assert response.json()["error"]["request_id"] == "skeleton-1"
+        assert response["X-Request-ID"] == "skeleton-1"

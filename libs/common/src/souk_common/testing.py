@@ -1,9 +1,16 @@
 """Helpers for the services' test suites.
 
+Nothing here imports pytest, so tools may use it too; the pytest fixtures and the
+checks every service runs are in :mod:`souk_common.pytest_plugin`.
+
 Tokens: :func:`signing_key_for_tests` is one RSA key per test process; services'
 test settings trust its public half (:func:`souk_test_settings`) and
 :class:`TokenFactory` mints real RS256 tokens with it, so tests authenticate
 exactly as production does. :func:`jwks_document` builds a JWK Set.
+
+Other services: :class:`FakeService` is a real HTTP server a test registers
+answers with, so the code under test calls it through the client production uses;
+:class:`FakeUsersService` answers like the users service's internal API.
 
 Database choice (contract §1): tests use PostgreSQL at ``POSTGRES_URL``
 (default ``postgres://postgres@127.0.0.1:5432/postgres``) when it answers, and
@@ -30,12 +37,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import jwt
-import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.test import Client
 
+from souk_common.db import database_config
 from souk_common.keys import PublicKey, SigningKey
-from souk_common.settings import database_config
 
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -133,95 +138,6 @@ def run_concurrently(target: Callable[[int], T], count: int) -> list[T | BaseExc
     return results
 
 
-class ServiceSkeletonChecks:
-    """What every service serves besides its API; subclass it as ``TestSkeleton``.
-
-    Health, the OpenAPI schema and Swagger UI (with its assets served locally,
-    never from a CDN), the admin login page and its limit on failed logins, the
-    404 envelope and the request-id echo.
-    """
-
-    def test_live(self, client: Client) -> None:
-        response = client.get("/health/live")
-        assert response.status_code == 200
-        assert response.json() == {"status": "ok"}
-
-    @pytest.mark.django_db
-    def test_ready(self, client: Client) -> None:
-        response = client.get("/health/ready")
-        assert response.status_code == 200
-        assert response.json()["status"] == "ok"
-
-    @pytest.mark.django_db
-    def test_openapi_schema(self, client: Client) -> None:
-        response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
-        assert response.status_code == 200
-        assert response.json()["openapi"].startswith("3.")
-
-    def test_swagger_ui_is_served_without_internet(self, client: Client) -> None:
-        response = client.get("/api/docs/")
-        assert response.status_code == 200
-        page = response.content.decode()
-        assert "cdn." not in page
-        assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
-        assert any("swagger-ui-bundle" in asset for asset in assets)
-        for asset in assets:
-            assert client.get(asset).status_code == 200, asset
-
-    @pytest.mark.django_db
-    def test_admin_login_page(self, client: Client) -> None:
-        response = client.get("/admin/login/")
-        assert response.status_code == 200
-        stylesheets = re.findall(r'href="(/static/admin/[^"]+)"', response.content.decode())
-        assert stylesheets
-        assert client.get(stylesheets[0]).status_code == 200
-
-    @pytest.mark.django_db
-    def test_admin_logins_are_limited_per_username_and_per_address(
-        self, client: Client, settings: Any
-    ) -> None:
-        """Failed admin logins are limited (souk_common.admin); a limited login shows the
-        login page saying why, with 429, and checks no password."""
-        from django.contrib.auth import get_user_model
-        from django.core.cache import cache
-
-        cache.clear()
-        settings.SOUK = {
-            **getattr(settings, "SOUK", {}),
-            "ADMIN_LOGIN_FAILURES_PER_USERNAME": 3,
-            "ADMIN_LOGIN_FAILURES_PER_ADDRESS": 5,
-        }
-        users = get_user_model()._default_manager
-        users.create_user("boss", "boss@example.com", "right-password-1", is_staff=True)
-        users.create_user("clerk", "clerk@example.com", "right-password-2", is_staff=True)
-
-        def log_in(username: str, password: str, address: str) -> Any:
-            body = {"username": username, "password": password}
-            return client.post("/admin/login/", body, REMOTE_ADDR=address)
-
-        wrong = [log_in("boss", "wrong", "203.0.113.5").status_code for _ in range(3)]
-        limited = log_in("boss", "right-password-1", "198.51.100.9")  # from elsewhere too
-        guesses = [log_in(f"guess{n}", "wrong", "192.0.2.1").status_code for n in range(5)]
-        from_guesser = log_in("clerk", "right-password-2", "192.0.2.1")
-        clerk = log_in("clerk", "right-password-2", "198.51.100.10")
-
-        assert wrong == [200, 200, 200]  # the login page again, with its error
-        assert limited.status_code == 429
-        assert "Too many failed logins" in limited.content.decode()
-        assert int(limited["Retry-After"]) > 0
-        assert guesses == [200] * 5
-        assert from_guesser.status_code == 429
-        assert clerk.status_code == 302  # another user, from another address
-        assert client.session["_auth_user_id"] == str(users.get(username="clerk").pk)
-
-    def test_unknown_path_is_a_404_envelope(self, client: Client) -> None:
-        response = client.get("/no/such/path", HTTP_X_REQUEST_ID="skeleton-1")
-        assert response.status_code == 404
-        assert response.json()["error"]["code"] == "not_found"
-        assert response.json()["error"]["request_id"] == "skeleton-1"
-        assert response["X-Request-ID"] == "skeleton-1"
-
-
 # Keys and tokens ----------------------------------------------------------------------
 
 
@@ -232,30 +148,195 @@ def signing_key_for_tests() -> SigningKey:
 
 
 #: Where tests find the users service, faked with ``responses`` (:class:`FakeUsersService`).
-USERS_TEST_URL = "http://users.test"
+# Nothing listens on the discard port: a call to another service that no test arranged
+# (with a FakeService) fails at once as a bad gateway.
+UNREACHABLE_URL = "http://127.0.0.1:9"
 
 
 def souk_test_settings(**overrides: Any) -> dict[str, Any]:
-    """``SOUK`` settings for tests: trust :func:`signing_key_for_tests` offline, and call
-    other services through requests, so that ``responses`` can fake them (the users
-    service at :data:`USERS_TEST_URL`)."""
+    """``SOUK`` settings for tests: trust :func:`signing_key_for_tests` offline; the
+    users service is unreachable until a test fakes it (the ``users_service`` fixture)."""
     return {
         "JWT_PUBLIC_KEYS": [signing_key_for_tests().public.to_pem()],
-        "HTTP_TRANSPORT": "requests",
-        "USERS_URL": USERS_TEST_URL,
+        "USERS_URL": UNREACHABLE_URL,
         "SERVICE_CLIENT_ID": "tests",
         "SERVICE_CLIENT_SECRET": "a-secret-for-tests-only",
         **overrides,
     }
 
 
+# Another service, faked at the HTTP boundary ------------------------------------------
+
+
+class Dropped(Exception):
+    """Raised by a fake's callback: the connection is closed with no answer (a reset)."""
+
+
+class Hung(Exception):
+    """Raised by a fake's callback: no answer for ``seconds`` (past the caller's read
+    timeout), then the connection closes. The work the callback did is done."""
+
+    def __init__(self, seconds: float = 2.0) -> None:
+        super().__init__(f"hung for {seconds} s")
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class FakeRequest:
+    """What a fake service received."""
+
+    method: str
+    url: str  # the full URL, query included
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+Answer = tuple[int, dict[str, str], str | bytes]
+Callback = Callable[[FakeRequest], Answer]
+
+
+class FakeService:
+    """A real HTTP server on a free loopback port that answers from registered routes.
+
+    Unit tests fake another service here, at the HTTP boundary of the very client
+    production uses (:class:`~souk_common.clients.ServiceClient`), not through a
+    transport production never takes. Routes are a method and a path (a string,
+    or a compiled regex matched against the whole path); answers are registered
+    like ``responses``' (several for one route are given in turn, the last one
+    again and again) or computed by a callback, which may raise :class:`Dropped`
+    or :class:`Hung` to fail the way a network does. Unknown routes answer 599, so
+    a call nobody expected shows up as a bad gateway in the test. Close it after
+    use (the ``fake_service`` fixture does).
+    """
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        fake = self
+        self.calls: list[FakeRequest] = []
+        self._routes: list[tuple[str, str | re.Pattern[str], list[Callback]]] = []
+        self._lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def handle_one(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                request = FakeRequest(
+                    method=self.command,
+                    url=fake.url + self.path,
+                    path=self.path.split("?", 1)[0],
+                    headers=dict(self.headers.items()),
+                    body=self.rfile.read(length) if length else b"",
+                )
+                try:
+                    status, headers, body = fake._answer(request)
+                except Dropped:
+                    self.close_connection = True
+                    return
+                except Hung as hung:
+                    time.sleep(hung.seconds)
+                    self.close_connection = True
+                    return
+                payload = body.encode() if isinstance(body, str) else body
+                self.send_response(status)
+                headers = {"Content-Type": "application/json", **headers}
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_one
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            block_on_close = False
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        # A short poll interval: closing waits for the serving loop to notice.
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.02)
+        threading.Thread(target=serve, daemon=True).start()
+
+    def add(
+        self,
+        method: str,
+        path: str | re.Pattern[str],
+        *,
+        json: Any = None,
+        body: str | bytes = b"",
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer ``method path`` with this (after the answers registered before it)."""
+        payload: str | bytes = body if json is None else _json_text(json)
+        answer: Answer = (status, dict(headers or {}), payload)
+        self._register(method, path, lambda request: answer)
+
+    def replace(self, method: str, path: str | re.Pattern[str], **answer: Any) -> None:
+        """Forget what ``method path`` answered; answer this from now on (see :meth:`add`)."""
+        with self._lock:
+            self._routes = [
+                route for route in self._routes if (route[0], route[1]) != (method.upper(), path)
+            ]
+        self.add(method, path, **answer)
+
+    def add_callback(self, method: str, path: str | re.Pattern[str], callback: Callback) -> None:
+        """Answer ``method path`` with what ``callback(request)`` returns."""
+        self._register(method, path, callback)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _register(self, method: str, path: str | re.Pattern[str], callback: Callback) -> None:
+        with self._lock:
+            for known_method, known_path, callbacks in self._routes:
+                if known_method == method.upper() and known_path == path:
+                    callbacks.append(callback)
+                    return
+            self._routes.append((method.upper(), path, [callback]))
+
+    def _answer(self, request: FakeRequest) -> Answer:
+        with self._lock:
+            self.calls.append(request)
+            for method, path, callbacks in self._routes:
+                matches = (
+                    path.fullmatch(request.path)
+                    if isinstance(path, re.Pattern)
+                    else path == request.path
+                )
+                if method == request.method and matches:
+                    callback = callbacks.pop(0) if len(callbacks) > 1 else callbacks[0]
+                    break
+            else:
+                return (
+                    599,
+                    {},
+                    _json_text({"error": f"no route for {request.method} {request.path}"}),
+                )
+        return callback(request)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)
+
+
 @dataclass
 class FakeUsersService:
-    """The users service's internal API, faked at the HTTP boundary with ``responses``.
+    """The users service's internal API, as a :class:`FakeService` answers it.
 
     It issues service tokens, and answers ``GET /internal/users/{id}/`` from its sets:
-    an account is active and not staff unless listed. ``failure`` (an exception, such
-    as ``requests.ConnectionError``) is raised by every account lookup instead.
+    an account is active and not staff unless listed. ``failure`` (:class:`Dropped`
+    or :class:`Hung`) is raised by every account lookup instead.
     """
 
     staff: set[int] = field(default_factory=set)
@@ -264,13 +345,13 @@ class FakeUsersService:
     failure: BaseException | None = None
     lookups: int = 0
 
-    def account(self, request: Any) -> tuple[int, dict[str, str], str]:
-        """The ``responses`` callback answering one account lookup."""
+    def account(self, request: FakeRequest) -> Answer:
+        """The callback answering one account lookup."""
         self.lookups += 1
         if self.failure is not None:
             raise self.failure
-        match = re.search(r"/internal/users/(\d+)/", request.url or "")
-        assert match, request.url
+        match = re.fullmatch(r"/internal/users/(\d+)/", request.path)
+        assert match, request.path
         user_id = int(match.group(1))
         if user_id in self.missing:
             return 404, {}, json.dumps({"error": {"code": "not_found"}})
@@ -282,18 +363,14 @@ class FakeUsersService:
         }
         return 200, {}, json.dumps(body)
 
-    def install(self, mock: Any, base_url: str = USERS_TEST_URL) -> None:
-        """Register the service-token and account endpoints with a ``RequestsMock``."""
-        import responses
-
-        mock.add(
-            responses.POST,
-            f"{base_url}/internal/auth/token/",
+    def install(self, fake: FakeService) -> None:
+        """Answer the service-token and account endpoints on ``fake``."""
+        fake.add(
+            "POST",
+            "/internal/auth/token/",
             json={"access": "service-token", "expires_in": 300, "token_type": "Bearer"},
         )
-        mock.add_callback(
-            responses.GET, re.compile(rf"{re.escape(base_url)}/internal/users/\d+/"), self.account
-        )
+        fake.add_callback("GET", re.compile(r"/internal/users/\d+/"), self.account)
 
 
 def jwks_document(*keys: PublicKey) -> dict[str, Any]:
