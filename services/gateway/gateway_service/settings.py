@@ -3,63 +3,22 @@
 from pathlib import Path
 
 from souk_common import settings as common
-from souk_common.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = common.ServiceEnv("gateway", base_dir=BASE_DIR)
 
-SECRET_KEY = env.secret_key()
-DEBUG = env.debug()
-ALLOWED_HOSTS = env.allowed_hosts()
-# HTTPS terminates in front of the gateway (see docs/security.md).
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.secure_cookies()
-SECURE_HSTS_SECONDS = env.hsts_seconds()
-SILENCED_SYSTEM_CHECKS = common.SILENCED_SYSTEM_CHECKS
-
-INSTALLED_APPS = [
-    *common.DJANGO_APPS,
-    *common.THIRD_PARTY_APPS,
-    "souk_common",
-    "proxy",
-]
-MIDDLEWARE = common.MIDDLEWARE
-ROOT_URLCONF = "gateway_service.urls"
-# The public listener is gateway_service.asgi (the proxy); this WSGI application is the
-# admin listener (GATEWAY_ADMIN_PORT), which the public one never serves.
-WSGI_APPLICATION = "gateway_service.wsgi.application"
-ASGI_APPLICATION = "gateway_service.asgi.application"
-TEMPLATES = common.TEMPLATES
-
-DATABASES = {"default": env.database()}
-CACHES = env.cache()
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-AUTH_PASSWORD_VALIDATORS = common.AUTH_PASSWORD_VALIDATORS
-
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-APPEND_SLASH = False
-
-STATIC_URL = "static/"
-STATIC_ROOT = env.get_str("STATIC_ROOT") or None
-WHITENOISE_USE_FINDERS = not env.is_production
-
-REST_FRAMEWORK = common.rest_framework_settings(
-    authentication_classes=("souk_common.auth.JWTAuthentication",),
+globals().update(
+    common.service_settings(
+        env, apps=["proxy"], title="Souk gateway", description="The only public entry point."
+    )
 )
+# The public listener is gateway_service.asgi (the proxy); the WSGI application is the
+# admin listener (GATEWAY_ADMIN_PORT), which the public one never serves.
+ASGI_APPLICATION = "gateway_service.asgi.application"
+
 # Tokens are verified here, statelessly, with the users service's published keys.
 SOUK = env.jwt_verification()
-SPECTACULAR_SETTINGS = common.spectacular_settings(
-    title="Souk gateway",
-    description="The only public entry point.",
-)
 
-LOGGING = logging_config(
-    service="gateway",
-    fmt=env.get_str("LOG_FORMAT", "keyvalue"),
-    level=env.get_str("LOG_LEVEL", "INFO"),
-)
 
 # The proxy (proxy/app.py). Upstreams by name; routes by path prefix. Routes edited in
 # the admin override these defaults by prefix, within GATEWAY_ROUTES_REFRESH_SECONDS.

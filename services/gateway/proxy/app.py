@@ -95,7 +95,7 @@ class Gateway:
     def __init__(self, django_app: ASGIApp) -> None:
         self.django_app = django_app
         self.django_paths = ("/health/live", "/health/ready", "/api/docs/")
-        self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
+        self.static_prefix = "/" + str(settings.STATIC_URL).lstrip("/")
         self.allowed_hosts = list(settings.ALLOWED_HOSTS)
         self.routes = RouteTableHolder(settings.GATEWAY_ROUTES_REFRESH_SECONDS)
         self.pools = {

@@ -3,48 +3,19 @@
 from pathlib import Path
 
 from souk_common import settings as common
-from souk_common.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = common.ServiceEnv("orders", base_dir=BASE_DIR)
 
-SECRET_KEY = env.secret_key()
-DEBUG = env.debug()
-ALLOWED_HOSTS = env.allowed_hosts()
-# HTTPS terminates in front of the gateway (see docs/security.md).
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.secure_cookies()
-SECURE_HSTS_SECONDS = env.hsts_seconds()
-SILENCED_SYSTEM_CHECKS = common.SILENCED_SYSTEM_CHECKS
-
-INSTALLED_APPS = [
-    *common.DJANGO_APPS,
-    *common.THIRD_PARTY_APPS,
-    "souk_common",
-    "orders",
-]
-MIDDLEWARE = common.MIDDLEWARE
-ROOT_URLCONF = "orders_service.urls"
-WSGI_APPLICATION = "orders_service.wsgi.application"
-TEMPLATES = common.TEMPLATES
-
-DATABASES = {"default": env.database()}
-CACHES = env.cache()
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-AUTH_PASSWORD_VALIDATORS = common.AUTH_PASSWORD_VALIDATORS
-
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-APPEND_SLASH = False
-
-STATIC_URL = "static/"
-STATIC_ROOT = env.get_str("STATIC_ROOT") or None
-WHITENOISE_USE_FINDERS = not env.is_production
-
-REST_FRAMEWORK = common.rest_framework_settings(
-    authentication_classes=("souk_common.auth.JWTAuthentication",),
+globals().update(
+    common.service_settings(
+        env,
+        apps=["orders"],
+        title="Souk orders",
+        description="Placing and managing orders across services.",
+    )
 )
+
 # The services orders calls, and how: every call has both timeouts; idempotent calls
 # are retried on connection failures and 502/503/504; a breaker per upstream opens after
 # repeated failures. The saga's worst case must stay well under the reconcile grace.
@@ -64,13 +35,3 @@ ORDERS_RECONCILE_GRACE_SECONDS = env.get_float("ORDERS_RECONCILE_GRACE_SECONDS",
 # service's identity with the users service (the service client "orders" there) gives the
 # token its calls carry, and confirms a staff member's privileges.
 SOUK = {**env.jwt_verification(), **env.service_identity("orders")}
-SPECTACULAR_SETTINGS = common.spectacular_settings(
-    title="Souk orders",
-    description="Placing and managing orders across services.",
-)
-
-LOGGING = logging_config(
-    service="orders",
-    fmt=env.get_str("LOG_FORMAT", "keyvalue"),
-    level=env.get_str("LOG_LEVEL", "INFO"),
-)

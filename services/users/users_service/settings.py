@@ -5,47 +5,19 @@ from pathlib import Path
 
 from souk_common import settings as common
 from souk_common.keys import PublicKey, ensure_private_key_file, read_pem
-from souk_common.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = common.ServiceEnv("users", base_dir=BASE_DIR)
 
-SECRET_KEY = env.secret_key()
-DEBUG = env.debug()
-ALLOWED_HOSTS = env.allowed_hosts()
-# HTTPS terminates in front of the gateway (see docs/security.md).
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.secure_cookies()
-SECURE_HSTS_SECONDS = env.hsts_seconds()
-SILENCED_SYSTEM_CHECKS = common.SILENCED_SYSTEM_CHECKS
-
-INSTALLED_APPS = [
-    *common.DJANGO_APPS,
-    *common.THIRD_PARTY_APPS,
-    "rest_framework_simplejwt.token_blacklist",
-    "souk_common",
-    "accounts",
-]
-MIDDLEWARE = common.MIDDLEWARE
-ROOT_URLCONF = "users_service.urls"
-WSGI_APPLICATION = "users_service.wsgi.application"
-TEMPLATES = common.TEMPLATES
-
-DATABASES = {"default": env.database()}
-CACHES = env.cache()
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+globals().update(
+    common.service_settings(
+        env,
+        apps=["rest_framework_simplejwt.token_blacklist", "accounts"],
+        title="Souk users",
+        description="Accounts, identity and JSON Web Tokens.",
+    )
+)
 AUTH_USER_MODEL = "accounts.User"
-AUTH_PASSWORD_VALIDATORS = common.AUTH_PASSWORD_VALIDATORS
-
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-APPEND_SLASH = False
-
-STATIC_URL = "static/"
-STATIC_ROOT = env.get_str("STATIC_ROOT") or None
-WHITENOISE_USE_FINDERS = not env.is_production
-
 REST_FRAMEWORK = common.rest_framework_settings(
     authentication_classes=("accounts.authentication.UserJWTAuthentication",),
     DEFAULT_THROTTLE_RATES={
@@ -99,13 +71,3 @@ SOUK = {
     # Sign-in throttles count per client: behind the gateway, the one X-Forwarded-For sends.
     "PROXY_SECRET": env.proxy_secret(),
 }
-SPECTACULAR_SETTINGS = common.spectacular_settings(
-    title="Souk users",
-    description="Accounts, identity and JSON Web Tokens.",
-)
-
-LOGGING = logging_config(
-    service="users",
-    fmt=env.get_str("LOG_FORMAT", "keyvalue"),
-    level=env.get_str("LOG_LEVEL", "INFO"),
-)

@@ -26,6 +26,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from souk_common.db import database_config
 from souk_common.keys import read_pem
+from souk_common.logging import logging_config
 
 DEVELOPMENT = "development"
 PRODUCTION = "production"
@@ -336,4 +337,59 @@ def spectacular_settings(*, title: str, description: str, **overrides: Any) -> d
         "REDOC_DIST": "SIDECAR",
         "COMPONENT_SPLIT_REQUEST": True,
         **overrides,
+    }
+
+
+def service_settings(
+    env: ServiceEnv, *, apps: list[str], title: str, description: str
+) -> dict[str, Any]:
+    """Every setting the services share, for one service's ``settings.py``::
+
+        env = ServiceEnv("products", base_dir=BASE_DIR)
+        globals().update(service_settings(env, apps=["catalogue"], title=..., description=...))
+
+    Security from the environment (secret key, hosts, cookies, HSTS), the apps
+    (Django's, DRF and drf-spectacular, souk_common, then ``apps``), middleware,
+    templates, the database and cache from their URLs, UTC and i18n, static files
+    through WhiteNoise, DRF with stateless JWT authentication, the OpenAPI
+    settings, and logging with the request id. A service sets after it only what
+    is its own, and overrides what it must (the users service its authentication).
+    """
+    project = f"{env.service}_service"
+    secure_cookies = env.secure_cookies()
+    return {
+        "SECRET_KEY": env.secret_key(),
+        "DEBUG": env.debug(),
+        "ALLOWED_HOSTS": env.allowed_hosts(),
+        # HTTPS terminates in front of the gateway (see docs/security.md).
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "CSRF_COOKIE_SECURE": secure_cookies,
+        "SECURE_HSTS_SECONDS": env.hsts_seconds(),
+        "SILENCED_SYSTEM_CHECKS": SILENCED_SYSTEM_CHECKS,
+        "INSTALLED_APPS": [*DJANGO_APPS, *THIRD_PARTY_APPS, "souk_common", *apps],
+        "MIDDLEWARE": MIDDLEWARE,
+        "ROOT_URLCONF": f"{project}.urls",
+        "WSGI_APPLICATION": f"{project}.wsgi.application",
+        "TEMPLATES": TEMPLATES,
+        "DATABASES": {"default": env.database()},
+        "CACHES": env.cache(),
+        "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
+        "AUTH_PASSWORD_VALIDATORS": AUTH_PASSWORD_VALIDATORS,
+        "LANGUAGE_CODE": "en-us",
+        "TIME_ZONE": "UTC",
+        "USE_I18N": True,
+        "USE_TZ": True,
+        "APPEND_SLASH": False,
+        "STATIC_URL": "static/",
+        "STATIC_ROOT": env.get_str("STATIC_ROOT") or None,
+        "WHITENOISE_USE_FINDERS": not env.is_production,
+        "REST_FRAMEWORK": rest_framework_settings(
+            authentication_classes=("souk_common.auth.JWTAuthentication",),
+        ),
+        "SPECTACULAR_SETTINGS": spectacular_settings(title=title, description=description),
+        "LOGGING": logging_config(
+            service=env.service,
+            fmt=env.get_str("LOG_FORMAT", "keyvalue"),
+            level=env.get_str("LOG_LEVEL", "INFO"),
+        ),
     }
