@@ -8,8 +8,7 @@ import jwt
 import pytest
 from django.test import Client
 
-from souk_common import auth
-from souk_common.auth import InvalidToken, Principal, TokenVerifier
+from souk_common import tokens
 from souk_common.jwks import JwksKeySet, StaticKeySet
 from souk_common.keys import SigningKey
 from souk_common.testing import (
@@ -17,6 +16,7 @@ from souk_common.testing import (
     TokenFactory,
     jwks_document,
 )
+from souk_common.tokens import InvalidToken, Principal, TokenVerifier
 
 JWKS_PATH = "/api/auth/jwks.json"
 
@@ -231,7 +231,7 @@ def jwt_claims(token):
 def test_verifier_needs_the_required_claims(token_factory):
     claims = token_factory.claims("access", user_id=1)
     del claims["jti"]
-    verifier = auth.get_verifier()
+    verifier = tokens.get_verifier()
 
     with pytest.raises(InvalidToken, match="jti"):
         verifier.verify(token_factory.encode(claims))

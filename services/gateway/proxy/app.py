@@ -34,7 +34,6 @@ from proxy.limits import Bulkhead, ClientSlots, RateLimiter
 from proxy.paths import checked_target
 from proxy.routes import Route, RouteTableHolder
 from proxy.watch import UpstreamWatch
-from souk_common.auth import InvalidToken, Principal, get_verifier
 from souk_common.breaker import CircuitBreaker
 from souk_common.db import release_database_connection
 from souk_common.errors import ErrorCode, UpstreamUnavailable, error_body
@@ -42,6 +41,7 @@ from souk_common.httpclient import AsyncPool, AsyncResponse, TimedOut, UpstreamF
 from souk_common.logging import request_id_var
 from souk_common.middleware import safe_request_id
 from souk_common.network import client_address_after_hops
+from souk_common.tokens import InvalidToken, Principal, get_verifier
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("souk.access")

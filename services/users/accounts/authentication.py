@@ -6,12 +6,13 @@ from typing import Any
 from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.models import User
-from souk_common.auth import SERVICE, JWTAuthentication, Principal
+from souk_common.auth import JWTAuthentication
+from souk_common.tokens import SERVICE, Principal
 
 
 class UserJWTAuthentication(JWTAuthentication):
     """``request.user`` is the ``User`` row for user tokens (a deactivated one is refused),
-    and a :class:`~souk_common.auth.Principal` for service tokens."""
+    and a :class:`~souk_common.tokens.Principal` for service tokens."""
 
     def principal_for(self, claims: Mapping[str, Any]) -> Any:
         if claims["token_type"] == SERVICE:

@@ -23,9 +23,9 @@ from rest_framework_simplejwt.tokens import AccessToken as SimpleAccessToken
 from rest_framework_simplejwt.tokens import RefreshToken as SimpleRefreshToken
 
 from accounts.models import ServiceClient, User
-from souk_common.auth import REFRESH, SERVICE, InvalidToken, TokenVerifier
 from souk_common.jwks import ALGORITHM, StaticKeySet
 from souk_common.keys import PublicKey, SigningKey
+from souk_common.tokens import REFRESH, SERVICE, InvalidToken, TokenVerifier
 
 
 class SoukTokenBackend(TokenBackend):

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import ServiceClient
-from souk_common.auth import get_verifier
+from souk_common.tokens import get_verifier
 from tests.conftest import bearer
 
 pytestmark = pytest.mark.django_db

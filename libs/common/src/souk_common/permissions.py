@@ -9,7 +9,7 @@ from rest_framework import permissions
 from rest_framework.request import Request
 
 from souk_common import accounts
-from souk_common.auth import Principal
+from souk_common.tokens import Principal
 
 if TYPE_CHECKING:  # DRF's views import its settings, which import this module.
     from rest_framework.views import APIView

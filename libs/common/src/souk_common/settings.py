@@ -319,7 +319,7 @@ def rest_framework_settings(
         "DEFAULT_PERMISSION_CLASSES": list(permission_classes),
         "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
         "DEFAULT_PAGINATION_CLASS": "souk_common.pagination.PageNumberPagination",
-        "EXCEPTION_HANDLER": "souk_common.errors.exception_handler",
+        "EXCEPTION_HANDLER": "souk_common.exception_handlers.exception_handler",
         "COERCE_DECIMAL_TO_STRING": True,
         **overrides,
     }

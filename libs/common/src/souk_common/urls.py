@@ -9,10 +9,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from souk_common import health
 
 #: Django's error views, answered with the envelope; assign them in each ROOT_URLCONF.
-HANDLER400 = "souk_common.errors.bad_request"
-HANDLER403 = "souk_common.errors.permission_denied"
-HANDLER404 = "souk_common.errors.page_not_found"
-HANDLER500 = "souk_common.errors.server_error"
+HANDLER400 = "souk_common.exception_handlers.bad_request"
+HANDLER403 = "souk_common.exception_handlers.permission_denied"
+HANDLER404 = "souk_common.exception_handlers.page_not_found"
+HANDLER500 = "souk_common.exception_handlers.server_error"
 
 
 def health_urlpatterns() -> list[URLPattern]:
