@@ -84,3 +84,20 @@ def test_postgresql_gets_them_in_one_round_trip():
 
     assert len(queries) == 1
     assert list(Group.objects.values_list("name", flat=True)) == ["two"]
+
+
+def test_an_update_built_by_the_orm_is_sent_with_others():
+    Group.objects.create(name="tea")
+    Group.objects.create(name="coffee")
+
+    renamed = sql.update(Group.objects.filter(name="tea"), name="green tea")
+    untouched = sql.update(Group.objects.filter(name="cocoa"), name="hot chocolate")
+
+    assert sql.execute_together([renamed, untouched]) == 1
+    assert sorted(Group.objects.values_list("name", flat=True)) == ["coffee", "green tea"]
+    assert sql.execute_together([untouched]) == 0
+
+
+def test_an_update_filtered_across_a_relation_is_refused():
+    with pytest.raises(ValueError, match="its own table"):
+        sql.update(Permission.objects.filter(content_type__model="group"), name="x")

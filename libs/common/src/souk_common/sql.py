@@ -19,7 +19,8 @@ from typing import Any, NamedTuple, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Model
+from django.db.models import Field, Model, QuerySet
+from django.db.models.sql import UpdateQuery
 
 
 class Statement(NamedTuple):
@@ -74,6 +75,22 @@ def insert(
     columns = ", ".join(column(model, name, using=using) for name in fields)
     sql = f"INSERT INTO {table(model, using=using)} ({columns}) VALUES {values}"  # noqa: S608
     return Statement(sql, params)
+
+
+def update(queryset: QuerySet[Any], **values: Any) -> Statement:
+    """The ``UPDATE`` that ``queryset.update(**values)`` would run, built by the ORM but not
+    run: a statement to send with others (:func:`execute_together`).
+
+    For the one-table filters conditional writes use (``filter(pk=..., status=...)``);
+    a filter across relations needs a query of its own first, which this refuses.
+    """
+    query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
+    query.add_update_values(values)
+    joined = [alias for alias in query.alias_map if query.alias_refcount[alias]]
+    if query.get_related_updates() or len(joined) > 1:
+        raise ValueError("only an update filtered on its own table can be sent with others")
+    sql, params = query.get_compiler(queryset.db).as_sql()
+    return Statement(sql, list(params))
 
 
 def sends_together(connection: BaseDatabaseWrapper) -> bool:
