@@ -167,12 +167,14 @@ def test_jwks_entries_of_other_algorithms_are_ignored(clock, users):
     assert JwksKeySet(users.url + JWKS_PATH, clock=clock).get(key.kid) is None
 
 
-def test_the_kid_in_a_jwks_entry_is_not_trusted():
-    key = SigningKey.generate()
-    keys = StaticKeySet([key.public.to_pem()])
+def test_the_kid_in_a_jwks_entry_is_not_trusted(clock, users):
+    key, other = SigningKey.generate(), SigningKey.generate()
+    lying = {**key.public.to_jwk(), "kid": other.kid}  # claims to be the other key
+    users.add("GET", JWKS_PATH, json={"keys": [lying]})
+    keys = JwksKeySet(users.url + JWKS_PATH, clock=clock)
 
-    assert keys.get(key.kid) is not None
-    assert keys.get("made-up") is None
+    assert keys.get(other.kid) is None  # a token signed by the other key finds nothing
+    assert keys.get(key.kid) is not None  # the key is known by its own thumbprint
 
 
 def test_keys_the_token_points_at_or_carries_are_never_fetched_or_used(clock, users):

@@ -8,7 +8,7 @@ Answers every request with what it received, and behaves on demand:
 hop-by-hop headers the gateway must drop. Some answer wrongly on purpose:
 ``.../early-hints`` sends a ``103`` first, ``.../overlong`` a body longer than
 its ``Content-Length`` (the excess looks like another answer), ``.../cut``
-closes the connection inside the body. Like any ``http.server``, it answers
+closes the connection inside the body, ``.../drop`` without answering at all. Like any ``http.server``, it answers
 ``Expect: 100-continue`` with its own ``100 Continue``. ``GET /__received`` lists what it
 received (``DELETE`` forgets); ``POST /__ready/<code>`` sets its readiness.
 """
@@ -112,6 +112,9 @@ class Handler(BaseHTTPRequestHandler):
                 % (len(body), body)
                 + b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(smuggled), smuggled)
             )
+            return None
+        if "drop" in parts:
+            self.close_connection = True
             return None
         if "cut" in parts:
             self.wfile.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"partial')
