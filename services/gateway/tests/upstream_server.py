@@ -8,9 +8,10 @@ Answers every request with what it received, and behaves on demand:
 hop-by-hop headers the gateway must drop. Some answer wrongly on purpose:
 ``.../early-hints`` sends a ``103`` first, ``.../overlong`` a body longer than
 its ``Content-Length`` (the excess looks like another answer), ``.../cut``
-closes the connection inside the body, ``.../drop`` without answering at all. Like any ``http.server``, it answers
-``Expect: 100-continue`` with its own ``100 Continue``. ``GET /__received`` lists what it
-received (``DELETE`` forgets); ``POST /__ready/<code>`` sets its readiness.
+closes the connection inside the body, ``.../drop`` without answering at all.
+Like any ``http.server``, it answers ``Expect: 100-continue`` with its own
+``100 Continue``. ``GET /__received`` lists what it received (``DELETE``
+forgets); ``POST /__ready/<code>`` sets its readiness.
 """
 
 from __future__ import annotations
