@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -13,12 +14,13 @@ from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
-from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts import tokens
 from accounts.models import ServiceClient, User
-from accounts.tokens import RefreshToken, service_token_for, token_pair_for
+from souk_common.tokens import REFRESH, InvalidToken, claimed_user_id
 
 BAD_CREDENTIALS = "No active account found with the given credentials."
 
@@ -108,6 +110,20 @@ def _revoke_refresh_tokens(user: User) -> None:
 # Sign-in and user tokens ----------------------------------------------------------
 
 
+def _token_pair_issue(user: User) -> dict[str, str]:
+    """A new pair with the user's current claims; the refresh token is recorded as outstanding."""
+    now = timezone.now()
+    refresh = tokens.refresh_token_for(user, now=now)
+    OutstandingToken.objects.create(
+        user=user,
+        jti=refresh.jti,
+        token=refresh.token,
+        created_at=now,
+        expires_at=refresh.expires_at,
+    )
+    return {"access": tokens.access_token_for(user, now=now), "refresh": refresh.token}
+
+
 def auth_login(*, request: HttpRequest, username: str, password: str) -> dict[str, str]:
     """A token pair for valid credentials of an active account; 401 otherwise.
 
@@ -118,14 +134,20 @@ def auth_login(*, request: HttpRequest, username: str, password: str) -> dict[st
     if not isinstance(user, User):
         raise AuthenticationFailed(BAD_CREDENTIALS)
     update_last_login(User, user)
-    return token_pair_for(user)
+    return _token_pair_issue(user)
 
 
-def _valid_refresh_token(raw: str) -> RefreshToken:
+def _refresh_claims(raw: str) -> dict[str, Any]:
+    """The claims of a refresh token this service issued and nobody has used up."""
     try:
-        return RefreshToken(raw)  # type: ignore[arg-type]  # simplejwt accepts the string
-    except TokenError as exc:
-        raise AuthenticationFailed(f"Invalid refresh token: {exc}") from None
+        claims = tokens.claims_of(raw)
+    except InvalidToken:
+        raise AuthenticationFailed("Invalid refresh token: Token is invalid") from None
+    if claims["token_type"] != REFRESH:
+        raise AuthenticationFailed("Invalid refresh token: Token has wrong type")
+    if BlacklistedToken.objects.filter(token__jti=claims["jti"]).exists():
+        raise AuthenticationFailed("Invalid refresh token: Token is blacklisted")
+    return claims
 
 
 def auth_refresh(*, refresh: str) -> dict[str, str]:
@@ -134,22 +156,31 @@ def auth_refresh(*, refresh: str) -> dict[str, str]:
     The outstanding-token row is locked, so two concurrent uses of one refresh
     token cannot both succeed. A deactivated user gets nothing.
     """
-    token = _valid_refresh_token(refresh)
+    claims = _refresh_claims(refresh)
     with transaction.atomic():
-        outstanding = OutstandingToken.objects.select_for_update().filter(jti=token["jti"]).first()
+        outstanding = OutstandingToken.objects.select_for_update().filter(jti=claims["jti"]).first()
         if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
             raise AuthenticationFailed("Invalid refresh token: Token is blacklisted")
-        user = User.objects.filter(pk=token.get("user_id"), is_active=True).first()
+        user = User.objects.filter(pk=claimed_user_id(claims), is_active=True).first()
         if user is None:
             raise AuthenticationFailed("The account is inactive or does not exist.")
         BlacklistedToken.objects.create(token=outstanding)
-        return token_pair_for(user)
+        return _token_pair_issue(user)
 
 
 def auth_logout(*, refresh: str) -> None:
     """Kill a refresh token (the access token it came with expires on its own)."""
-    token = _valid_refresh_token(refresh)
-    token.blacklist()
+    claims = _refresh_claims(refresh)
+    outstanding, _ = OutstandingToken.objects.get_or_create(
+        jti=claims["jti"],
+        defaults={
+            "user": User.objects.filter(pk=claimed_user_id(claims)).first(),
+            "token": refresh,
+            "created_at": timezone.now(),
+            "expires_at": datetime.fromtimestamp(claims["exp"], tz=UTC),
+        },
+    )
+    BlacklistedToken.objects.get_or_create(token=outstanding)
 
 
 # Service identity -------------------------------------------------------------------
@@ -182,4 +213,10 @@ def service_token_issue(*, client_id: str, client_secret: str) -> dict[str, Any]
         raise AuthenticationFailed("Unknown client or wrong secret.")
     if not client.check_secret(client_secret):
         raise AuthenticationFailed("Unknown client or wrong secret.")
-    return service_token_for(client)
+    lifetime = settings.SERVICE_TOKEN_LIFETIME
+    return {
+        "access": tokens.service_token_for(client, now=timezone.now()),
+        "token_type": "Bearer",
+        "expires_in": int(lifetime.total_seconds()),
+        "scope": " ".join(client.scope_list),
+    }

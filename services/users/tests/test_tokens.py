@@ -319,11 +319,7 @@ def test_key_rotation_old_and_new_keys_are_published_and_both_verify(
     old_pair = login("alice")
     old_key = signing_key_for_tests()
     new_key = SigningKey.generate()
-    settings.SIMPLE_JWT = {
-        **settings.SIMPLE_JWT,
-        "SIGNING_KEY": new_key.to_pem(),
-        "VERIFYING_KEY": new_key.public.to_pem(),
-    }
+    settings.JWT_SIGNING_KEY = new_key.to_pem()
     settings.JWT_PREVIOUS_PUBLIC_KEYS = [old_key.public.to_pem()]
     settings.SOUK = {
         **settings.SOUK,

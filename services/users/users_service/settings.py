@@ -31,12 +31,12 @@ REST_FRAMEWORK = common.rest_framework_settings(
 # allowed) or JWT_PRIVATE_KEY_FILE; in development a key is generated under var/keys/.
 # During a rotation, JWT_PREVIOUS_PUBLIC_KEY_FILES lists the old public keys, which stay
 # published in the JWK Set and accepted until the tokens they signed have expired.
-_signing_pem = read_pem(
+JWT_SIGNING_KEY = read_pem(
     value=env.get_str("JWT_PRIVATE_KEY"), path=env.get_str("JWT_PRIVATE_KEY_FILE")
 )
-if not _signing_pem:
+if not JWT_SIGNING_KEY:
     env.required("JWT_PRIVATE_KEY", development_default="(generated)")
-    _signing_pem = ensure_private_key_file(env.var_dir / "keys" / "jwt-signing.pem").to_pem()
+    JWT_SIGNING_KEY = ensure_private_key_file(env.var_dir / "keys" / "jwt-signing.pem").to_pem()
 JWT_PREVIOUS_PUBLIC_KEYS = [
     PublicKey.from_pem(read_pem(path=path)).to_pem()
     for path in env.get_list("JWT_PREVIOUS_PUBLIC_KEY_FILES")
@@ -44,21 +44,9 @@ JWT_PREVIOUS_PUBLIC_KEYS = [
 JWT_ISSUER = env.get_str("JWT_ISSUER", "souk-users")
 JWT_AUDIENCE = env.get_str("JWT_AUDIENCE", "souk")
 
-SIMPLE_JWT = {
-    "ALGORITHM": "RS256",
-    "SIGNING_KEY": _signing_pem,
-    "VERIFYING_KEY": PublicKey.from_pem(_signing_pem).to_pem(),
-    "ISSUER": JWT_ISSUER,
-    "AUDIENCE": JWT_AUDIENCE,
-    "LEEWAY": 5,
-    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.get_int("ACCESS_TOKEN_SECONDS", 300)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.get_int("REFRESH_TOKEN_SECONDS", 86400)),
-    "ROTATE_REFRESH_TOKENS": True,
-    "BLACKLIST_AFTER_ROTATION": True,
-    "UPDATE_LAST_LOGIN": True,
-    "USER_ID_FIELD": "id",
-    "USER_ID_CLAIM": "user_id",
-}
+# How long the tokens this service issues live (accounts.tokens).
+ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.get_int("ACCESS_TOKEN_SECONDS", 300))
+REFRESH_TOKEN_LIFETIME = timedelta(seconds=env.get_int("REFRESH_TOKEN_SECONDS", 86400))
 SERVICE_TOKEN_LIFETIME = timedelta(seconds=env.get_int("SERVICE_TOKEN_SECONDS", 300))
 # The scopes a service client may be granted.
 SERVICE_SCOPES = ["users:read", "stock:reserve"]
@@ -67,7 +55,7 @@ SERVICE_SCOPES = ["users:read", "stock:reserve"]
 SOUK = {
     "JWT_ISSUER": JWT_ISSUER,
     "JWT_AUDIENCE": JWT_AUDIENCE,
-    "JWT_PUBLIC_KEYS": [SIMPLE_JWT["VERIFYING_KEY"], *JWT_PREVIOUS_PUBLIC_KEYS],
+    "JWT_PUBLIC_KEYS": [PublicKey.from_pem(JWT_SIGNING_KEY).to_pem(), *JWT_PREVIOUS_PUBLIC_KEYS],
     # Sign-in throttles count per client: behind the gateway, the one X-Forwarded-For sends.
     "PROXY_SECRET": env.proxy_secret(),
 }
