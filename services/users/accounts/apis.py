@@ -116,7 +116,8 @@ class TokenObtainApi(CredentialsApi):
     @extend_schema(request=TokenObtainInputSerializer, responses=TokenPairOutputSerializer)
     def post(self, request: Request) -> Response:
         data = _valid(TokenObtainInputSerializer, request.data)
-        return Response(services.auth_login(request=request._request, **data))
+        pair = services.auth_login(request=request._request, **data)
+        return Response(TokenPairOutputSerializer(pair).data)
 
 
 class TokenRefreshApi(CredentialsApi):
@@ -125,7 +126,8 @@ class TokenRefreshApi(CredentialsApi):
     @extend_schema(request=RefreshInputSerializer, responses=TokenPairOutputSerializer)
     def post(self, request: Request) -> Response:
         data = _valid(RefreshInputSerializer, request.data)
-        return Response(services.auth_refresh(refresh=data["refresh"]))
+        pair = services.auth_refresh(refresh=data["refresh"])
+        return Response(TokenPairOutputSerializer(pair).data)
 
 
 class LogoutApi(CredentialsApi):
@@ -153,7 +155,8 @@ class ServiceTokenApi(CredentialsApi):
     @extend_schema(request=ServiceTokenInputSerializer, responses=ServiceTokenOutputSerializer)
     def post(self, request: Request) -> Response:
         data = _valid(ServiceTokenInputSerializer, request.data)
-        return Response(services.service_token_issue(**data))
+        token = services.service_token_issue(**data)
+        return Response(ServiceTokenOutputSerializer(token).data)
 
 
 class InternalUserDetailApi(APIView):
@@ -163,4 +166,5 @@ class InternalUserDetailApi(APIView):
 
     @extend_schema(responses=InternalUserOutputSerializer)
     def get(self, request: Request, user_id: int) -> Response:
-        return Response(selectors.user_status(user_id=user_id))
+        account = selectors.user_status(user_id=user_id)
+        return Response(InternalUserOutputSerializer(account).data)

@@ -5,7 +5,8 @@ from typing import Any
 
 from rest_framework.exceptions import AuthenticationFailed
 
-from accounts.models import User
+from accounts import selectors
+from accounts.services import AccountInactive
 from souk_common.auth import JWTAuthentication
 from souk_common.tokens import SERVICE, Principal
 
@@ -17,8 +18,7 @@ class UserJWTAuthentication(JWTAuthentication):
     def principal_for(self, claims: Mapping[str, Any]) -> Any:
         if claims["token_type"] == SERVICE:
             return Principal.from_claims(claims)
-        user_id = Principal.from_claims(claims).user_id
-        user = User.objects.filter(pk=user_id or 0, is_active=True).first()
+        user = selectors.user_get_active(user_id=Principal.from_claims(claims).user_id)
         if user is None:
-            raise AuthenticationFailed("The account is inactive or does not exist.")
+            raise AuthenticationFailed(AccountInactive.default_message)
         return user

@@ -1,12 +1,21 @@
 """Reads of the accounts app."""
 
-from typing import Any
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
-from django.http import Http404
-from django.shortcuts import get_object_or_404
 
 from accounts.models import User
+from souk_common.errors import NotFound
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    """Whether an account exists and may act, as other services ask."""
+
+    id: int
+    username: str
+    is_active: bool
+    is_staff: bool
 
 
 def user_list() -> QuerySet[User]:
@@ -15,14 +24,26 @@ def user_list() -> QuerySet[User]:
 
 
 def user_get(*, user_id: int) -> User:
-    """One account, or 404."""
-    return get_object_or_404(User, pk=user_id)
+    """One account, or NotFound."""
+    try:
+        return User.objects.get(pk=user_id)
+    except User.DoesNotExist:
+        raise NotFound() from None
 
 
-def user_status(*, user_id: int) -> dict[str, Any]:
-    """Whether an account exists and may act (``id``, ``username``, ``is_active``, ``is_staff``),
-    or 404. Asked by orders for every order, hence one narrow query and no model instance."""
-    row = User.objects.filter(pk=user_id).values("id", "username", "is_active", "is_staff").first()
+def user_get_active(*, user_id: int | None) -> User | None:
+    """The account, if it exists and is active (one that may sign in or hold a session)."""
+    return User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+
+
+def user_status(*, user_id: int) -> AccountStatus:
+    """An account's status, or NotFound. Asked by orders for every order, hence one narrow
+    query and no model instance."""
+    row = (
+        User.objects.filter(pk=user_id)
+        .values_list("id", "username", "is_active", "is_staff")
+        .first()
+    )
     if row is None:
-        raise Http404
-    return dict(row)
+        raise NotFound()
+    return AccountStatus(*row)

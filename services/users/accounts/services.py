@@ -1,7 +1,14 @@
-"""Writes of the accounts app: registration, profiles, sign-in, tokens, service clients."""
+"""Writes of the accounts app: registration, profiles, sign-in, tokens, service clients.
+
+They speak the domain: each refusal is a domain error (:class:`InvalidInput` with the
+fields' messages, or one of the :class:`NotAuthenticated` errors below), answered by the
+one exception handler; results are models or the dataclasses below, which views serialize.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,18 +18,74 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import ASCIIUsernameValidator
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts import tokens
+from accounts import selectors, tokens
 from accounts.models import ServiceClient, User
+from souk_common.errors import InvalidInput, NotAuthenticated
 from souk_common.tokens import REFRESH, InvalidToken, claimed_user_id
 
-BAD_CREDENTIALS = "No active account found with the given credentials."
+# The shortest secret a service client may have.
+SERVICE_CLIENT_SECRET_MIN_LENGTH = 16
+EMAIL_TAKEN = "A user with that email already exists."
+
+
+class InvalidCredentials(NotAuthenticated):
+    """Sign-in refused: no active account has this username and password."""
+
+    default_message = "No active account found with the given credentials."
+
+
+class AccountInactive(NotAuthenticated):
+    """The account a token names has been deactivated or deleted."""
+
+    default_message = "The account is inactive or does not exist."
+
+
+class InvalidRefreshToken(NotAuthenticated):
+    """Not a refresh token this service issued: forged, expired or malformed."""
+
+    default_message = "Invalid refresh token: Token is invalid"
+
+
+class NotARefreshToken(InvalidRefreshToken):
+    """A token this service issued, of another kind (an access or a service token)."""
+
+    default_message = "Invalid refresh token: Token has wrong type"
+
+
+class RefreshTokenRevoked(InvalidRefreshToken):
+    """A refresh token used already (rotation), logged out, or revoked by a deactivation."""
+
+    default_message = "Invalid refresh token: Token is blacklisted"
+
+
+class InvalidClientCredentials(NotAuthenticated):
+    """A service client unknown, inactive, or with another secret."""
+
+    default_message = "Unknown client or wrong secret."
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """What signing in gives: an access token, and the refresh token that renews it."""
+
+    access: str
+    refresh: str
+
+
+@dataclass(frozen=True)
+class ServiceToken:
+    """What a service client's credentials give: a token with its lifetime and scopes."""
+
+    access: str
+    expires_in: int
+    scope: str
+    token_type: str = "Bearer"  # noqa: S105 - the scheme, not a secret
 
 
 # Users ------------------------------------------------------------------------------
@@ -42,26 +105,26 @@ def user_register(*, username: str, email: str, password: str) -> User:
     errors: dict[str, list[str]] = {}
     try:
         ASCIIUsernameValidator()(username)
-    except DjangoValidationError as exc:
+    except ValidationError as exc:
         errors["username"] = list(exc.messages)
     else:  # only an ASCII name is compared: the database's case folding matches look-alikes
         if User.objects.filter(username__iexact=username).exists():
             errors["username"] = ["A user with that username already exists."]
     if _email_taken(email):
-        errors["email"] = ["A user with that email already exists."]
+        errors["email"] = [EMAIL_TAKEN]
     try:
         validate_password(password, user=User(username=username, email=email))
-    except DjangoValidationError as exc:
+    except ValidationError as exc:
         errors["password"] = list(exc.messages)
     if errors:
-        raise ValidationError(errors)
+        raise InvalidInput(details=errors)
     try:
         with transaction.atomic():
             return User.objects.create_user(username=username, email=email, password=password)
     except IntegrityError:
         # Lost a race with an identical registration: the unique constraints decided.
-        raise ValidationError(
-            {"username": ["A user with that username or email already exists."]}
+        raise InvalidInput(
+            details={"username": ["A user with that username or email already exists."]}
         ) from None
 
 
@@ -70,7 +133,7 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
     if "email" in data:
         email = User.objects.normalize_email(data["email"].strip())
         if _email_taken(email, exclude_pk=user.pk):
-            raise ValidationError({"email": ["A user with that email already exists."]})
+            raise InvalidInput(details={"email": [EMAIL_TAKEN]})
         user.email = email
     for field in ("first_name", "last_name"):
         if field in data:
@@ -79,7 +142,7 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
         with transaction.atomic():
             user.save(update_fields=["email", "first_name", "last_name"])
     except IntegrityError:
-        raise ValidationError({"email": ["A user with that email already exists."]}) from None
+        raise InvalidInput(details={"email": [EMAIL_TAKEN]}) from None
     return user
 
 
@@ -110,7 +173,7 @@ def _revoke_refresh_tokens(user: User) -> None:
 # Sign-in and user tokens ----------------------------------------------------------
 
 
-def _token_pair_issue(user: User) -> dict[str, str]:
+def _token_pair_issue(user: User) -> TokenPair:
     """A new pair with the user's current claims; the refresh token is recorded as outstanding."""
     now = timezone.now()
     refresh = tokens.refresh_token_for(user, now=now)
@@ -121,18 +184,18 @@ def _token_pair_issue(user: User) -> dict[str, str]:
         created_at=now,
         expires_at=refresh.expires_at,
     )
-    return {"access": tokens.access_token_for(user, now=now), "refresh": refresh.token}
+    return TokenPair(access=tokens.access_token_for(user, now=now), refresh=refresh.token)
 
 
-def auth_login(*, request: HttpRequest, username: str, password: str) -> dict[str, str]:
-    """A token pair for valid credentials of an active account; 401 otherwise.
+def auth_login(*, request: HttpRequest | None, username: str, password: str) -> TokenPair:
+    """A token pair for valid credentials of an active account; InvalidCredentials otherwise.
 
-    A username that is not ASCII gets the same 401 as a wrong password: it names no
-    account (see ``CaseInsensitiveUserManager``), whatever the database's case folding says.
+    A username that is not ASCII is refused like a wrong password: it names no account
+    (see ``CaseInsensitiveUserManager``), whatever the database's case folding says.
     """
     user = authenticate(request, username=username, password=password)
     if not isinstance(user, User):
-        raise AuthenticationFailed(BAD_CREDENTIALS)
+        raise InvalidCredentials()
     update_last_login(User, user)
     return _token_pair_issue(user)
 
@@ -142,15 +205,15 @@ def _refresh_claims(raw: str) -> dict[str, Any]:
     try:
         claims = tokens.claims_of(raw)
     except InvalidToken:
-        raise AuthenticationFailed("Invalid refresh token: Token is invalid") from None
+        raise InvalidRefreshToken() from None
     if claims["token_type"] != REFRESH:
-        raise AuthenticationFailed("Invalid refresh token: Token has wrong type")
+        raise NotARefreshToken()
     if BlacklistedToken.objects.filter(token__jti=claims["jti"]).exists():
-        raise AuthenticationFailed("Invalid refresh token: Token is blacklisted")
+        raise RefreshTokenRevoked()
     return claims
 
 
-def auth_refresh(*, refresh: str) -> dict[str, str]:
+def auth_refresh(*, refresh: str) -> TokenPair:
     """Trade a refresh token for a new pair; the old one is dead from now on.
 
     The outstanding-token row is locked, so two concurrent uses of one refresh
@@ -160,10 +223,10 @@ def auth_refresh(*, refresh: str) -> dict[str, str]:
     with transaction.atomic():
         outstanding = OutstandingToken.objects.select_for_update().filter(jti=claims["jti"]).first()
         if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
-            raise AuthenticationFailed("Invalid refresh token: Token is blacklisted")
-        user = User.objects.filter(pk=claimed_user_id(claims), is_active=True).first()
+            raise RefreshTokenRevoked()
+        user = selectors.user_get_active(user_id=claimed_user_id(claims))
         if user is None:
-            raise AuthenticationFailed("The account is inactive or does not exist.")
+            raise AccountInactive()
         BlacklistedToken.objects.create(token=outstanding)
         return _token_pair_issue(user)
 
@@ -186,37 +249,57 @@ def auth_logout(*, refresh: str) -> None:
 # Service identity -------------------------------------------------------------------
 
 
-def service_client_ensure(*, client_id: str, secret: str, scopes: list[str]) -> ServiceClient:
-    """Create or update a service client with this secret and these scopes (idempotent)."""
+def service_client_check(*, scopes: Iterable[str], secret: str | None, has_secret: bool) -> None:
+    """Refuse (InvalidInput) scopes nobody may be granted, a secret too short to keep, or
+    no secret for a client that has none yet (``secret=None`` keeps the current one)."""
+    errors: dict[str, list[str]] = {}
     unknown = sorted(set(scopes) - set(settings.SERVICE_SCOPES))
     if unknown:
-        raise ValidationError({"scopes": [f"Unknown scopes: {', '.join(unknown)}."]})
-    if len(secret) < 16:
-        raise ValidationError({"secret": ["Use at least 16 characters."]})
+        errors["scopes"] = [f"Unknown scopes: {', '.join(unknown)}."]
+    if secret is None and not has_secret:
+        errors["secret"] = ["A new service client needs a secret."]
+    elif secret is not None and len(secret) < SERVICE_CLIENT_SECRET_MIN_LENGTH:
+        errors["secret"] = [f"Use at least {SERVICE_CLIENT_SECRET_MIN_LENGTH} characters."]
+    if errors:
+        raise InvalidInput(details=errors)
+
+
+def service_client_ensure(
+    *, client_id: str, scopes: Iterable[str], secret: str | None, is_active: bool = True
+) -> ServiceClient:
+    """Create or update a service client with these scopes (idempotent).
+
+    The secret is stored hashed; ``secret=None`` keeps the current one. Refused with
+    InvalidInput as :func:`service_client_check` says, or for a ``client_id`` that is not
+    a slug.
+    """
+    scopes = set(scopes)
     client = ServiceClient.objects.filter(client_id=client_id).first() or ServiceClient(
         client_id=client_id
     )
-    if not client.secret_hash or not client.check_secret(secret):
+    service_client_check(scopes=scopes, secret=secret, has_secret=bool(client.secret_hash))
+    if secret is not None and not (client.secret_hash and client.check_secret(secret)):
         client.set_secret(secret)
-    client.scopes = " ".join(sorted(set(scopes)))
-    client.is_active = True
-    client.full_clean()
+    client.scopes = " ".join(sorted(scopes))
+    client.is_active = is_active
+    try:
+        client.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput(details=exc.message_dict) from None
     client.save()
     return client
 
 
-def service_token_issue(*, client_id: str, client_secret: str) -> dict[str, Any]:
-    """A scoped service token for valid client credentials; 401 otherwise."""
+def service_token_issue(*, client_id: str, client_secret: str) -> ServiceToken:
+    """A scoped service token for valid client credentials; InvalidClientCredentials otherwise."""
     client = ServiceClient.objects.filter(client_id=client_id, is_active=True).first()
     if client is None:
         make_password(client_secret)  # spend the same time as a real check
-        raise AuthenticationFailed("Unknown client or wrong secret.")
+        raise InvalidClientCredentials()
     if not client.check_secret(client_secret):
-        raise AuthenticationFailed("Unknown client or wrong secret.")
-    lifetime = settings.SERVICE_TOKEN_LIFETIME
-    return {
-        "access": tokens.service_token_for(client, now=timezone.now()),
-        "token_type": "Bearer",
-        "expires_in": int(lifetime.total_seconds()),
-        "scope": " ".join(client.scope_list),
-    }
+        raise InvalidClientCredentials()
+    return ServiceToken(
+        access=tokens.service_token_for(client, now=timezone.now()),
+        expires_in=int(settings.SERVICE_TOKEN_LIFETIME.total_seconds()),
+        scope=" ".join(client.scope_list),
+    )

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rest_framework.exceptions import ValidationError
 
 from accounts.services import service_client_ensure
+from souk_common.errors import InvalidInput
 
 
 class Command(BaseCommand):
@@ -36,6 +36,9 @@ class Command(BaseCommand):
             client = service_client_ensure(
                 client_id=options["client_id"], secret=secret, scopes=options["scopes"]
             )
-        except ValidationError as exc:
-            raise CommandError(str(exc.detail)) from None
+        except InvalidInput as exc:
+            problems = "; ".join(
+                f"{field}: {' '.join(messages)}" for field, messages in exc.details.items()
+            )
+            raise CommandError(problems) from None
         self.stdout.write(f"service client '{client.client_id}' has scopes: {client.scopes}")
