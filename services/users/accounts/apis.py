@@ -1,12 +1,17 @@
-"""Views of the users service: parse, call one service or selector, serialize."""
+"""Views of the users service: parse the input with the view's own serializers, call one
+service or selector, serialize its result.
 
-from typing import Any
+One view per URL of the contract; where a URL has two operations (``GET`` and ``POST`` on
+``/api/users/``), each is one method of the view, with the serializers it names. Nested
+serializers name their component of the OpenAPI schema (``Meta.ref_name``): a schema's
+names are part of what it publishes.
+"""
 
-from django.db.models import QuerySet
-from django.http import HttpResponse, JsonResponse
+from typing import cast
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
-from rest_framework.generics import ListAPIView
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,46 +20,15 @@ from rest_framework.views import APIView
 from accounts import selectors, services, tokens
 from accounts.authentication import UserJWTAuthentication
 from accounts.models import User
-from accounts.serializers import (
-    InternalUserOutputSerializer,
-    MeOutputSerializer,
-    MeUpdateInputSerializer,
-    RefreshInputSerializer,
-    ServiceTokenInputSerializer,
-    ServiceTokenOutputSerializer,
-    StaffUserOutputSerializer,
-    StaffUserUpdateInputSerializer,
-    TokenObtainInputSerializer,
-    TokenPairOutputSerializer,
-    UserOutputSerializer,
-    UserRegisterInputSerializer,
-)
 from accounts.throttles import LoginAddressThrottle, LoginUsernameThrottle, ServiceTokenThrottle
+from souk_common.pagination import PageNumberPagination
 from souk_common.permissions import HasScope, IsStaff, IsUser
 
 
-def _valid(serializer_class: type, data: Any, **kwargs: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-class UserListCreateApi(ListAPIView):
-    """``POST``: anyone registers. ``GET``: staff list every account."""
-
-    serializer_class = StaffUserOutputSerializer
-
-    def get_permissions(self) -> list[BasePermission]:
-        return [AllowAny()] if self.request.method == "POST" else [IsStaff()]
-
-    def get_queryset(self) -> QuerySet[User]:
-        return selectors.user_list()
-
-    @extend_schema(request=UserRegisterInputSerializer, responses={201: UserOutputSerializer})
-    def post(self, request: Request) -> Response:
-        data = _valid(UserRegisterInputSerializer, request.data)
-        user = services.user_register(**data)
-        return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+def signed_in_user(request: Request) -> User:
+    """The account of a request that ``IsUser`` let through: UserJWTAuthentication makes
+    ``request.user`` a live ``User`` for every user token."""
+    return cast(User, request.user)
 
 
 class MeApi(APIView):
@@ -62,15 +36,42 @@ class MeApi(APIView):
 
     permission_classes = [IsUser]
 
-    @extend_schema(responses=MeOutputSerializer)
-    def get(self, request: Request) -> Response:
-        return Response(MeOutputSerializer(request.user).data)
+    class InputSerializer(serializers.Serializer):
+        """What a user may change about themselves; anything else sent is ignored."""
 
-    @extend_schema(request=MeUpdateInputSerializer, responses=MeOutputSerializer)
+        email = serializers.EmailField(max_length=254, required=False)
+        first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+        last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+
+        class Meta:
+            ref_name = "MeUpdateInput"
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = User
+            fields = [
+                "id",
+                "username",
+                "email",
+                "first_name",
+                "last_name",
+                "is_staff",
+                "date_joined",
+            ]
+            ref_name = "MeOutput"
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer(signed_in_user(request)).data)
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def patch(self, request: Request) -> Response:
-        data = _valid(MeUpdateInputSerializer, request.data)
-        user = services.user_update_profile(user=request.user, data=data)  # type: ignore[arg-type]
-        return Response(MeOutputSerializer(user).data)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_update_profile(
+            user=signed_in_user(request), data=serializer.validated_data
+        )
+        return Response(self.OutputSerializer(user).data)
 
 
 class UserDetailApi(APIView):
@@ -78,20 +79,83 @@ class UserDetailApi(APIView):
 
     permission_classes = [IsStaff]
 
-    @extend_schema(responses=StaffUserOutputSerializer)
+    class InputSerializer(serializers.Serializer):
+        is_active = serializers.BooleanField(required=False)
+        is_staff = serializers.BooleanField(required=False)
+
+        class Meta:
+            ref_name = "StaffUserUpdateInput"
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = User
+            fields = [
+                "id",
+                "username",
+                "email",
+                "first_name",
+                "last_name",
+                "is_staff",
+                "is_active",
+                "date_joined",
+                "last_login",
+            ]
+            ref_name = "StaffUserOutput"
+
+    @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, user_id: int) -> Response:
         user = selectors.user_get(user_id=user_id)
-        return Response(StaffUserOutputSerializer(user).data)
+        return Response(self.OutputSerializer(user).data)
 
-    @extend_schema(request=StaffUserUpdateInputSerializer, responses=StaffUserOutputSerializer)
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def patch(self, request: Request, user_id: int) -> Response:
-        data = _valid(StaffUserUpdateInputSerializer, request.data)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
         user = services.user_update_status(
             user=selectors.user_get(user_id=user_id),
-            is_active=data.get("is_active"),
-            is_staff=data.get("is_staff"),
+            is_active=serializer.validated_data.get("is_active"),
+            is_staff=serializer.validated_data.get("is_staff"),
         )
-        return Response(StaffUserOutputSerializer(user).data)
+        return Response(self.OutputSerializer(user).data)
+
+
+class UserListCreateApi(APIView):
+    """``POST``: anyone registers. ``GET``: staff list every account."""
+
+    pagination_class = PageNumberPagination
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        email = serializers.EmailField(max_length=254)
+        password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+        class Meta:
+            ref_name = "UserRegisterInput"
+
+    class OutputSerializer(serializers.ModelSerializer):  # the account just registered
+        class Meta:
+            model = User
+            fields = ["id", "username", "email", "date_joined"]
+            ref_name = "UserOutput"
+
+    # A page of accounts, each as staff see one.
+    ListOutputSerializer = UserDetailApi.OutputSerializer
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [AllowAny()] if self.request.method == "POST" else [IsStaff()]
+
+    @extend_schema(responses=ListOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(selectors.user_list(), request, view=self)
+        return paginator.get_paginated_response(self.ListOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={status.HTTP_201_CREATED: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_register(**serializer.validated_data)
+        return Response(self.OutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
 class CredentialsApi(APIView):
@@ -113,34 +177,61 @@ class TokenObtainApi(CredentialsApi):
 
     throttle_classes = [LoginAddressThrottle, LoginUsernameThrottle]
 
-    @extend_schema(request=TokenObtainInputSerializer, responses=TokenPairOutputSerializer)
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+        class Meta:
+            ref_name = "TokenObtainInput"
+
+    class OutputSerializer(serializers.Serializer):
+        access = serializers.CharField()
+        refresh = serializers.CharField()
+
+        class Meta:
+            ref_name = "TokenPairOutput"
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
-        data = _valid(TokenObtainInputSerializer, request.data)
-        pair = services.auth_login(request=request._request, **data)
-        return Response(TokenPairOutputSerializer(pair).data)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pair = services.auth_login(request=request._request, **serializer.validated_data)
+        return Response(self.OutputSerializer(pair).data)
 
 
 class TokenRefreshApi(CredentialsApi):
     """Trade a refresh token for a new pair (rotation: the old one dies)."""
 
-    @extend_schema(request=RefreshInputSerializer, responses=TokenPairOutputSerializer)
+    class InputSerializer(serializers.Serializer):
+        refresh = serializers.CharField(max_length=4096)
+
+        class Meta:
+            ref_name = "RefreshInput"
+
+    OutputSerializer = TokenObtainApi.OutputSerializer
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
-        data = _valid(RefreshInputSerializer, request.data)
-        pair = services.auth_refresh(refresh=data["refresh"])
-        return Response(TokenPairOutputSerializer(pair).data)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pair = services.auth_refresh(refresh=serializer.validated_data["refresh"])
+        return Response(self.OutputSerializer(pair).data)
 
 
 class LogoutApi(CredentialsApi):
     """Kill a refresh token."""
 
-    @extend_schema(request=RefreshInputSerializer, responses={204: None})
+    InputSerializer = TokenRefreshApi.InputSerializer
+
+    @extend_schema(request=InputSerializer, responses={status.HTTP_204_NO_CONTENT: None})
     def post(self, request: Request) -> Response:
-        data = _valid(RefreshInputSerializer, request.data)
-        services.auth_logout(refresh=data["refresh"])
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.auth_logout(refresh=serializer.validated_data["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def jwks_view(request: Any) -> HttpResponse:
+def jwks_view(request: HttpRequest) -> HttpResponse:
     """The public signing keys as a JWK Set (plain Django view: cheap and cacheable)."""
     response = JsonResponse(tokens.jwks())
     response["Cache-Control"] = "public, max-age=300"
@@ -152,11 +243,28 @@ class ServiceTokenApi(CredentialsApi):
 
     throttle_classes = [ServiceTokenThrottle]
 
-    @extend_schema(request=ServiceTokenInputSerializer, responses=ServiceTokenOutputSerializer)
+    class InputSerializer(serializers.Serializer):
+        client_id = serializers.CharField(max_length=64)
+        client_secret = serializers.CharField(max_length=256, trim_whitespace=False)
+
+        class Meta:
+            ref_name = "ServiceTokenInput"
+
+    class OutputSerializer(serializers.Serializer):
+        access = serializers.CharField()
+        token_type = serializers.CharField()
+        expires_in = serializers.IntegerField()
+        scope = serializers.CharField()
+
+        class Meta:
+            ref_name = "ServiceTokenOutput"
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def post(self, request: Request) -> Response:
-        data = _valid(ServiceTokenInputSerializer, request.data)
-        token = services.service_token_issue(**data)
-        return Response(ServiceTokenOutputSerializer(token).data)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token = services.service_token_issue(**serializer.validated_data)
+        return Response(self.OutputSerializer(token).data)
 
 
 class InternalUserDetailApi(APIView):
@@ -164,7 +272,13 @@ class InternalUserDetailApi(APIView):
 
     permission_classes = [HasScope("users:read")]
 
-    @extend_schema(responses=InternalUserOutputSerializer)
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = User
+            fields = ["id", "username", "is_active", "is_staff"]
+            ref_name = "InternalUserOutput"
+
+    @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, user_id: int) -> Response:
         account = selectors.user_status(user_id=user_id)
-        return Response(InternalUserOutputSerializer(account).data)
+        return Response(self.OutputSerializer(account).data)
