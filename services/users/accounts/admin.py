@@ -1,4 +1,5 @@
-"""The users admin: accounts and service clients."""
+"""The users admin: accounts and service clients, changed through the services the API
+and the commands use, so that each rule is written once."""
 
 from typing import Any, cast
 
@@ -8,23 +9,51 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
+from accounts import services
 from accounts.models import ServiceClient, User
+from souk_common.errors import InvalidInput
 
-admin.site.register(User, UserAdmin)
+
+@admin.register(User)
+class AccountAdmin(UserAdmin):
+    """Django's user admin, where a change of ``is_active`` or ``is_staff`` goes through
+    ``services.user_update_status``: a deactivation here also revokes the refresh tokens."""
+
+    STATUS_FIELDS = ("is_active", "is_staff")
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        status = {
+            field: getattr(obj, field)
+            for field in self.STATUS_FIELDS
+            if change and field in form.changed_data
+        }
+        for field in status:  # saved as they were; the service changes them
+            setattr(obj, field, form.initial[field])
+        super().save_model(request, obj, form, change)
+        if status:
+            services.user_update_status(
+                user=obj, is_active=status.get("is_active"), is_staff=status.get("is_staff")
+            )
 
 
 class ServiceClientForm(forms.ModelForm):
-    """Scopes from the known list; a new secret is hashed and never shown again."""
+    """Scopes from the known list; a new secret is hashed and never shown again.
+
+    What may be granted is ``services.service_client_check``'s to say, as for
+    ``manage.py ensure_service_client``; its refusals show on the fields below.
+    """
 
     new_secret = forms.CharField(
         required=False,
-        min_length=16,
         widget=forms.PasswordInput(render_value=False),
         help_text="Set or replace the secret (stored hashed). Leave empty to keep it.",
     )
     scope_choices = forms.MultipleChoiceField(
         choices=[], widget=forms.CheckboxSelectMultiple, label="Scopes"
     )
+
+    # The service's names of the fields, and the form's.
+    FORM_FIELDS = {"scopes": "scope_choices", "secret": "new_secret"}
 
     class Meta:
         model = ServiceClient
@@ -34,18 +63,20 @@ class ServiceClientForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         scope_field = cast(forms.MultipleChoiceField, self.fields["scope_choices"])
         scope_field.choices = [(s, s) for s in settings.SERVICE_SCOPES]
-        self.fields["scope_choices"].initial = self.instance.scope_list
-        if not self.instance.pk:
-            self.fields["new_secret"].required = True
+        scope_field.initial = self.instance.scope_list
 
-    def save(self, commit: bool = True) -> ServiceClient:
-        client: ServiceClient = super().save(commit=False)
-        client.scopes = " ".join(sorted(self.cleaned_data["scope_choices"]))
-        if self.cleaned_data["new_secret"]:
-            client.set_secret(self.cleaned_data["new_secret"])
-        if commit:
-            client.save()
-        return client
+    def clean(self) -> dict[str, Any]:
+        cleaned_data = super().clean() or {}
+        try:
+            services.service_client_check(
+                scopes=cleaned_data.get("scope_choices", []),
+                secret=cleaned_data.get("new_secret") or None,
+                has_secret=bool(self.instance.secret_hash),
+            )
+        except InvalidInput as refused:
+            for field, messages in refused.details.items():
+                self.add_error(self.FORM_FIELDS.get(field), messages)
+        return cleaned_data
 
 
 @admin.register(ServiceClient)
@@ -57,3 +88,12 @@ class ServiceClientAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["client_id"] if obj else []
+
+    def save_model(self, request: HttpRequest, obj: ServiceClient, form: Any, change: bool) -> None:
+        client = services.service_client_ensure(
+            client_id=obj.client_id,
+            scopes=form.cleaned_data["scope_choices"],
+            secret=form.cleaned_data["new_secret"] or None,
+            is_active=obj.is_active,
+        )
+        obj.pk = client.pk  # what the admin logs and redirects to
