@@ -11,21 +11,18 @@ unique ``reference`` makes concurrent duplicates collide at insert time.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import TypeVar
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from catalogue.models import Product
 from inventory.models import Reservation, ReservationLine, StockMovement
 from souk_common.errors import ApplicationError, Conflict, ErrorCode
-from souk_common.sql import Statement, column, execute_together, insert, param, table
+from souk_common.sql import Statement, column, execute_together, insert, param, table, update
 
-T = TypeVar("T")
-CENT = Decimal("0.01")
 Kind = StockMovement.Kind
 Status = Reservation.Status
 
@@ -73,65 +70,35 @@ def items_fingerprint(items: Sequence[RequestedItem]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-# The statements below run for every order (reserve and sell in one call; release on
-# failure). They are plain SQL (souk_common.sql) because building them with the ORM
-# measured at several times the cost of the statements themselves, and the writes
-# made while product rows are locked go to PostgreSQL in one round trip
-# (docs/benchmarks.md, "Load").
+# Each kind of write has one builder: stock by _stock_moved, the ledger by _ledger, a
+# reservation's status by _status_moved. They return statements instead of running
+# queries, so that the writes made while product rows are locked go to PostgreSQL in
+# one round trip (souk_common.sql.execute_together; docs/benchmarks.md, "Load").
 
 
-@dataclass(frozen=True)
-class LockedProduct:
-    """A product row held with ``FOR UPDATE`` until the transaction ends."""
-
-    pk: int
-    name: str
-    price: Decimal
-    stock: int
-    is_active: bool
-
-
-def _locked_products(product_ids: Iterable[int]) -> dict[int, LockedProduct]:
+def _lock_products(product_ids: Iterable[int]) -> dict[int, Product]:
     """Lock the products in primary-key order (the one lock order every writer uses)."""
-    ids = sorted(set(product_ids))
-    if not ids:
-        return {}
-    columns = ", ".join(
-        column(Product, field) for field in ("id", "name", "price", "stock", "is_active")
-    )
     # SQLite has no FOR UPDATE: its transactions here start IMMEDIATE, holding the write lock.
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns} FROM {table(Product)} "  # noqa: S608
-            f"WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id{lock}",
-            ids,
-        )
-        rows = cursor.fetchall()
-    # Prices as the ORM would give them: exact, with their two decimal places (SQLite
-    # returns numbers as they are stored).
-    return {
-        pk: LockedProduct(pk, name, Decimal(str(price)).quantize(CENT), stock, bool(active))
-        for pk, name, price, stock, active in rows
-    }
-
-
-def _stock_moved(deltas: dict[int, int]) -> Statement | None:
-    """Add each delta to its product's on-hand stock, in one UPDATE."""
-    if not deltas:
-        return None
-    stock, updated_at = column(Product, "stock"), column(Product, "updated_at")
-    cases = " ".join("WHEN %s THEN %s" for _ in deltas)
-    ids = ", ".join(["%s"] * len(deltas))
-    return Statement(
-        f"UPDATE {table(Product)} SET {stock} = {stock} + CASE id {cases} END, "  # noqa: S608
-        f"{updated_at} = %s WHERE id IN ({ids})",
-        [
-            *(value for item in deltas.items() for value in item),
-            param(Product, "updated_at", timezone.now()),
-            *deltas,
-        ],
+    products = (
+        Product.objects.select_for_update()
+        .filter(pk__in=set(product_ids))
+        .order_by("pk")
+        .only("name", "price", "stock", "is_active")
     )
+    return {product.pk: product for product in products}
+
+
+def _stock_moved(deltas: dict[int, int]) -> list[Statement]:
+    """Add each delta to its product's on-hand stock: one UPDATE per product.
+
+    (One UPDATE with a CASE per product id costs twice as much to build with the
+    ORM, and all of them go in the same round trip.)
+    """
+    now = timezone.now()
+    return [
+        update(Product.objects.filter(pk=pk), stock=F("stock") + delta, updated_at=now)
+        for pk, delta in deltas.items()
+    ]
 
 
 def _ledger(
@@ -141,6 +108,7 @@ def _ledger(
     now = timezone.now()
     reservation_id = reservation.pk if reservation is not None else None
     kinds = [kind] if isinstance(kind, str) else kind
+    # An INSERT to send with the other writes: bulk_create would be a round trip of its own.
     return insert(
         StockMovement,
         ["product", "kind", "quantity", "reservation", "created_at"],
@@ -148,15 +116,18 @@ def _ledger(
     )
 
 
-def _retrying_on_insert_race(operation: Callable[[], T]) -> T:
-    """Run ``operation`` in a transaction; if a concurrent one inserted the same
-    reference first, run it once more, when it will see that row."""
-    try:
-        with transaction.atomic():
-            return operation()
-    except IntegrityError:
-        with transaction.atomic():
-            return operation()
+def _status_moved(reservation: Reservation, status: str) -> Statement:
+    """The reservation (locked by the caller) moves to ``status``."""
+    reservation.status, reservation.updated_at = status, timezone.now()
+    return update(
+        Reservation.objects.filter(pk=reservation.pk),
+        status=status,
+        updated_at=reservation.updated_at,
+    )
+
+
+def _quantities(lines: Iterable[ReservationLine]) -> dict[int, int]:
+    return {line.product_id: line.quantity for line in lines}
 
 
 # Reservations -------------------------------------------------------------------------
@@ -189,18 +160,23 @@ def reservation_reserve(
         if existing.items_fingerprint != fingerprint:
             raise ReferenceReused()
         if commit:  # held before: sold now; sold already: the same answer; released: 409
-            return reservation_commit(reference=reference)
+            return _commit(existing)
         return existing, list(existing.lines.all())
 
 
 def _insert_reservation(reference: str, fingerprint: str, status: str) -> Reservation | None:
-    """The new reservation, or None if one with this reference exists already."""
+    """The new reservation, or None if one with this reference exists already.
+
+    A concurrent insert of the same reference makes this wait until that
+    transaction ends; the row is then visible to the caller's next query.
+    """
     now = timezone.now()
     stamp = param(Reservation, "created_at", now)
     columns = ", ".join(
         column(Reservation, field)
         for field in ("reference", "status", "items_fingerprint", "created_at", "updated_at")
     )
+    # Plain SQL: the ORM cannot say whether ON CONFLICT DO NOTHING inserted the row.
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table(Reservation)} ({columns}) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
@@ -221,7 +197,7 @@ def _insert_reservation(reference: str, fingerprint: str, status: str) -> Reserv
 
 
 def _hold(reservation: Reservation, requested: Sequence[RequestedItem]) -> list[ReservationLine]:
-    products = _locked_products(item.product_id for item in requested)
+    products = _lock_products(item.product_id for item in requested)
     unavailable = [
         item.product_id
         for item in requested
@@ -254,19 +230,18 @@ def _hold(reservation: Reservation, requested: Sequence[RequestedItem]) -> list[
         )
         for item in requested
     ]
-    line_rows = [
-        (reservation.pk, line.product_id, line.quantity, line.unit_price, line.name)
-        for line in lines
-    ]
     sold = reservation.status == Status.COMMITTED  # reserved and committed in one step
     # One round trip while the product rows are locked: stock, lines and ledger.
     execute_together(
         [
-            _stock_moved({pk: -quantity for pk, quantity in quantities.items()}),
-            insert(
+            *_stock_moved({pk: -quantity for pk, quantity in quantities.items()}),
+            insert(  # with the other writes, where bulk_create would be a round trip of its own
                 ReservationLine,
                 ["reservation", "product", "quantity", "unit_price", "name"],
-                line_rows,
+                [
+                    (reservation.pk, line.product_id, line.quantity, line.unit_price, line.name)
+                    for line in lines
+                ],
             ),
             _ledger([Kind.RESERVE, Kind.COMMIT] if sold else Kind.RESERVE, quantities, reservation),
         ]
@@ -275,40 +250,27 @@ def _hold(reservation: Reservation, requested: Sequence[RequestedItem]) -> list[
 
 
 def reservation_commit(*, reference: str) -> tuple[Reservation, list[ReservationLine]]:
-    """Held stock becomes sold. Idempotent; a released reservation cannot be committed.
-
-    The usual case is three statements: move the reservation from reserved to
-    committed (which locks it), copy its lines into the ledger, read its lines.
-    """
+    """Held stock becomes sold. Idempotent; a released reservation cannot be committed."""
     with transaction.atomic():
-        now = timezone.now()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table(Reservation)} SET {column(Reservation, 'status')} = %s, "  # noqa: S608
-                f"{column(Reservation, 'updated_at')} = %s "
-                f"WHERE {column(Reservation, 'reference')} = %s "
-                f"AND {column(Reservation, 'status')} = %s RETURNING id",
-                [
-                    Status.COMMITTED,
-                    param(Reservation, "updated_at", now),
-                    reference,
-                    Status.RESERVED,
-                ],
-            )
-            row = cursor.fetchone()
-        if row is None:
-            existing = Reservation.objects.filter(reference=reference).first()
-            if existing is None:
-                raise ReservationNotFound()
-            if existing.status == Status.RELEASED:
-                raise Conflict("This reservation was released; it cannot be committed.")
-            return existing, list(existing.lines.all())  # committed already: same answer
-        reservation = Reservation(
-            pk=row[0], reference=reference, status=Status.COMMITTED, updated_at=now
+        reservation = Reservation.objects.select_for_update().filter(reference=reference).first()
+        if reservation is None:
+            raise ReservationNotFound()
+        return _commit(reservation)
+
+
+def _commit(reservation: Reservation) -> tuple[Reservation, list[ReservationLine]]:
+    """Sell what the (locked) reservation holds: its move and the ledger in one round trip."""
+    if reservation.status == Status.RELEASED:
+        raise Conflict("This reservation was released; it cannot be committed.")
+    lines = list(reservation.lines.all())
+    if reservation.status == Status.RESERVED:  # committed already: the same answer
+        execute_together(
+            [
+                _status_moved(reservation, Status.COMMITTED),
+                _ledger(Kind.COMMIT, _quantities(lines), reservation),
+            ]
         )
-        lines = list(ReservationLine.objects.filter(reservation_id=row[0]))
-        execute_together([_ledger(Kind.COMMIT, _quantities(lines), reservation)])
-        return reservation, lines
+    return reservation, lines
 
 
 def reservation_release(*, reference: str) -> tuple[Reservation, list[ReservationLine]]:
@@ -317,35 +279,29 @@ def reservation_release(*, reference: str) -> tuple[Reservation, list[Reservatio
     Releasing an unknown reference leaves a tombstone, so that the reservation,
     if it arrives later, is refused and holds nothing.
     """
-
-    def release() -> tuple[Reservation, list[ReservationLine]]:
+    with transaction.atomic():
         reservation = Reservation.objects.select_for_update().filter(reference=reference).first()
         if reservation is None:
-            tombstone = Reservation.objects.create(
-                reference=reference, status=Status.RELEASED, items_fingerprint=""
-            )
-            return tombstone, []
+            tombstone = _insert_reservation(reference, "", Status.RELEASED)
+            if tombstone is not None:
+                return tombstone, []
+            # A concurrent request inserted this reference first, and has finished.
+            reservation = Reservation.objects.select_for_update().get(reference=reference)
         lines = list(reservation.lines.all())
         if reservation.status == Status.RELEASED:
             return reservation, lines
         kind = Kind.RELEASE_HELD if reservation.status == Status.RESERVED else Kind.RELEASE_SOLD
         quantities = _quantities(lines)
-        _locked_products(quantities)
-        execute_together([_stock_moved(quantities), _ledger(kind, quantities, reservation)])
-        _set_status(reservation, Status.RELEASED)
+        _lock_products(quantities)
+        # One round trip while the product rows are locked: stock, ledger and status.
+        execute_together(
+            [
+                *_stock_moved(quantities),
+                _ledger(kind, quantities, reservation),
+                _status_moved(reservation, Status.RELEASED),
+            ]
+        )
         return reservation, lines
-
-    return _retrying_on_insert_race(release)
-
-
-def _set_status(reservation: Reservation, status: str) -> None:
-    now = timezone.now()
-    Reservation.objects.filter(pk=reservation.pk).update(status=status, updated_at=now)
-    reservation.status, reservation.updated_at = status, now
-
-
-def _quantities(lines: Iterable[ReservationLine]) -> dict[int, int]:
-    return {line.product_id: line.quantity for line in lines}
 
 
 # Stock changes by staff ---------------------------------------------------------------
@@ -354,12 +310,11 @@ def _quantities(lines: Iterable[ReservationLine]) -> dict[int, int]:
 def stock_set(*, product: Product, stock: int) -> Product:
     """Set a product's on-hand stock, recording the difference as a restock or write-off."""
     with transaction.atomic():
-        locked = _locked_products([product.pk])[product.pk]
-        delta = stock - locked.stock
+        delta = stock - _lock_products([product.pk])[product.pk].stock
         if delta:
             kind = Kind.RESTOCK if delta > 0 else Kind.WRITE_OFF
             execute_together(
-                [_stock_moved({locked.pk: delta}), _ledger(kind, {locked.pk: abs(delta)})]
+                [*_stock_moved({product.pk: delta}), _ledger(kind, {product.pk: abs(delta)})]
             )
     product.refresh_from_db(fields=["stock", "updated_at"])
     return product
