@@ -4,18 +4,20 @@ import uuid
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders import selectors, services
+from orders import idempotency, selectors, services
 from orders.models import Order
 from orders.serializers import (
     OrderCreateInputSerializer,
     OrderListFilterSerializer,
     OrderOutputSerializer,
+    order_payload,
 )
 from souk_common.auth import request_principal
 from souk_common.permissions import IsUser, caller_is_staff
@@ -69,11 +71,20 @@ class OrderListCreateApi(ListAPIView):
     def post(self, request: Request) -> Response:
         serializer = OrderCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        answer = services.order_place(
-            user_id=request_principal(request).user_id or 0,
-            lines=[services.RequestedLine(**item) for item in serializer.validated_data["items"]],
-            idempotency_key=_idempotency_key(request),
-        )
+        user_id = request_principal(request).user_id or 0
+        lines = [services.RequestedLine(**item) for item in serializer.validated_data["items"]]
+        key = _idempotency_key(request)
+
+        def place(claim: services.Claim | None = None) -> idempotency.Answer:
+            placed = services.order_place(user_id=user_id, lines=lines, claim=claim)
+            return idempotency.Answer(
+                status.HTTP_201_CREATED, order_payload(placed.order, placed.lines)
+            )
+
+        if key is None:
+            answer = place()
+        else:
+            answer = idempotency.answer_once(user_id=user_id, key=key, place=place)
         return Response(answer.body, status=answer.status, headers=answer.headers)
 
 

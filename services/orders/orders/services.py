@@ -4,8 +4,8 @@ and recovering orders a crash or a hang left unsettled.
 Placing an order, in short (docs/architecture.md has the diagram):
 
 1. the account must still be active (users service);
-2. the order is recorded ``pending`` with its lines, and the Idempotency-Key with it,
-   in one local transaction;
+2. the order is recorded ``pending`` with its lines, in one local transaction (with the
+   Idempotency-Key, if the request has one: ``orders.idempotency``);
 3. products reserves all lines or none and sells them at once, in one call
    (reference = the order id: reserve with ``commit``); its names and prices become
    the order's, and the order becomes ``confirmed``.
@@ -16,33 +16,33 @@ and the order ``failed``. If even the release cannot get through, the order stay
 ``failing`` and ``reconcile_orders`` finishes the job later. Every status change
 is a conditional UPDATE from the status we expect, so the saga and the recovery
 can never both win.
+
+Placing returns the confirmed order, or raises a domain error saying why not (about
+the recorded order, if there is one); what the client is told, and told again under
+its Idempotency-Key, is the views' and ``orders.idempotency``'s business.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework import status
 
-from orders import clients
+from orders import clients, idempotency
 from orders.clients.products import (
     OutOfStock,
     ProductsUnavailable,
     Reservation,
     ReservationReleased,
 )
-from orders.models import IdempotencyKey, Order, OrderLine
-from orders.serializers import order_payload
+from orders.models import Order, OrderLine
 from souk_common import sql
 from souk_common.db import release_database_connection
 from souk_common.errors import (
@@ -51,27 +51,22 @@ from souk_common.errors import (
     ErrorCode,
     UpstreamError,
     UpstreamUnavailable,
-    error_body,
 )
 
 logger = logging.getLogger(__name__)
 
 Status = Order.Status
-IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
+ErrorT = TypeVar("ErrorT", bound=ApplicationError)
+
+#: Run by :func:`order_place` in the transaction that records the order, before it is
+#: written, with the order and its lines: it may refuse the order by raising, and what it
+#: writes is recorded with the order, all or none (``idempotency.KeyClaim``).
+Claim = Callable[[Order, Sequence[OrderLine]], None]
 
 
 class AccountInactive(ApplicationError):
     code = ErrorCode.PERMISSION_DENIED
     default_message = "This account can no longer place orders."
-
-
-class IdempotencyKeyReused(ApplicationError):
-    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
-    default_message = "This Idempotency-Key was used with a different request."
-
-
-class RequestInProgress(Conflict):
-    default_message = "A request with this Idempotency-Key is still being processed."
 
 
 class OrderOutOfStock(ApplicationError):
@@ -95,12 +90,11 @@ class RequestedLine:
 
 
 @dataclass(frozen=True)
-class Answer:
-    """What the client is told: kept under its Idempotency-Key to be told again."""
+class PlacedOrder:
+    """A confirmed order and its lines, as placing it left them (nothing to read again)."""
 
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
+    order: Order
+    lines: list[OrderLine]
 
 
 def normalise_lines(lines: Iterable[RequestedLine]) -> tuple[RequestedLine, ...]:
@@ -111,9 +105,10 @@ def normalise_lines(lines: Iterable[RequestedLine]) -> tuple[RequestedLine, ...]
     return tuple(RequestedLine(pid, quantity) for pid, quantity in sorted(totals.items()))
 
 
-def _fingerprint(lines: Iterable[RequestedLine]) -> str:
-    canonical = json.dumps([[line.product_id, line.quantity] for line in lines])
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def _concerning(error: ErrorT, order: Order) -> ErrorT:
+    """``error``, its details naming the recorded order it is about and where it stands."""
+    error.details.update(order_id=order.reference, order_status=order.status)
+    return error
 
 
 def _move(order: Order, expected: str, new: str, **fields: Any) -> bool:
@@ -131,49 +126,33 @@ def _move(order: Order, expected: str, new: str, **fields: Any) -> bool:
     return moved == 1
 
 
-def _order_answer(order: Order, lines: list[OrderLine]) -> Answer:
-    """The confirmed order as the API shows it, from what is in memory (no query)."""
-    return Answer(status.HTTP_201_CREATED, order_payload(order, lines))
-
-
-def _error_answer(
-    error: ApplicationError, order: Order, details: Mapping[str, Any] | None = None
-) -> Answer:
-    body = error_body(
-        error.code,
-        error.message,
-        {**(details or {}), "order_id": order.reference, "order_status": order.status},
-    )
-    return Answer(error.status, body, error.headers())
-
-
 # Placing an order ---------------------------------------------------------------------
 
 
 def order_place(
-    *, user_id: int, lines: Iterable[RequestedLine], idempotency_key: str | None = None
-) -> Answer:
-    """Place an order for ``user_id`` and say what to answer (see the module docstring)."""
+    *, user_id: int, lines: Iterable[RequestedLine], claim: Claim | None = None
+) -> PlacedOrder:
+    """Place an order for ``user_id`` (see the module docstring) and return it, confirmed.
+
+    Raises :class:`AccountInactive` before anything is recorded; once the order is
+    recorded, every refusal or failure raised names it and its status in its details
+    (``order_id``, ``order_status``). ``claim`` (see :data:`Claim`) is given the order in
+    the transaction that records it.
+    """
     requested = normalise_lines(lines)
     account = clients.users().account(user_id)
     if account is None or not account.is_active:
         raise AccountInactive()
-    recorded = _record(user_id, requested, idempotency_key)
-    if isinstance(recorded, Answer):
-        return recorded  # a replay: the answer this key already got
-    order, order_lines = recorded
+    order, order_lines = _record(user_id, requested, claim)
     release_database_connection()  # not needed while products works
-    answer = _reserve_and_confirm(order, order_lines)
-    if idempotency_key is not None and order.status not in Order.UNSETTLED:
-        _remember(order, answer)  # else recovery settles the order, then keeps its answer
-    return answer
+    _reserve_and_confirm(order, order_lines)
+    return PlacedOrder(order, order_lines)
 
 
 def _record(
-    user_id: int, requested: tuple[RequestedLine, ...], key: str | None
-) -> tuple[Order, list[OrderLine]] | Answer:
-    """Record the order ``pending`` (and its key), or find the answer the key already got."""
-    fingerprint = _fingerprint(requested)
+    user_id: int, requested: tuple[RequestedLine, ...], claim: Claim | None
+) -> tuple[Order, list[OrderLine]]:
+    """Record the order ``pending`` with its lines (and ``claim``'s writes, if any)."""
     now = timezone.now()
     order = Order(user_id=user_id, status=Status.PENDING, created_at=now, updated_at=now)
     lines = [
@@ -192,55 +171,17 @@ def _record(
             [(order.id, line.product_id, line.quantity, "", None) for line in lines],
         ),
     ]
-    if key is None:
+    if claim is None:
         sql.execute_together(writes)  # one round trip, all or none
         return order, lines
     with transaction.atomic():
-        existing = (
-            IdempotencyKey.objects.select_for_update().filter(user_id=user_id, key=key).first()
-        )
-        if existing is not None and existing.expires_at <= now:
-            existing.delete()
-            existing = None
-        if existing is not None:
-            if existing.request_fingerprint != fingerprint:
-                raise IdempotencyKeyReused()
-            if existing.state == IdempotencyKey.State.IN_PROGRESS:
-                raise RequestInProgress()
-            return Answer(
-                existing.response_status or 200,
-                existing.response_body or {},
-                _replayed_headers(existing.response_status),
-            )
-        remembered = sql.insert(
-            IdempotencyKey,
-            ["user_id", "key", "request_fingerprint", "state", "order", "created_at", "expires_at"],
-            [
-                (
-                    user_id,
-                    key,
-                    fingerprint,
-                    IdempotencyKey.State.IN_PROGRESS,
-                    order.id,
-                    now,
-                    now + IDEMPOTENCY_KEY_LIFETIME,
-                )
-            ],
-        )
+        claim(order, lines)
         sql.execute_together(writes)
-        try:
-            sql.execute_together([remembered])
-        except IntegrityError:
-            # The same key arrived twice at once: the other request is running.
-            raise RequestInProgress() from None
     return order, lines
 
 
-def _replayed_headers(status_code: int | None) -> dict[str, str]:
-    return {"Retry-After": "1"} if status_code == status.HTTP_503_SERVICE_UNAVAILABLE else {}
-
-
-def _reserve_and_confirm(order: Order, lines: list[OrderLine]) -> Answer:
+def _reserve_and_confirm(order: Order, lines: list[OrderLine]) -> None:
+    """Reserve and sell the lines at products, then confirm the order; or raise why not."""
     products = clients.products()
     try:
         reservation = products.reserve(
@@ -248,7 +189,8 @@ def _reserve_and_confirm(order: Order, lines: list[OrderLine]) -> Answer:
         )
     except OutOfStock as refused:
         _move(order, Status.PENDING, Status.REJECTED)
-        return _error_answer(OrderOutOfStock(), order, {"lines": refused.details.get("lines", [])})
+        short = {"lines": refused.details.get("lines", [])}
+        raise _concerning(OrderOutOfStock(details=short), order) from None
     except ProductsUnavailable as refused:
         _move(order, Status.PENDING, Status.REJECTED)
         unavailable = list(refused.details.get("unavailable_products", []))
@@ -256,25 +198,28 @@ def _reserve_and_confirm(order: Order, lines: list[OrderLine]) -> Answer:
             "items": [f"Product {pid} does not exist or is retired." for pid in unavailable],
             "unavailable_products": unavailable,
         }
-        return _error_answer(UnknownProducts(), order, details)
+        raise _concerning(UnknownProducts(details=details), order) from None
     except ReservationReleased:
-        return _taken_over(order)
+        raise _taken_over(order) from None
     except UpstreamError as failure:
-        return _compensate(order, failure)
+        _compensate(order)
+        _concerning(failure, order)
+        raise
 
     if reservation.status == "released":  # a replay, after recovery released it
-        return _taken_over(order)
+        raise _taken_over(order)
     if reservation.status != "committed":  # held only: a products that ignored commit
         try:
             products.commit(order.reference)
         except ReservationReleased:
-            return _taken_over(order)
+            raise _taken_over(order) from None
         except UpstreamError as failure:
-            return _compensate(order, failure)
+            _compensate(order)
+            _concerning(failure, order)
+            raise
 
     if not _confirm(order, lines, reservation):
-        return _taken_over(order)
-    return _order_answer(order, lines)
+        raise _taken_over(order)
 
 
 def _confirm(order: Order, lines: list[OrderLine], reservation: Reservation) -> bool:
@@ -348,7 +293,7 @@ def _names_and_prices(order: Order, lines: list[OrderLine]) -> sql.Statement:
     )
 
 
-def _compensate(order: Order, failure: UpstreamError) -> Answer:
+def _compensate(order: Order) -> None:
     """Products failed or hung mid-saga: release whatever may be held, then fail the order."""
     if _move(order, Status.PENDING, Status.FAILING):
         try:
@@ -357,22 +302,12 @@ def _compensate(order: Order, failure: UpstreamError) -> Answer:
             logger.warning("order %s left failing for recovery: %s", order.id, exc)
         else:
             _move(order, Status.FAILING, Status.FAILED)
-    return _error_answer(failure, order)
 
 
-def _taken_over(order: Order) -> Answer:
+def _taken_over(order: Order) -> UpstreamUnavailable:
     """Recovery settled this order while we were slow: say it failed."""
     order.refresh_from_db()
-    return _error_answer(UpstreamUnavailable("The order could not be completed in time."), order)
-
-
-def _remember(order: Order, answer: Answer) -> None:
-    """Keep the final answer under the order's Idempotency-Key, if it has one."""
-    IdempotencyKey.objects.filter(order=order, state=IdempotencyKey.State.IN_PROGRESS).update(
-        state=IdempotencyKey.State.DONE,
-        response_status=answer.status,
-        response_body=answer.body,
-    )
+    return _concerning(UpstreamUnavailable("The order could not be completed in time."), order)
 
 
 # Cancelling -----------------------------------------------------------------------------
@@ -430,14 +365,5 @@ def orders_reconcile(*, grace: timedelta, limit: int = 200) -> dict[str, int]:
             logger.info("order %s settled as %s by recovery", order.id, settled)
         if settled == Status.FAILED:
             error = UpstreamUnavailable("The order could not be completed; nothing was charged.")
-            _remember(order, _error_answer(error, order))
+            idempotency.settle(order, _concerning(error, order))
     return counts
-
-
-def idempotency_keys_purge() -> int:
-    """Delete keys past their 24 hours whose order is settled."""
-    expired = IdempotencyKey.objects.filter(expires_at__lte=timezone.now()).exclude(
-        order__status__in=Order.UNSETTLED
-    )
-    deleted, _ = expired.delete()
-    return deleted

@@ -3,6 +3,11 @@
 The fake products service keeps stock and reservations in memory and answers
 like the real one (all or nothing, idempotent by reference, release once), so
 the saga is tested against the protocol, not against mocks of itself.
+
+A test's hooks (``before``, ``garble``) run on the server's thread, while the code
+under test waits for the answer: one that touches the database does so on that
+thread's own connection (closed after it), so it sees only what is committed, and
+its test needs ``django_db(transaction=True)``.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+
+from django.db import connections
 
 from souk_common.testing import FakeRequest, FakeService, FakeUsersService
 
@@ -39,6 +46,8 @@ class FakeProducts:
     lost_answers: dict[str, BaseException] = field(default_factory=dict)
     # Like a products service from before "commit" on a reservation: hold only.
     ignores_commit: bool = False
+    # Runs before an operation, while the caller waits (e.g. recovery racing the saga).
+    before: dict[str, Callable[[], Any]] = field(default_factory=dict)
 
     def add(self, product_id: int, name: str, price: str, stock: int, **extra: Any) -> None:
         self.products[product_id] = FakeProduct(name, Decimal(price), stock, **extra)
@@ -175,6 +184,7 @@ class FakeUsers(FakeUsersService):
 
     garble: dict[str, Callable[[Any], str]] = field(default_factory=dict)
     lost_answers: dict[str, BaseException] = field(default_factory=dict)
+    before: dict[str, Callable[[], Any]] = field(default_factory=dict)
 
 
 Answer = tuple[int, dict, str]
@@ -185,15 +195,21 @@ def _answering(
     operation: str,
     callback: Callable[[FakeRequest], Answer],
 ) -> Callable[[FakeRequest], Answer]:
-    """``callback``, with its successful answer garbled or lost if the test says so."""
+    """``callback``, after the test's ``before`` hook, with its successful answer garbled
+    or lost if the test says so."""
 
     def answer(request: FakeRequest) -> Answer:
-        status, headers, body = callback(request)
-        if status < 300 and operation in fake.lost_answers:
-            raise fake.lost_answers[operation]
-        if status < 300 and operation in fake.garble:
-            body = fake.garble[operation](json.loads(body))
-        return status, headers, body
+        try:
+            if operation in fake.before:
+                fake.before[operation]()
+            status, headers, body = callback(request)
+            if status < 300 and operation in fake.lost_answers:
+                raise fake.lost_answers[operation]
+            if status < 300 and operation in fake.garble:
+                body = fake.garble[operation](json.loads(body))
+            return status, headers, body
+        finally:
+            connections.close_all()  # a hook's, on this thread
 
     return answer
 

@@ -9,9 +9,11 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
-from orders.models import IdempotencyKey, Order
+from orders import clients
+from orders.idempotency import KeyClaim
+from orders.models import IdempotencyKey, Order, OrderLine
 from souk_common.testing import Dropped
-from tests.conftest import place
+from tests.conftest import client_for, place
 
 pytestmark = pytest.mark.django_db
 
@@ -46,38 +48,55 @@ def test_same_key_other_body_is_422(alice, products):
     assert Order.objects.count() == 1
 
 
-def _first_request_in_progress(key, lines):
-    """What a first request with ``key`` has written while it still runs."""
-    IdempotencyKey.objects.create(
-        user_id=1,
-        key=key,
-        request_fingerprint=_fingerprint_of(lines),
-        order=Order.objects.create(user_id=1),
-        expires_at=timezone.now() + timedelta(hours=24),
-    )
+# The first request and the hooks run on threads of their own, with their own database
+# connections: what they write must be committed for the others to see it.
+@pytest.mark.django_db(transaction=True)
+def test_same_key_while_the_first_is_running_is_409(alice, products, settings, token_factory):
+    settings.ORDERS_UPSTREAMS = {**settings.ORDERS_UPSTREAMS, "READ_TIMEOUT": 30}
+    clients.reset()
+    reserving, answered = threading.Event(), threading.Event()
 
+    def hold_the_reservation():
+        reserving.set()
+        answered.wait(timeout=30)
 
-def test_same_key_while_the_first_is_running_is_409(alice, products):
-    _first_request_in_progress("checkout-3", [(1, 2)])
+    products.before["reserve"] = hold_the_reservation
+    first = []
 
-    response = place(alice, (1, 2), key="checkout-3")
+    def first_request():
+        alice_elsewhere = client_for(token_factory.access(user_id=1, username="alice"))
+        first.append(place(alice_elsewhere, (1, 2), key="checkout-3"))
+        connection.close()
 
-    assert response.status_code == 409
-    assert response.json()["error"]["code"] == "conflict"
-    assert products.calls == []
+    running = threading.Thread(target=first_request)
+    running.start()
+    assert reserving.wait(timeout=30)
+
+    second = place(alice, (1, 2), key="checkout-3")
+
+    answered.set()
+    running.join(timeout=30)
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "conflict"
+    assert first[0].status_code == 201
+    assert place(alice, (1, 2), key="checkout-3").json() == first[0].json()
+    assert Order.objects.count() == 1
+    assert products.count("reserve") == 1
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_same_key_twice_at_once_is_409_for_the_second_and_no_second_order(alice, products):
-    # The first request has written its key but not committed it when the second
-    # looks for the key: the second finds nothing, and waits on the key's unique index.
-    written, commit = threading.Event(), threading.Event()
+    # The first request has claimed its key (as order_place has it claimed, in the
+    # transaction that records the order) but not committed it when the second looks for
+    # the key: the second finds nothing, and waits on the key's unique index.
+    claimed, commit = threading.Event(), threading.Event()
 
     def first_request():
         with transaction.atomic():
-            _first_request_in_progress("checkout-4", [(1, 2)])
-            written.set()
+            order = Order.objects.create(user_id=1)
+            KeyClaim(user_id=1, key="checkout-4")(order, [OrderLine(product_id=1, quantity=2)])
+            claimed.set()
             commit.wait(timeout=30)
         connection.close()
 
@@ -96,7 +115,7 @@ def test_the_same_key_twice_at_once_is_409_for_the_second_and_no_second_order(al
 
     first = threading.Thread(target=first_request)
     first.start()
-    assert written.wait(timeout=30)
+    assert claimed.wait(timeout=30)
     watcher = threading.Thread(target=commit_once_the_second_waits)
     watcher.start()
 
@@ -149,7 +168,8 @@ def test_a_failed_order_answer_is_kept_with_its_retry_after(alice, products):
     second = place(alice, (1, 1), key="during-outage")
 
     assert (first.status_code, second.status_code) == (503, 503)
-    assert second["Retry-After"]
+    assert (first["Retry-After"], second["Retry-After"]) == ("2", "1")
+    assert second.json() == first.json()
     assert Order.objects.count() == 1
 
 
@@ -161,9 +181,3 @@ def test_purging_deletes_only_expired_keys(alice, products):
     call_command("purge_idempotency_keys")
 
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["fresh"]
-
-
-def _fingerprint_of(lines):
-    from orders.services import RequestedLine, _fingerprint
-
-    return _fingerprint([RequestedLine(pid, qty) for pid, qty in lines])
