@@ -4,9 +4,11 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from accounts import services
 from accounts.models import User
 
 PASSWORD = "correct-horse-battery-staple"
+SERVICE_SECRET = "a-long-enough-service-secret"
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +39,14 @@ def alice(make_user):
 @pytest.fixture
 def staff(make_user):
     return make_user("root", is_staff=True)
+
+
+@pytest.fixture
+def orders_client(db):
+    """The service client orders uses, with both scopes."""
+    return services.service_client_ensure(
+        client_id="orders", scopes=["users:read", "stock:reserve"], secret=SERVICE_SECRET
+    )
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ def test_registration_creates_the_account(api):
 def test_privilege_fields_sent_at_registration_are_ignored(api):
     response = register(api, is_staff=True, is_superuser=True, is_active=False)
 
+    assert response.status_code == 201
     user = User.objects.get(pk=response.json()["id"])
     assert (user.is_staff, user.is_superuser, user.is_active) == (False, False, True)
 
@@ -91,17 +92,3 @@ def test_a_non_ascii_name_is_refused_without_saying_whom_it_folds_to(api):
         "Enter a valid username. This value may contain only unaccented lowercase a-z and "
         "uppercase A-Z letters, numbers, and @/./+/-/_ characters."
     ]
-
-
-def test_listing_users_is_for_staff_only(api):
-    assert api.get("/api/users/").status_code == 401
-
-
-@pytest.mark.parametrize("path", ["/api/users/", "/api/auth/token/", "/api/auth/token/refresh/"])
-@pytest.mark.parametrize("body", ["[" * 100_000, '{"a":' * 5_000 + "1" + "}" * 5_000])
-def test_deeply_nested_json_is_a_400_not_a_crash(api, path, body):
-    response = api.post(path, body, content_type="application/json")
-
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "validation_error"
-    assert not User.objects.exists()
