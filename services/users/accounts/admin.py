@@ -21,7 +21,7 @@ class AccountAdmin(UserAdmin):
 
     STATUS_FIELDS = ("is_active", "is_staff")
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         status = {
             field: getattr(obj, field)
             for field in self.STATUS_FIELDS

@@ -1,4 +1,4 @@
-"""Fixtures of the users service's tests: accounts, a client, and signing in."""
+"""Fixtures of the users service's tests: accounts, a service client, an API client, signing in."""
 
 import pytest
 from django.core.cache import cache
