@@ -1,26 +1,30 @@
-"""Views of the orders service: parse, call one service or selector, serialize."""
+"""Views of the orders service, one per operation: parse, call one service or selector,
+serialize. Each nests the serializers of its own input; the order they answer with is
+the one shape every view shows (orders.serializers)."""
 
 import uuid
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import idempotency, selectors, services
-from orders.models import Order
 from orders.serializers import (
-    OrderCreateInputSerializer,
-    OrderListFilterSerializer,
+    KnownFieldsSerializer,
     OrderOutputSerializer,
+    StrictIntegerField,
     order_payload,
 )
 from souk_common.auth import request_principal
+from souk_common.pagination import PageNumberPagination
 from souk_common.permissions import IsUser, caller_is_staff
+
+MAX_LINES = 50
+MAX_QUANTITY = 1000
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -45,31 +49,77 @@ def _idempotency_key(request: Request) -> str | None:
     return key
 
 
-class OrderListCreateApi(ListAPIView):
-    """``GET``: your orders (staff: everyone's, ``?user_id=``). ``POST``: place one."""
-
+class OrderListApi(APIView):
     permission_classes = [IsUser]
-    serializer_class = OrderOutputSerializer
+    pagination_class = PageNumberPagination
 
-    @extend_schema(parameters=[OrderListFilterSerializer])
+    @extend_schema_serializer(component_name="OrderListFilter")
+    class FilterSerializer(serializers.Serializer):
+        """Query parameters of the order list (read for staff only)."""
+
+        user_id = serializers.IntegerField(
+            min_value=1, max_value=2**63 - 1, required=False, help_text="Staff only."
+        )
+
+    @extend_schema(parameters=[FilterSerializer], responses=OrderOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return super().get(request)
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        user_id = _scope(self.request)
+        """Your orders (staff: everyone's, or one user's with ``?user_id=``), newest first."""
+        user_id = _scope(request)
         if user_id is None:  # staff: everyone's orders, or one user's
-            filters = OrderListFilterSerializer(data=self.request.query_params)
+            filters = self.FilterSerializer(data=request.query_params)
             filters.is_valid(raise_exception=True)
             user_id = filters.validated_data.get("user_id")
-        return selectors.order_list(user_id=user_id)
+        orders = selectors.order_list(user_id=user_id)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+
+
+class OrderPlaceApi(APIView):
+    permission_classes = [IsUser]
+
+    @extend_schema_serializer(component_name="OrderCreateInput")
+    class InputSerializer(KnownFieldsSerializer):
+        """The lines to order. A price, name, total, status or owner sent with the order
+        or its lines is ignored, never trusted; any other unknown field is refused."""
+
+        @extend_schema_serializer(component_name="OrderLineInput")
+        class LineSerializer(KnownFieldsSerializer):
+            """A product and how many of it; its name and price are the products service's."""
+
+            ignored = frozenset({"name", "price", "unit_price", "line_total"})
+
+            product_id = StrictIntegerField(min_value=1, max_value=2**63 - 1)
+            quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+        ignored = frozenset(
+            {"id", "total", "status", "user_id", "user", "owner", "created_at", "updated_at"}
+        )
+
+        items = serializers.ListField(child=LineSerializer(), min_length=1, max_length=MAX_LINES)
+
+        def validate_items(self, items: list[dict[str, int]]) -> list[dict[str, int]]:
+            merged: dict[int, int] = {}
+            for item in items:
+                merged[item["product_id"]] = merged.get(item["product_id"], 0) + item["quantity"]
+            too_many = [pid for pid, quantity in merged.items() if quantity > MAX_QUANTITY]
+            if too_many:
+                raise serializers.ValidationError(
+                    f"At most {MAX_QUANTITY} of one product per order (products {too_many})."
+                )
+            return items
 
     @extend_schema(
-        request=OrderCreateInputSerializer,
-        responses={201: OrderOutputSerializer},
+        request=InputSerializer,
+        responses={status.HTTP_201_CREATED: OrderOutputSerializer},
         parameters=[IDEMPOTENCY_KEY],
     )
     def post(self, request: Request) -> Response:
-        serializer = OrderCreateInputSerializer(data=request.data)
+        """Place an order: its stock is reserved and sold at once, or nothing is.
+
+        With an ``Idempotency-Key``, the same body again gets the first answer again.
+        """
+        serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user_id = request_principal(request).user_id or 0
         lines = [services.RequestedLine(**item) for item in serializer.validated_data["items"]]
@@ -86,6 +136,11 @@ class OrderListCreateApi(ListAPIView):
         else:
             answer = idempotency.answer_once(user_id=user_id, key=key, place=place)
         return Response(answer.body, status=answer.status, headers=answer.headers)
+
+
+class OrderListPlaceApi(OrderListApi, OrderPlaceApi):
+    """``/api/orders/``: Django routes by path alone, so this one view is both operations
+    (each still its own view, with its own serializers)."""
 
 
 class OrderDetailApi(APIView):
@@ -107,6 +162,5 @@ class OrderCancelApi(APIView):
     @extend_schema(request=None, responses=OrderOutputSerializer)
     def post(self, request: Request, order_id: uuid.UUID) -> Response:
         order = selectors.order_get(order_id=order_id, user_id=_scope(request))
-        order = services.order_cancel(order=order)
-        fresh = Order.objects.prefetch_related("lines").get(pk=order.pk)
-        return Response(OrderOutputSerializer(fresh).data)
+        order = services.order_cancel(order=order)  # its lines as read, its status as now
+        return Response(OrderOutputSerializer(order).data)

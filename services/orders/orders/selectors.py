@@ -3,9 +3,9 @@
 from uuid import UUID
 
 from django.db.models import QuerySet
-from django.http import Http404
 
 from orders.models import Order
+from souk_common.errors import NotFound
 
 
 def order_list(*, user_id: int | None) -> QuerySet[Order]:
@@ -15,8 +15,8 @@ def order_list(*, user_id: int | None) -> QuerySet[Order]:
 
 
 def order_get(*, order_id: UUID, user_id: int | None) -> Order:
-    """One order; another user's is 404, exactly like one that does not exist."""
+    """One order; another user's is not found, exactly like one that does not exist."""
     order = order_list(user_id=user_id).filter(pk=order_id).first()
     if order is None:
-        raise Http404
+        raise NotFound()
     return order

@@ -1,8 +1,8 @@
-"""Input and output shapes of the orders API.
+"""What the orders API's views share: the order as every view shows it, and the
+building blocks of their input serializers (each view nests its own, orders.apis).
 
-Clients may send prices, names, totals, a status or an owner: those are
-ignored, never trusted. Any other unknown field is refused, so a typo is not
-silently lost. Numbers must be JSON integers (not strings, floats or booleans).
+Numbers must be JSON integers (not strings, floats or booleans); unknown fields
+are refused, so a typo is not silently lost, except those a serializer ignores.
 """
 
 from collections.abc import Iterable
@@ -13,9 +13,6 @@ from typing import Any
 from rest_framework import serializers
 
 from orders.models import Order, OrderLine
-
-MAX_LINES = 50
-MAX_QUANTITY = 1000
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -40,42 +37,6 @@ class KnownFieldsSerializer(serializers.Serializer):
                     {name: ["Unknown field."] for name in sorted(unknown)}
                 )
         return super().to_internal_value(data)
-
-
-class OrderLineInputSerializer(KnownFieldsSerializer):
-    ignored = frozenset({"name", "price", "unit_price", "line_total"})
-
-    product_id = StrictIntegerField(min_value=1, max_value=2**63 - 1)
-    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
-
-
-class OrderCreateInputSerializer(KnownFieldsSerializer):
-    ignored = frozenset(
-        {"id", "total", "status", "user_id", "user", "owner", "created_at", "updated_at"}
-    )
-
-    items = serializers.ListField(
-        child=OrderLineInputSerializer(), min_length=1, max_length=MAX_LINES
-    )
-
-    def validate_items(self, items: list[dict[str, int]]) -> list[dict[str, int]]:
-        merged: dict[int, int] = {}
-        for item in items:
-            merged[item["product_id"]] = merged.get(item["product_id"], 0) + item["quantity"]
-        too_many = [pid for pid, quantity in merged.items() if quantity > MAX_QUANTITY]
-        if too_many:
-            raise serializers.ValidationError(
-                f"At most {MAX_QUANTITY} of one product per order (products {too_many})."
-            )
-        return items
-
-
-class OrderListFilterSerializer(serializers.Serializer):
-    """Query parameters of the order list (read for staff only)."""
-
-    user_id = serializers.IntegerField(
-        min_value=1, max_value=2**63 - 1, required=False, help_text="Staff only."
-    )
 
 
 class OrderLineOutputSerializer(serializers.ModelSerializer):

@@ -103,6 +103,16 @@ def test_cancel_returns_the_stock_once(alice, products):
     assert products.count("release") == 1
 
 
+def test_the_answer_to_cancelling_is_the_order_as_read_later(alice, products):
+    order_id = place(alice, (1, 2), (2, 1)).json()["id"]
+
+    cancelled = alice.post(f"/api/orders/{order_id}/cancel/").json()
+    again = alice.post(f"/api/orders/{order_id}/cancel/").json()
+
+    assert cancelled["status"] == "cancelled"
+    assert alice.get(f"/api/orders/{order_id}/").json() == cancelled == again
+
+
 def test_staff_can_cancel_anyones_order(alice, staff, products):
     order_id = place(alice, (1, 1)).json()["id"]
 
