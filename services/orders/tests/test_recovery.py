@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from orders import clients
 from orders.models import IdempotencyKey, Order
 from orders.services import orders_reconcile
 from souk_common.testing import Dropped, Hung
@@ -23,7 +24,8 @@ def test_an_order_left_pending_by_a_crash_is_released_and_failed(products):
     # A crash after the reservation, before the commit: stock held, order pending.
     order = Order.objects.create(user_id=1)
     order.lines.create(product_id=1, quantity=3)
-    products.reserve(_request(order, [(1, 3)]))
+    clients.products().reserve(order.reference, [(1, 3)])
+    assert products.stock(1) == 7
     age(order.pk)
 
     call_command("reconcile_orders", "--grace", "30")
@@ -43,15 +45,16 @@ def test_a_recent_pending_order_is_left_to_its_saga(products):
     assert products.calls == []
 
 
-def test_a_reservation_that_arrives_after_recovery_is_refused(products):
+def test_a_pending_order_never_reserved_is_released_all_the_same(products):
+    # Its reservation may still be on the wire: the release refuses it in advance.
     order = Order.objects.create(user_id=1)
     age(order.pk)
-    orders_reconcile(grace=timedelta(seconds=30))
 
-    status, _, _ = products.reserve(_request(order, [(1, 3)]))
+    counts = orders_reconcile(grace=timedelta(seconds=30))
 
-    assert status == 409
-    assert products.stock(1) == 10
+    assert counts == {"failed": 1, "cancelled": 0, "left": 0}
+    assert products.calls == [("release", order.reference)]
+    assert Order.objects.get(pk=order.pk).status == "failed"
 
 
 def test_failing_and_cancelling_orders_are_finished(products):
@@ -63,6 +66,11 @@ def test_failing_and_cancelling_orders_are_finished(products):
     counts = orders_reconcile(grace=timedelta(seconds=30))
 
     assert counts == {"failed": 1, "cancelled": 1, "left": 0}
+    assert Order.objects.get(pk=failing.pk).status == "failed"
+    assert Order.objects.get(pk=cancelling.pk).status == "cancelled"
+    assert sorted(products.calls) == sorted(
+        [("release", failing.reference), ("release", cancelling.reference)]
+    )
 
 
 def test_while_products_is_down_orders_wait_for_the_next_run(products):
@@ -90,22 +98,33 @@ def test_the_key_of_a_recovered_order_gets_its_final_answer(alice, products):
 
     replay = place(alice, (1, 1), key="stuck")
     assert replay.status_code == 503
-    assert replay.json()["error"]["details"]["order_status"] == "failed"
+    assert replay["Retry-After"] == "1"
+    error = replay.json()["error"]
+    assert error["code"] == "upstream_unavailable"
+    assert error["message"] == "The order could not be completed; nothing was charged."
+    assert error["details"]["order_id"] == first.json()["error"]["details"]["order_id"]
+    assert error["details"]["order_status"] == "failed"
     assert IdempotencyKey.objects.get().state == "done"
 
 
-def test_when_recovery_wins_the_race_the_saga_reports_failure(alice, products):
-    # Recovery released the order's reference before the saga's reservation arrived.
-    products.failures["reserve"] = [409]
+# The hooks run on the fake products' thread, with its own database connection: the
+# order must be committed for them to see it.
+@pytest.mark.django_db(transaction=True)
+def test_a_reservation_that_arrives_after_recovery_released_its_order_fails_it(alice, products):
+    # The saga's reservation is still on the wire when recovery settles the order: products
+    # refuses it (the release came first), and the client is told the order failed.
+    products.before["reserve"] = lambda: orders_reconcile(grace=timedelta(0))
 
-    response = place(alice, (1, 1))
+    response = place(alice, (1, 2))
 
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "upstream_unavailable"
+    assert response.json()["error"]["details"]["order_status"] == "failed"
+    assert Order.objects.get().status == "failed"
+    assert products.stock(1) == 10
+    assert [name for name, _ in products.calls] == ["release", "reserve"]
 
 
-# The fake products answers from its own thread, with its own database connection: the
-# order must be committed for it to see it.
 @pytest.mark.django_db(transaction=True)
 def test_when_recovery_takes_the_order_while_products_answers_it_is_not_confirmed(alice, products):
     def recovery_takes_over(answer):
@@ -121,18 +140,3 @@ def test_when_recovery_takes_the_order_while_products_answers_it_is_not_confirme
     order = Order.objects.get()
     assert (order.status, order.total) == ("failing", None)
     assert [(line.name, line.unit_price) for line in order.lines.all()] == [("", None)]
-
-
-def _request(order, lines):
-    import json
-
-    class Request:
-        body = json.dumps(
-            {
-                "reference": str(order.pk),
-                "items": [{"product_id": p, "quantity": q} for p, q in lines],
-            }
-        ).encode()
-        url = "http://products.test/internal/reservations/"
-
-    return Request()
