@@ -1,9 +1,13 @@
 """Reads of the catalogue."""
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 
 from catalogue.models import Category, Product
+from souk_common.errors import NotFound
+
+
+class ProductNotFound(NotFound):
+    """No product has this id, or it is retired and the caller is not staff."""
 
 
 def product_list(*, include_retired: bool = False) -> QuerySet[Product]:
@@ -13,8 +17,11 @@ def product_list(*, include_retired: bool = False) -> QuerySet[Product]:
 
 
 def product_get(*, product_id: int, include_retired: bool = False) -> Product:
-    """One product, or 404 (a retired one is 404 for the public)."""
-    return get_object_or_404(product_list(include_retired=include_retired), pk=product_id)
+    """One product; a retired one is not found for the public."""
+    product = product_list(include_retired=include_retired).filter(pk=product_id).first()
+    if product is None:
+        raise ProductNotFound()
+    return product
 
 
 def category_list() -> QuerySet[Category]:

@@ -7,12 +7,17 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 from catalogue.models import Product
 from inventory.services import stock_set
+from souk_common.errors import InvalidInput
 
-DUPLICATE_SKU = "A product with this SKU already exists."
+
+class SkuTaken(InvalidInput):
+    """Another product has this SKU; ``details`` names the field, as for any invalid input."""
+
+    def __init__(self) -> None:
+        super().__init__(details={"sku": ["A product with this SKU already exists."]})
 
 
 def _check_sku_free(sku: str, *, exclude_pk: int | None = None) -> None:
@@ -20,7 +25,7 @@ def _check_sku_free(sku: str, *, exclude_pk: int | None = None) -> None:
     if exclude_pk is not None:
         others = others.exclude(pk=exclude_pk)
     if others.exists():
-        raise ValidationError({"sku": [DUPLICATE_SKU]})
+        raise SkuTaken()
 
 
 def product_create(*, data: dict[str, Any]) -> Product:
@@ -34,7 +39,7 @@ def product_create(*, data: dict[str, Any]) -> Product:
             if stock:
                 stock_set(product=product, stock=stock)
     except IntegrityError:
-        raise ValidationError({"sku": [DUPLICATE_SKU]}) from None
+        raise SkuTaken() from None
     return product
 
 
@@ -53,7 +58,7 @@ def product_update(*, product: Product, data: dict[str, Any]) -> Product:
             if stock is not None:
                 stock_set(product=product, stock=stock)
     except IntegrityError:
-        raise ValidationError({"sku": [DUPLICATE_SKU]}) from None
+        raise SkuTaken() from None
     return product
 
 

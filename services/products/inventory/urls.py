@@ -4,7 +4,7 @@ from django.urls import URLPattern, path, re_path
 
 from inventory import apis
 
-REFERENCE = r"(?P<reference>[A-Za-z0-9][A-Za-z0-9_.:-]{0,63})"
+REFERENCE = rf"(?P<reference>{apis.REFERENCE})"
 
 urlpatterns: list[URLPattern] = [
     path("internal/reservations/", apis.ReservationCreateApi.as_view(), name="reservation-create"),

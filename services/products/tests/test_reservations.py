@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from inventory.apis import ReservationCreateApi
 from inventory.models import Reservation, StockMovement
 from inventory.selectors import stock_invariant_violations
 from souk_common.testing import FORGED_TOKEN_KINDS
@@ -320,14 +321,11 @@ def test_the_same_claims_genuinely_signed_are_accepted(api, token_factory, make_
 
 
 def test_the_hand_built_answer_matches_the_documented_serializer(service_api, make_product):
-    from inventory.models import Reservation
-    from inventory.serializers import ReservationOutputSerializer
-
     product = make_product("Sencha", price="9.50", stock=10)
     answer = reserve(service_api, "order-doc", (product, 2)).json()
 
     reservation = Reservation.objects.prefetch_related("lines").get(reference="order-doc")
-    assert answer == ReservationOutputSerializer(reservation).data
+    assert answer == ReservationCreateApi.OutputSerializer(reservation).data
 
 
 @pytest.mark.parametrize("body", ["[" * 100_000, '{"a":' * 5_000 + "1" + "}" * 5_000])

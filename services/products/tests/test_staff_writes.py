@@ -193,3 +193,19 @@ def test_when_users_cannot_be_asked_staff_writes_fail_closed(
     assert (created.status_code, retired.status_code) == (503, 503)
     assert created.json()["error"]["code"] == "upstream_unavailable"
     assert list(Product.objects.values_list("sku", "is_active")) == [(product.sku, True)]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("put", "/api/products/"), ("post", "/api/products/{}/")]
+)
+def test_a_method_the_url_lacks_is_a_write_refused_to_non_staff_and_405_for_staff(
+    api, user_api, staff_api, make_product, method, path
+):
+    url = path.format(make_product().pk)
+
+    assert getattr(api, method)(url, VALID, format="json").status_code == 401
+    assert getattr(user_api, method)(url, VALID, format="json").status_code == 403
+    response = getattr(staff_api, method)(url, VALID, format="json")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert Product.objects.count() == 1
