@@ -1,6 +1,7 @@
 """The products admin: the catalogue with its stock, bulk retire.
 
-Stock edited here goes through the inventory, so the ledger records it.
+Products are added, changed and retired through the catalogue's services, as the API
+does: stock edited here reaches the ledger the same way.
 """
 
 from typing import Any
@@ -12,7 +13,6 @@ from django.http import HttpRequest
 
 from catalogue import services
 from catalogue.models import Category, Product
-from inventory.services import stock_set
 
 
 @admin.register(Category)
@@ -32,16 +32,22 @@ class ProductAdmin(admin.ModelAdmin):
     actions = ["retire_selected"]
 
     def save_model(self, request: HttpRequest, obj: Product, form: ModelForm, change: bool) -> None:
-        # The new stock figure is applied through the inventory, so the ledger records it.
-        stock = obj.stock
-        obj.stock = Product.objects.get(pk=obj.pk).stock if change else 0
-        super().save_model(request, obj, form, change)
-        stock_set(product=obj, stock=stock)
+        """What the API's create and update do: the fields the form changed, a new stock
+        figure recorded in the ledger."""
+        if change:
+            changed = {field: form.cleaned_data[field] for field in form.changed_data}
+            services.product_update(product=obj, data=changed)
+        else:
+            product = services.product_create(data=form.cleaned_data)
+            obj.pk = product.pk
+            obj.refresh_from_db()  # the admin goes on with the product made (its log, its page)
 
     @admin.action(description="Retire selected products")
     def retire_selected(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
-        count = services.product_retire_many(products=queryset)
-        self.message_user(request, f"Retired {count} product(s).", messages.SUCCESS)
+        active = list(queryset.filter(is_active=True))
+        for product in active:
+            services.product_retire(product=product)
+        self.message_user(request, f"Retired {len(active)} product(s).", messages.SUCCESS)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # products are retired, never deleted: past orders refer to them

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
-from django.utils import timezone
 
 from catalogue.models import Product
 from inventory.services import stock_set
@@ -67,8 +65,3 @@ def product_retire(*, product: Product) -> Product:
     product.is_active = False
     product.save(update_fields=["is_active", "updated_at"])
     return product
-
-
-def product_retire_many(*, products: QuerySet[Product]) -> int:
-    """Retire several products at once (the admin's bulk action)."""
-    return products.filter(is_active=True).update(is_active=False, updated_at=timezone.now())
