@@ -1,9 +1,11 @@
 """Lists are paginated and page sizes above 100 are capped, not refused."""
 
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
+from rest_framework.views import APIView
 
-from souk_common.pagination import PageNumberPagination
+from souk_common.pagination import PageNumberPagination, paginated_response
 
 
 def paginate(query):
@@ -35,3 +37,25 @@ def test_links_are_relative_so_they_work_behind_the_gateway():
 
     assert response["next"] == "/items/?page=3&search=tea"
     assert response["previous"] == "/items/?search=tea"
+
+
+class NumberSerializer(serializers.Serializer):
+    n = serializers.IntegerField()
+
+
+def test_a_plain_view_answers_one_page_of_what_its_selector_returned():
+    request = Request(APIRequestFactory().get("/numbers/", {"page": "3", "page_size": "2"}))
+
+    response = paginated_response(
+        items=[{"n": n} for n in range(7)],
+        serializer_class=NumberSerializer,
+        request=request,
+        view=APIView(),
+    )
+
+    assert response.data == {
+        "count": 7,
+        "next": "/numbers/?page=4&page_size=2",
+        "previous": "/numbers/?page=2&page_size=2",
+        "results": [{"n": 4}, {"n": 5}],
+    }

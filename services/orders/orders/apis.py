@@ -20,7 +20,7 @@ from orders.serializers import (
     order_payload,
 )
 from souk_common.auth import request_principal
-from souk_common.pagination import PageNumberPagination
+from souk_common.pagination import paginated_response
 from souk_common.permissions import IsUser, caller_is_staff
 
 MAX_LINES = 50
@@ -51,7 +51,6 @@ def _idempotency_key(request: Request) -> str | None:
 
 class OrderListApi(APIView):
     permission_classes = [IsUser]
-    pagination_class = PageNumberPagination
 
     @extend_schema_serializer(component_name="OrderListFilter")
     class FilterSerializer(serializers.Serializer):
@@ -69,10 +68,12 @@ class OrderListApi(APIView):
             filters = self.FilterSerializer(data=request.query_params)
             filters.is_valid(raise_exception=True)
             user_id = filters.validated_data.get("user_id")
-        orders = selectors.order_list(user_id=user_id)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(orders, request, view=self)
-        return paginator.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+        return paginated_response(
+            items=selectors.order_list(user_id=user_id),
+            serializer_class=OrderOutputSerializer,
+            request=request,
+            view=self,
+        )
 
 
 class OrderPlaceApi(APIView):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from rest_framework import pagination
+from rest_framework import pagination, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -44,3 +48,21 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if page_number == 1:
             return remove_query_param(url, self.page_query_param)
         return replace_query_param(url, self.page_query_param, page_number)
+
+
+def paginated_response(
+    *,
+    items: Iterable[Any],
+    serializer_class: type[serializers.BaseSerializer[Any]],
+    request: Request,
+    view: APIView,
+    pagination_class: type[pagination.BasePagination] = PageNumberPagination,
+) -> Response:
+    """One page of ``items`` (a queryset, usually), serialized, in the list envelope.
+
+    What a list view of a plain ``APIView`` answers with: the page its query asks
+    for (``?page=``, ``?page_size=``) of what its selector returned.
+    """
+    paginator = pagination_class()
+    page: list[Any] | None = paginator.paginate_queryset(items, request, view=view)  # type: ignore[arg-type]
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
