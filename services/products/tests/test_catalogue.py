@@ -1,4 +1,4 @@
-"""The public catalogue: list, filters, search, ordering, pagination, detail."""
+"""The public catalogue's reads: list, filters, search, ordering, pagination, detail, categories."""
 
 import pytest
 
@@ -141,4 +141,5 @@ def test_unknown_product_is_a_404_envelope(api):
     response = api.get("/api/products/424242/")
 
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    error = response.json()["error"]
+    assert (error["code"], error["message"], error["details"]) == ("not_found", "Not found.", {})

@@ -302,12 +302,14 @@ def test_forged_service_tokens_are_refused(api, token_factory, make_product, kin
     assert reload(product).stock == 10
 
 
-def test_money_is_exact(service_api, make_product):
+def test_money_is_exact_with_its_two_decimal_places(service_api, make_product):
     product = make_product(price="0.10", stock=10)
 
     response = reserve(service_api, "order-14", (product, 3))
 
-    assert Decimal(response.json()["items"][0]["unit_price"]) * 3 == Decimal("0.30")
+    unit_price = response.json()["items"][0]["unit_price"]
+    assert unit_price == "0.10"
+    assert Decimal(unit_price) * 3 == Decimal("0.30")
 
 
 def test_the_same_claims_genuinely_signed_are_accepted(api, token_factory, make_product):

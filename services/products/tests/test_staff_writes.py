@@ -62,14 +62,34 @@ def test_invalid_input_is_a_validation_error_naming_the_field(staff_api, tea, fi
     assert not Product.objects.exists()
 
 
+DUPLICATE_SKU = {
+    "code": "validation_error",
+    "message": "The request is invalid.",
+    "details": {"sku": ["A product with this SKU already exists."]},
+}
+
+
 def test_duplicate_sku_is_refused(staff_api, make_product):
     make_product(sku="TEA-1")
 
     response = staff_api.post("/api/products/", VALID, format="json")
 
     assert response.status_code == 400
-    assert "sku" in response.json()["error"]["details"]
+    error = response.json()["error"]
+    assert {key: error[key] for key in DUPLICATE_SKU} == DUPLICATE_SKU
     assert Product.objects.filter(sku="TEA-1").count() == 1
+
+
+def test_changing_the_sku_to_another_products_is_refused(staff_api, make_product):
+    make_product(sku="TEA-1")
+    product = make_product(sku="TEA-2")
+
+    response = staff_api.patch(f"/api/products/{product.pk}/", {"sku": "TEA-1"}, format="json")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert {key: error[key] for key in DUPLICATE_SKU} == DUPLICATE_SKU
+    assert reload(product).sku == "TEA-2"
 
 
 def test_a_user_cannot_write_and_anonymous_is_asked_to_sign_in(api, user_api, make_product, tea):
