@@ -99,7 +99,7 @@ class CategorySlugField(serializers.SlugRelatedField[Category]):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(slug_field="slug", queryset=Category.objects.all(), **kwargs)
+        super().__init__(slug_field="slug", queryset=selectors.category_list(), **kwargs)
 
     def to_internal_value(self, data: Any) -> Category:
         if not isinstance(data, str):

@@ -1,4 +1,4 @@
-"""Reads of the inventory: reservations, and the stock invariant."""
+"""Reads of the inventory: the stock invariant."""
 
 from __future__ import annotations
 
@@ -11,10 +11,6 @@ from inventory.models import Reservation, ReservationLine, StockMovement
 
 Kind = StockMovement.Kind
 Status = Reservation.Status
-
-
-def reservation_get(*, reference: str) -> Reservation | None:
-    return Reservation.objects.prefetch_related("lines").filter(reference=reference).first()
 
 
 def _signed(plus: list[str], minus: list[str]) -> Sum:
