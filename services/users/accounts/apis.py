@@ -21,7 +21,7 @@ from accounts import selectors, services, tokens
 from accounts.authentication import UserJWTAuthentication
 from accounts.models import User
 from accounts.throttles import LoginAddressThrottle, LoginUsernameThrottle, ServiceTokenThrottle
-from souk_common.pagination import PageNumberPagination
+from souk_common.pagination import paginated_response
 from souk_common.permissions import HasScope, IsStaff, IsUser
 
 
@@ -122,7 +122,6 @@ class UserDetailApi(APIView):
 class UserListCreateApi(APIView):
     """``POST``: anyone registers. ``GET``: staff list every account."""
 
-    pagination_class = PageNumberPagination
 
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
@@ -146,9 +145,12 @@ class UserListCreateApi(APIView):
 
     @extend_schema(responses=ListOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(selectors.user_list(), request, view=self)
-        return paginator.get_paginated_response(self.ListOutputSerializer(page, many=True).data)
+        return paginated_response(
+            items=selectors.user_list(),
+            serializer_class=self.ListOutputSerializer,
+            request=request,
+            view=self,
+        )
 
     @extend_schema(request=InputSerializer, responses={status.HTTP_201_CREATED: OutputSerializer})
     def post(self, request: Request) -> Response:
