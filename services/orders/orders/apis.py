@@ -19,6 +19,7 @@ from orders.serializers import (
     StrictIntegerField,
     order_payload,
 )
+from souk_common.apis import OperationsApi
 from souk_common.auth import request_principal
 from souk_common.pagination import paginated_response
 from souk_common.permissions import IsUser, caller_is_staff
@@ -139,9 +140,11 @@ class OrderPlaceApi(APIView):
         return Response(answer.body, status=answer.status, headers=answer.headers)
 
 
-class OrderListPlaceApi(OrderListApi, OrderPlaceApi):
+class OrderListPlaceApi(OperationsApi, OrderListApi, OrderPlaceApi):
     """``/api/orders/``: Django routes by path alone, so this one view is both operations
     (each still its own view, with its own serializers)."""
+
+    operations = {"GET": OrderListApi, "POST": OrderPlaceApi}
 
 
 class OrderDetailApi(APIView):

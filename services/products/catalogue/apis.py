@@ -6,7 +6,6 @@ schema (``Meta.ref_name``): a schema's names are part of what it publishes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import SAFE_METHODS, AllowAny
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,10 +24,11 @@ from rest_framework.views import APIView
 from catalogue import selectors, services
 from catalogue.filters import ProductFilter
 from catalogue.models import Category, Product
+from souk_common.apis import OperationsApi
 from souk_common.permissions import IsStaff, caller_is_staff
 
 if TYPE_CHECKING:
-    from rest_framework.permissions import _SupportsHasPermission
+    pass
 
 
 class ProductDetailApi(APIView):
@@ -178,32 +178,26 @@ class ProductRetireApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _permissions_of(operation: type[APIView]) -> Sequence[_SupportsHasPermission]:
-    """The permissions the operation's own view checks."""
-    return operation().get_permissions()
+# Django routes by path alone: each URL with several operations is one view made of them.
 
 
-# Django routes by path alone, so each URL with several operations is served by one view
-# made of them. Each method is checked with its operation's permissions; a method the
-# URL does not have, with the writes' (DRF checks permissions before it answers 405).
-
-
-class ProductListCreateApi(ProductListApi, ProductCreateApi):
+class ProductListCreateApi(OperationsApi, ProductListApi, ProductCreateApi):
     """``GET``: the catalogue, filtered, searched, ordered and paginated. ``POST``: staff add."""
 
-    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
-        reading = self.request.method in SAFE_METHODS
-        return _permissions_of(ProductListApi if reading else ProductCreateApi)
+    operations = {"GET": ProductListApi, "POST": ProductCreateApi}
 
 
-class ProductDetailUpdateRetireApi(ProductDetailApi, ProductUpdateApi, ProductRetireApi):
+class ProductDetailUpdateRetireApi(
+    OperationsApi, ProductDetailApi, ProductUpdateApi, ProductRetireApi
+):
     """One product: anyone reads an active one; staff read any, change and retire."""
 
-    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
-        method = self.request.method or ""
-        if method in SAFE_METHODS:
-            return _permissions_of(ProductDetailApi)
-        return _permissions_of(ProductRetireApi if method == "DELETE" else ProductUpdateApi)
+    operations = {
+        "GET": ProductDetailApi,
+        "DELETE": ProductRetireApi,
+        "PUT": ProductUpdateApi,
+        "PATCH": ProductUpdateApi,
+    }
 
 
 class CategoryListApi(ListAPIView):

@@ -12,7 +12,7 @@ from typing import cast
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +21,7 @@ from accounts import selectors, services, tokens
 from accounts.authentication import UserJWTAuthentication
 from accounts.models import User
 from accounts.throttles import LoginAddressThrottle, LoginUsernameThrottle, ServiceTokenThrottle
+from souk_common.apis import OperationsApi
 from souk_common.pagination import paginated_response
 from souk_common.permissions import HasScope, IsStaff, IsUser
 
@@ -119,9 +120,27 @@ class UserDetailApi(APIView):
         return Response(self.OutputSerializer(user).data)
 
 
-class UserListCreateApi(APIView):
-    """``POST``: anyone registers. ``GET``: staff list every account."""
+class UserListApi(APIView):
+    """Staff list every account."""
 
+    permission_classes = [IsStaff]
+    # A page of accounts, each as staff see one.
+    OutputSerializer = UserDetailApi.OutputSerializer
+
+    @extend_schema(responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            items=selectors.user_list(),
+            serializer_class=self.OutputSerializer,
+            request=request,
+            view=self,
+        )
+
+
+class UserRegisterApi(APIView):
+    """Anyone registers."""
+
+    permission_classes = [AllowAny]
 
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
@@ -137,27 +156,19 @@ class UserListCreateApi(APIView):
             fields = ["id", "username", "email", "date_joined"]
             ref_name = "UserOutput"
 
-    # A page of accounts, each as staff see one.
-    ListOutputSerializer = UserDetailApi.OutputSerializer
-
-    def get_permissions(self) -> list[BasePermission]:
-        return [AllowAny()] if self.request.method == "POST" else [IsStaff()]
-
-    @extend_schema(responses=ListOutputSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        return paginated_response(
-            items=selectors.user_list(),
-            serializer_class=self.ListOutputSerializer,
-            request=request,
-            view=self,
-        )
-
     @extend_schema(request=InputSerializer, responses={status.HTTP_201_CREATED: OutputSerializer})
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_register(**serializer.validated_data)
         return Response(self.OutputSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+# Each operation keeps its own OutputSerializer: requests go to the operation's own view.
+class UserListCreateApi(OperationsApi, UserListApi, UserRegisterApi):  # type: ignore[misc]
+    """``POST``: anyone registers. ``GET``: staff list every account."""
+
+    operations = {"GET": UserListApi, "POST": UserRegisterApi}
 
 
 class CredentialsApi(APIView):
