@@ -10,10 +10,12 @@ from rest_framework.exceptions import (
     PermissionDenied,
     Throttled,
 )
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from souk_common.apis import OperationsApi
 from souk_common.errors import (
     ApplicationError,
     Conflict,
@@ -108,6 +110,34 @@ def crash(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("secret internals")
 
 
+class ShelfListApi(APIView):
+    """Anyone lists."""
+
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        shelves = serializers.IntegerField()
+
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer({"shelves": 3}).data)
+
+
+class ShelfAddApi(APIView):
+    """Users add."""
+
+    permission_classes = [IsUser]
+
+    class OutputSerializer(serializers.Serializer):
+        added = serializers.BooleanField()
+
+    def post(self, request: Request) -> Response:
+        return Response(self.OutputSerializer({"added": True}).data, status=201)
+
+
+class ShelvesApi(OperationsApi, ShelfListApi, ShelfAddApi):  # type: ignore[misc]
+    operations = {"GET": ShelfListApi, "POST": ShelfAddApi}
+
+
 urlpatterns = [
     *service_urlpatterns(),
     path("validate/", ValidateApi.as_view()),
@@ -116,4 +146,5 @@ urlpatterns = [
     path("whoami/", WhoAmIApi.as_view()),
     path("staff-only/", StaffOnlyApi.as_view()),
     path("reserve/", ReserveApi.as_view()),
+    path("shelves/", ShelvesApi.as_view()),
 ]
