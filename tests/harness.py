@@ -1,62 +1,22 @@
-"""The system-test harness: a started stack of real service processes."""
+"""The system-test harness: the stack the tests drive, and what they do through its gateway."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
+import functools
 import time
 import uuid
-from pathlib import Path
 
 import requests
 
-from stack import PROCESSES, Stack
+import stack
 
 
-class RunningStack:
-    """A started stack, with its processes, logs and a client for the gateway."""
+class RunningStack(stack.RunningStack):
+    """The stack's processes, as the tests start, stop and hang them, and one HTTP client."""
 
-    def __init__(self, stack: Stack, log_dir: Path) -> None:
-        self.stack = stack
-        self.log_dir = log_dir
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.http = requests.Session()
-
-    @property
-    def gateway(self) -> str:
-        return self.stack.url("gateway")
-
-    def url(self, service: str) -> str:
-        return self.stack.url(service)
-
-    def log_path(self, service: str) -> Path:
-        return self.log_dir / f"{service}.log"
-
-    def log(self, service: str) -> str:
-        return self.log_path(service).read_text(errors="replace")
-
-    def start(self, process: str) -> None:
-        self.processes[process] = self.stack.popen(process, self.log_path(process))
-        if PROCESSES[process].port is not None:
-            self.stack.wait_ready(process)
-
-    def stop(self, service: str, sig: int = signal.SIGTERM) -> None:
-        process = self.processes.pop(service)
-        os.killpg(process.pid, sig)
-        process.wait(timeout=30)
-
-    def pause(self, service: str) -> None:
-        """SIGSTOP the whole process group: the service hangs with its sockets open."""
-        os.killpg(self.processes[service].pid, signal.SIGSTOP)
-
-    def resume(self, service: str) -> None:
-        os.killpg(self.processes[service].pid, signal.SIGCONT)
-
-    def stop_all(self) -> None:
-        for service in list(self.processes):
-            self.resume(service)
-            self.stop(service)
+    @functools.cached_property
+    def http(self) -> requests.Session:
+        return requests.Session()
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):
@@ -105,8 +65,7 @@ def create_accounts(system: RunningStack, count: int, prefix: str) -> list[tuple
 
 
 def admin_headers(system: RunningStack) -> dict[str, str]:
-    password = system.stack.extra_env["DEMO_ADMIN_PASSWORD"]
-    return bearer(sign_in(system, "admin", password)["access"])
+    return bearer(sign_in(system, "admin", system.stack.admin_password)["access"])
 
 
 def new_product(system: RunningStack, stock: int, price: str = "2.50") -> int:

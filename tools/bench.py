@@ -12,6 +12,7 @@ median of each contender together with the ratio between them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import wrk
-from stack import REPO, SERVICES, Stack, free_port, scratch_database_urls
+from databases import postgres_problem
+from stack import REPO, SERVICES, RunningStack, Stack, free_port, throwaway_stack
 
 DOC = REPO / "docs" / "benchmarks.md"
 # Server processes for each service measured: two, this machine's cores, so that one
@@ -114,14 +116,9 @@ def bench_servers(rounds: int, seconds: float) -> None:
         )
 
         def start() -> Callable[[], None]:
-            process = stack.popen("users", scratch / f"{name}.log")
-            stack.wait_ready("users")
-
-            def stop() -> None:
-                process.terminate()
-                process.wait(timeout=20)
-
-            return stop
+            running = RunningStack(stack, scratch / "logs" / f"{server}-{threads}")
+            running.start("users")
+            return running.stop_all
 
         return Contender(name, start, f"{stack.url('users')}/health/ready")
 
@@ -187,55 +184,11 @@ def _process_stopper(process: subprocess.Popen[bytes]) -> Callable[[], None]:
     return stop
 
 
-def running_stack_for_bench(scratch: Path) -> tuple[Stack, dict[str, Any]]:
-    """Users, products, orders and the gateway on free ports, rate limits off."""
-    from souk_common.testing import postgres_error, postgres_url
-
-    urls: dict[str, str] = {}
-    if postgres_error(postgres_url()) is None:
-        urls = scratch_database_urls("bench")
-    stack = Stack(
-        var_dir=scratch / "var",
-        ports={name: free_port() for name in SERVICES},
-        database_urls=urls,
-        # Two processes each, so orders alone can keep both cores busy and the
-        # gateway's CPU is taken from it (with one, orders is held to a core by the GIL).
-        workers=dict.fromkeys(SERVICES, BENCH_WORKERS),
-        extra_env={"GATEWAY_RATE_LIMIT_ENABLED": "false", "DEMO_ADMIN_PASSWORD": "bench-admin-pw"},
-    )
-    stack.prepare(admin_password="bench-admin-pw")
-    processes = {name: stack.popen(name, scratch / f"{name}.log") for name in SERVICES}
-    for name in SERVICES:
-        stack.wait_ready(name)
-    return stack, {"processes": processes, "database_urls": urls}
-
-
 def _seed_orders(stack: Stack) -> str:
     """A user with a few orders; a one-hour access token for them."""
     import requests
 
-    from souk_common.keys import SigningKey
-    from souk_common.testing import TokenFactory
-
-    password = "bench-user-password-1"
-    requests.post(
-        f"{stack.url('gateway')}/api/users/",
-        json={"username": "bencher", "email": "bencher@example.com", "password": password},
-        timeout=10,
-    )
-    pair = requests.post(
-        f"{stack.url('gateway')}/api/auth/token/",
-        json={"username": "bencher", "password": password},
-        timeout=10,
-    ).json()
-    user_id = requests.get(
-        f"{stack.url('gateway')}/api/users/me/",
-        headers={"Authorization": f"Bearer {pair['access']}"},
-        timeout=10,
-    ).json()["id"]
-    token = TokenFactory(SigningKey.from_pem(stack.signing_key_path.read_text())).access(
-        user_id=user_id, username="bencher", lifetime=3600
-    )
+    ((_, token),) = stack.create_accounts(1, "bencher-", lifetime=3600)
     products = requests.get(f"{stack.url('gateway')}/api/products/", timeout=10).json()["results"]
     for product in products[:3]:
         response = requests.post(
@@ -334,12 +287,35 @@ def gateway_at_commit(
     return contender
 
 
+@contextlib.contextmanager
+def _worktrees_removed(scratch: Path) -> Iterator[None]:
+    """The worktrees :func:`gateway_at_commit` made under ``scratch`` are removed afterwards."""
+    try:
+        yield
+    finally:
+        for tree in scratch.glob("gateway-*/"):
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO)
+
+
 def bench_gateway(rounds: int, seconds: float, baseline: str | None = None) -> None:
     """Authenticated GET /api/orders/: straight to orders, through the gateway, through nginx,
     and (``--baseline COMMIT``) through the gateway of another commit, side by side."""
     scratch = Path(tempfile.mkdtemp(prefix="souk-bench-"))
-    stack, state = running_stack_for_bench(scratch)
-    try:
+    on_postgres = postgres_problem() is None
+    with (
+        _worktrees_removed(scratch),
+        throwaway_stack(
+            scratch,
+            purpose="bench",
+            postgres=on_postgres,
+            extra_env={"GATEWAY_RATE_LIMIT_ENABLED": "false"},
+            # Two processes each, so orders alone can keep both cores busy and the
+            # gateway's CPU is taken from it (with one, orders is held to a core by the GIL).
+            workers=dict.fromkeys(SERVICES, BENCH_WORKERS),
+            processes=SERVICES,
+        ) as running,
+    ):
+        stack = running.stack
         token = _seed_orders(stack)
         headers = {"Authorization": f"Bearer {token}"}
 
@@ -384,18 +360,7 @@ def bench_gateway(rounds: int, seconds: float, baseline: str | None = None) -> N
             )
         results = measure(contenders, rounds=rounds, seconds=seconds, connections=[1, 16])
         measured_cpu = [c for c in contenders if not c.name.startswith("through nginx")]
-        cpu = cpu_per_request(stack, state["processes"], measured_cpu, seconds)
-    finally:
-        for process in state["processes"].values():
-            process.terminate()
-        for process in state["processes"].values():
-            process.wait(timeout=20)
-        from stack import drop_postgres_database
-
-        for url in state["database_urls"].values():
-            drop_postgres_database(url)
-        for tree in scratch.glob("gateway-*/"):  # the worktree gateway_at_commit made
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO)
+        cpu = cpu_per_request(stack, running.processes, measured_cpu, seconds)
 
     direct = contenders[0].name
     rows = []
@@ -426,7 +391,7 @@ def bench_gateway(rounds: int, seconds: float, baseline: str | None = None) -> N
         f"| {name} | {usage['orders']:,.0f} | {usage['gateway']:,.0f} |"
         for name, usage in cpu.items()
     )
-    database = "PostgreSQL" if state["database_urls"] else "SQLite"
+    database = "PostgreSQL" if on_postgres else "SQLite"
     write_section(
         "Gateway overhead",
         f"""Measured {time.strftime("%Y-%m-%d")} with `nox -s bench -- gateway`

@@ -1,36 +1,39 @@
-"""The four Souk services as local processes: what `nox -s up` and the system tests run.
+"""The four Souk services as local processes: how they are configured, prepared and run.
 
-`python tools/stack.py up` (what `nox -s up` calls, inside a virtualenv that has
-every service installed) prepares local state and runs the services in one
-terminal with prefixed logs until Ctrl-C:
+A :class:`Stack` says where and how every process runs (ports, databases, environment,
+command lines) and prepares local state before they start:
 
 1. development keys and service secrets under ``var/`` (first start only; never committed);
 2. a PostgreSQL database for every ``*_DATABASE_URL`` that names a missing one;
-3. migrations, the service clients, then idempotent demo data;
-4. each service under the WSGI server, plus the orders reconciler on a schedule,
-   supervised (``tools/supervisor.py``): a process that dies is restarted with backoff.
+3. migrations, the service clients, then idempotent demo data.
 
-The system tests (``tests/``) use :class:`Stack` directly, on free ports and
-fresh PostgreSQL databases, to start, stop, hang and restart single services.
+A :class:`RunningStack` holds the processes one program started (the system tests stop,
+hang and restart single services through it); :func:`throwaway_stack` is the one way the
+system tests, the benchmarks and the load test start a whole stack of their own, on free
+ports and scratch databases. ``nox -s up`` supervises the processes instead (``up.py``).
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from souk_common.keys import ensure_private_key_file
+from databases import database_url, drop_postgres_database, ensure_postgres_database
+from souk_common.keys import SigningKey, ensure_private_key_file
+from souk_common.testing import TokenFactory
 
 REPO = Path(__file__).resolve().parent.parent
 SERVICES = ("users", "products", "orders", "gateway")
@@ -91,62 +94,10 @@ def free_port() -> int:
 
 
 def scratch_database_urls(purpose: str) -> dict[str, str]:
-    """A new PostgreSQL database URL per service, on the server at ``POSTGRES_URL``
-    (``souk_<purpose>_<service>_<run>``), for a stack that is thrown away afterwards."""
-    from souk_common.testing import postgres_url
-
-    base = postgres_url().rsplit("/", 1)[0]
+    """A new PostgreSQL database URL per service (``souk_<purpose>_<service>_<run>``) on the
+    server at ``POSTGRES_URL``, for a stack that is thrown away afterwards."""
     run = uuid.uuid4().hex[:8]
-    return {service: f"{base}/souk_{purpose}_{service}_{run}" for service in SERVICES}
-
-
-def ensure_postgres_database(url: str) -> bool:
-    """Create the database named by a ``postgres://`` URL if it is missing; True if created."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name:
-        raise SystemExit(f"{url}: the URL names no database")
-    with psycopg.connect(
-        dbname="postgres",
-        user=parts.username or None,
-        password=parts.password or None,
-        host=parts.hostname or None,
-        port=parts.port or None,
-        connect_timeout=5,
-        autocommit=True,
-    ) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
-        ).fetchone()
-        if exists:
-            return False
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        return True
-
-
-def drop_postgres_database(url: str) -> None:
-    """Drop the database named by a ``postgres://`` URL, closing its sessions first."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    with psycopg.connect(
-        dbname="postgres",
-        user=parts.username or None,
-        password=parts.password or None,
-        host=parts.hostname or None,
-        port=parts.port or None,
-        connect_timeout=5,
-        autocommit=True,
-    ) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(parts.path.lstrip("/"))
-            )
-        )
+    return {service: database_url(f"souk_{purpose}_{service}_{run}") for service in SERVICES}
 
 
 @dataclass
@@ -169,21 +120,6 @@ class Stack:
     def __post_init__(self) -> None:
         for name in DEFAULT_PORTS:
             self.ports.setdefault(name, free_port())
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Stack:
-        """The stack `nox -s up` runs: default ports and SQLite, overridable by environment."""
-        ports = {
-            name: int(environ.get(port_variable(name)) or port)
-            for name, port in DEFAULT_PORTS.items()
-        }
-        urls = {
-            name: environ[f"{name.upper()}_DATABASE_URL"]
-            for name in SERVICES
-            if environ.get(f"{name.upper()}_DATABASE_URL")
-        }
-        var_dir = Path(environ.get("SOUK_VAR_DIR") or REPO / "var")
-        return cls(var_dir=var_dir, ports=ports, database_urls=urls)
 
     # Addresses -----------------------------------------------------------------
 
@@ -279,27 +215,23 @@ class Stack:
             self.manage(service, "ensure_demo_admin", capture=True)
         print(self.manage("products", "seed_demo_catalogue", capture=True).strip(), flush=True)
 
+    @property
+    def admin_password(self) -> str:
+        """The demo admin's password (once :meth:`seed_demo` has run)."""
+        return self.extra_env["DEMO_ADMIN_PASSWORD"]
+
     def create_accounts(
         self, count: int, prefix: str, lifetime: float = 300
     ) -> list[tuple[int, str]]:
         """``count`` active accounts, each with an access token signed by the users service's key.
 
-        Made in one step in the users database (one password hash for all, none
-        usable), with tokens minted by the users service's own signing key: genuine
-        RS256 tokens, without a sign-in per account. For tests and load runs.
+        Made in one statement by the users service (``create_test_accounts``: no password
+        usable), with tokens minted by its own signing key: genuine RS256 tokens, without
+        a sign-in per account. For tests and load runs.
         """
-        from souk_common.keys import SigningKey
-        from souk_common.testing import TokenFactory
-
-        code = (
-            "import json; from django.contrib.auth.hashers import make_password; "
-            "from accounts.models import User; pw = make_password(None); "
-            f"User.objects.bulk_create([User(username=f'{prefix}{{n}}', "
-            f"email=f'{prefix}{{n}}@example.com', password=pw) for n in range({count})]); "
-            "print(json.dumps([u.pk for u in User.objects.filter("
-            f"username__startswith='{prefix}').order_by('pk')]))"
+        output = self.manage(
+            "users", "create_test_accounts", str(count), "--prefix", prefix, capture=True
         )
-        output = self.manage("users", "shell", "--no-imports", "-c", code, capture=True)
         ids = json.loads(output.strip().splitlines()[-1])
         factory = TokenFactory(SigningKey.from_pem(self.signing_key_path.read_text()))
         return [
@@ -378,9 +310,6 @@ class Stack:
 
     def wait_ready(self, service: str, timeout: float = 60.0) -> None:
         """Wait until ``/health/ready`` of a service answers 200."""
-        import urllib.error
-        import urllib.request
-
         deadline = time.monotonic() + timeout
         url = self.url(service) + "/health/ready"
         while True:
@@ -395,60 +324,98 @@ class Stack:
             time.sleep(0.2)
 
 
-# `nox -s up` -----------------------------------------------------------------------
+class RunningStack:
+    """The processes of a stack that this program started, each logging to its own file."""
+
+    def __init__(self, stack: Stack, log_dir: Path) -> None:
+        self.stack = stack
+        self.log_dir = log_dir
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    @property
+    def gateway(self) -> str:
+        return self.stack.url("gateway")
+
+    def url(self, name: str) -> str:
+        return self.stack.url(name)
+
+    def log_path(self, process: str) -> Path:
+        return self.log_dir / f"{process}.log"
+
+    def log(self, process: str) -> str:
+        return self.log_path(process).read_text(errors="replace")
+
+    def start(self, process: str) -> None:
+        """Start a process (a name in ``PROCESSES``); one with a port is ready on return."""
+        self.processes[process] = self.stack.popen(process, self.log_path(process))
+        if PROCESSES[process].port is not None:
+            self.stack.wait_ready(process)
+
+    def stop(self, process: str, sig: int = signal.SIGTERM) -> None:
+        """Signal a process's whole group (its server workers too) and wait for it to end."""
+        popen = self.processes.pop(process)
+        os.killpg(popen.pid, sig)
+        popen.wait(timeout=30)
+
+    def pause(self, process: str) -> None:
+        """SIGSTOP the whole process group: the service hangs with its sockets open."""
+        os.killpg(self.processes[process].pid, signal.SIGSTOP)
+
+    def resume(self, process: str) -> None:
+        os.killpg(self.processes[process].pid, signal.SIGCONT)
+
+    def stop_all(self) -> None:
+        """Stop every process still running (one that ended on its own is let be)."""
+        for process, popen in list(self.processes.items()):
+            if popen.poll() is not None:
+                del self.processes[process]
+                continue
+            self.resume(process)
+            self.stop(process)
 
 
-def _demo_admin_password(var_dir: Path) -> tuple[str, str]:
-    """DEMO_ADMIN_PASSWORD, or one generated once and kept in var/; and where it came from."""
-    configured = os.environ.get("DEMO_ADMIN_PASSWORD", "")
-    if configured:
-        return configured, "from DEMO_ADMIN_PASSWORD"
-    stored = var_dir / "demo-admin-password"
-    if not stored.exists():
-        stored.write_text(secrets.token_urlsafe(12) + "\n")
-        stored.chmod(0o600)
-    return stored.read_text().strip(), f"generated, kept in {stored}"
+@contextlib.contextmanager
+def throwaway_stack(
+    scratch: Path,
+    *,
+    purpose: str,
+    postgres: bool,
+    extra_env: Mapping[str, str] | None = None,
+    workers: Mapping[str, int] | None = None,
+    processes: Iterable[str] = PROCESSES,
+    running: Callable[[Stack, Path], RunningStack] = RunningStack,
+) -> Iterator[RunningStack]:
+    """A whole stack of one's own, gone afterwards: the system tests', a benchmark's, a load run's.
 
-
-def up() -> int:
-    """Prepare and run every process in this terminal, restarting any that dies, until Ctrl-C."""
-    from supervisor import Program, Supervisor
-
-    stack = Stack.from_environment()
-    stack.var_dir.mkdir(parents=True, exist_ok=True)
-    password, origin = _demo_admin_password(stack.var_dir)
-    stack.prepare(admin_password=password)
-
-    programs = [Program(name, *stack.command(name)) for name in PROCESSES]
-    database = {
-        s: ("PostgreSQL " + stack.database_urls[s])
-        if s in stack.database_urls
-        else f"SQLite {stack.var_dir / (s + '.sqlite3')}"
-        for s in SERVICES
-    }
-    table = "\n".join(
-        f"  {name:<9} {stack.url(name):<24} {database.get(name, '')}".rstrip()
-        for name in sorted(DEFAULT_PORTS, key=DEFAULT_PORTS.__getitem__)
+    On free ports, with its keys, secrets and logs (and SQLite files, without ``postgres``)
+    under ``scratch``; with ``postgres``, on new databases ``souk_<purpose>_<service>_<run>``
+    at ``POSTGRES_URL``. Prepared with a demo admin (password in ``stack.admin_password``)
+    and catalogue; ``processes`` started and ready. Afterwards every process is stopped and
+    the databases are dropped. ``running`` makes the :class:`RunningStack` handed out.
+    """
+    database_urls = scratch_database_urls(purpose) if postgres else {}
+    stack = Stack(
+        var_dir=scratch / "var",
+        ports={name: free_port() for name in DEFAULT_PORTS},
+        database_urls=database_urls,
+        extra_env=dict(extra_env or {}),
+        workers=dict(workers or {}),
     )
-    print(
-        f"\nSouk is starting (a process that dies is restarted; Ctrl-C stops everything):\n"
-        f"{table}\n\n"
-        f"  Admin: user 'admin', password '{password}' ({origin}); "
-        f"each service's admin is at <its address>/admin/\n"
-        f"  Try:   curl {stack.url('gateway')}/health\n",
-        flush=True,
-    )
-    return Supervisor(programs).run()
+    with contextlib.ExitStack() as afterwards:  # undone in reverse, each whatever the others do
+        for url in database_urls.values():
+            afterwards.callback(drop_postgres_database, url)
+        started = running(stack, scratch / "logs")
+        afterwards.callback(started.stop_all)
+        stack.prepare(admin_password=secrets.token_urlsafe(12))
+        for process in processes:
+            started.start(process)
+        yield started
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["up"])
-    args = parser.parse_args(argv)
-    if args.command == "up":
-        return up()
-    return 2
+if __name__ == "__main__" and sys.argv[1:2] == ["up"]:
+    # `python tools/stack.py up`, as before `nox -s up`'s command line moved to up.py
+    # (tests/faults/test_supervision.py runs it so).
+    from up import main
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[2:]))

@@ -29,44 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import requests
 
 from bench import write_section
-from souk_common.testing import postgres_error, postgres_url
-from stack import (
-    DEFAULT_WORKERS,
-    PROCESSES,
-    SERVICES,
-    Stack,
-    drop_postgres_database,
-    free_port,
-    scratch_database_urls,
-)
+from databases import postgres_problem
+from souk_common.testing import postgres_url
+from stack import DEFAULT_WORKERS, SERVICES, Stack, throwaway_stack
 
 HERE = Path(__file__).resolve().parent
 CLIENTS = 32
-
-
-def start_stack(
-    scratch: Path, workers: dict[str, int]
-) -> tuple[Stack, dict[str, subprocess.Popen[bytes]], dict[str, str]]:
-    error = postgres_error(postgres_url())
-    if error is not None:
-        raise SystemExit(f"the load test needs PostgreSQL ({postgres_url()}): {error}")
-    urls = scratch_database_urls("load")
-    stack = Stack(
-        var_dir=scratch / "var",
-        ports={name: free_port() for name in SERVICES},
-        database_urls=urls,
-        workers=workers,
-        extra_env={
-            "DEMO_ADMIN_PASSWORD": "load-admin-password",
-            "GATEWAY_RATE_LIMIT_ENABLED": "false",
-            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
-        },
-    )
-    stack.prepare(admin_password="load-admin-password")
-    processes = {name: stack.popen(name, scratch / f"{name}.log") for name in PROCESSES}
-    for name in SERVICES:
-        stack.wait_ready(name)
-    return stack, processes, urls
 
 
 def worker_count(text: str) -> tuple[str, int]:
@@ -82,7 +50,7 @@ def stock_up(stack: Stack) -> list[int]:
     gateway = stack.url("gateway")
     admin = requests.post(
         f"{gateway}/api/auth/token/",
-        json={"username": "admin", "password": "load-admin-password"},
+        json={"username": "admin", "password": stack.admin_password},
         timeout=10,
     ).json()["access"]
     headers = {"Authorization": f"Bearer {admin}"}
@@ -144,9 +112,21 @@ def main() -> None:
     )
     args = parser.parse_args()
     workers = dict(args.workers)
+    problem = postgres_problem()
+    if problem is not None:
+        raise SystemExit(f"the load test needs PostgreSQL ({postgres_url()}): {problem}")
     scratch = Path(tempfile.mkdtemp(prefix="souk-load-"))
-    stack, processes, urls = start_stack(scratch, workers)
-    try:
+    with throwaway_stack(
+        scratch,
+        purpose="load",
+        postgres=True,
+        extra_env={
+            "GATEWAY_RATE_LIMIT_ENABLED": "false",
+            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        },
+        workers=workers,
+    ) as running:
+        stack = running.stack
         products = stock_up(stack)
         accounts = stack.create_accounts(CLIENTS * 2, f"load{uuid.uuid4().hex[:6]}-", lifetime=3600)
         results = {
@@ -154,13 +134,6 @@ def main() -> None:
             for mix in ("mixed", "orders")
         }
         invariant = stack.manage("products", "check_stock_invariant", capture=True).strip()
-    finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            process.wait(timeout=30)
-        for url in urls.values():
-            drop_postgres_database(url)
     mixed = results["mixed"]
     orders = results["orders"]
     table_head = (
