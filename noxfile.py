@@ -1,23 +1,38 @@
-"""Souk's one entry point: `nox -s up` runs the system, `nox` runs every test and check."""
+"""Souk's one entry point: `nox -s up` runs the system, `nox` runs every test and check.
+
+The checks and the system tests share one virtualenv, made once by the `venv` session
+that each of them requires; the library's and each service's tests keep one of their
+own, with nothing else installed, so a dependency a package uses but does not declare
+fails there. `nox --parallel auto` (what CI runs) runs the sessions that allow it side
+by side; the system tests, which measure latencies, always run alone.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import nox
 
-nox.options.default_venv_backend = "venv"
+# --parallel and allow_parallel= (sessions side by side) came with 2026.8.10.
+nox.needs_version = ">=2026.8.10"
+# uv makes a virtualenv and fills it from its cache in seconds; without uv, venv and pip.
+nox.options.default_venv_backend = "uv|venv"
+# typecheck first: the longest of the checks, it should not be the last to start.
 nox.options.sessions = [
-    "lint",
     "typecheck",
+    "lint",
     "lib",
     "tests",
     "migrations",
     "compose",
-    "e2e",
-    "faults",
-    "fuzz",
+    "system",
 ]
 
 SERVICES = ("users", "products", "orders", "gateway")
+SYSTEM_SUITES = ("e2e", "faults", "fuzz")
 DEV = {"SOUK_ENV": "development"}
 LINT_TOOLS = ("ruff>=0.9,<0.18", "import-linter>=2.1,<3")
 TYPE_TOOLS = (
@@ -26,120 +41,146 @@ TYPE_TOOLS = (
     "django-stubs[compatible-mypy]>=5.1,<7",
     "djangorestframework-stubs>=3.15,<4",
 )
+# requests drives the services; PyYAML reads compose.yaml (tests/e2e/test_compose.py).
+SYSTEM_TOOLS = ("requests>=2.32,<3", "pyyaml>=6,<7", "schemathesis>=4.0,<5")
+SHARED_VENV = "venv"
+HERE = Path(__file__).resolve().parent
 
 
-def install(session: nox.Session, *services: str, test: bool = True) -> None:
-    """Install souk-common (editable) and the given services with their test extras."""
+def packages(*services: str, test: bool = True) -> list[str]:
+    """souk-common and the given services, editable, with their test extras."""
     extra = "[test]" if test else ""
     args = ["-e", f"libs/common{extra}"]
     for service in services:
         args += ["-e", f"services/{service}{extra}"]
-    session.install(*args)
+    return args
+
+
+def in_shared_venv(**options: Any) -> Callable[[Callable[[nox.Session], None]], Any]:
+    """A session that runs its programs from the shared virtualenv (see :func:`shared`)."""
+    return nox.session(venv_backend="none", requires=[SHARED_VENV], **options)
+
+
+def shared(session: nox.Session, program: str, *args: str, **kwargs: Any) -> None:
+    """Run ``program`` of the shared virtualenv, as if it were activated."""
+    # In nox's folder of virtualenvs (.nox unless --envdir), where it keeps its cache;
+    # from here, as the session may have moved to another folder.
+    venv = (HERE / session.cache_dir).parent / SHARED_VENV
+    env = {
+        "VIRTUAL_ENV": str(venv),
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        **kwargs.pop("env", {}),
+    }
+    session.run(str(venv / "bin" / program), *args, env=env, **kwargs)
+
+
+@nox.session(name=SHARED_VENV, reuse_venv=True)
+def venv(session: nox.Session) -> None:
+    """The virtualenv the checks and the system tests share: every package and tool, once.
+    Kept between runs; installing again brings it up to date."""
+    session.install(*packages(*SERVICES), *LINT_TOOLS, *TYPE_TOOLS, *SYSTEM_TOOLS)
 
 
 @nox.session
 def up(session: nox.Session) -> None:
     """Run the four services on 8000-8003 (SQLite under var/ by default) until Ctrl-C."""
-    install(session, *SERVICES, test=False)
+    session.install(*packages(*SERVICES, test=False))
     # Ctrl-C reaches both: nox waits while the supervisor stops every process (<= 10 s).
-    session.run("python", "tools/stack.py", "up", *session.posargs, interrupt_timeout=20)
+    session.run("python", "tools/up.py", *session.posargs, interrupt_timeout=20)
 
 
-@nox.session
+@in_shared_venv(allow_parallel=True)
 def lint(session: nox.Session) -> None:
     """ruff (lint and format) and the import contracts between packages."""
-    session.install(*LINT_TOOLS)
-    session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
-    install(session, *SERVICES, test=False)
-    session.run("lint-imports")
-    session.run("python", "tools/check_security_map.py")
+    shared(session, "ruff", "check", ".")
+    shared(session, "ruff", "format", "--check", ".")
+    shared(session, "lint-imports")
+    shared(session, "python", "tools/check_security_map.py")
 
 
-@nox.session
+@in_shared_venv(allow_parallel=True)
 def typecheck(session: nox.Session) -> None:
     """mypy: strict on souk_common, with the Django and DRF plugins on each service."""
-    install(session, *SERVICES)
-    session.install(*TYPE_TOOLS)
     session.chdir("libs/common")
     lib_env = DEV | {"DJANGO_SETTINGS_MODULE": "tests.settings"}
-    session.run("mypy", "--config-file", "../../pyproject.toml", "--strict", "src", env=lib_env)
+    shared(session, "mypy", "--config-file", "../../pyproject.toml", "--strict", "src", env=lib_env)
     session.chdir("../..")
     for service in SERVICES:
         # From the service folder, so its packages resolve as they do at run time.
         session.chdir(f"services/{service}")
         settings = {"DJANGO_SETTINGS_MODULE": f"{service}_service.settings"}
-        session.run("mypy", "--config-file", "../../pyproject.toml", ".", env=DEV | settings)
+        shared(session, "mypy", "--config-file", "../../pyproject.toml", ".", env=DEV | settings)
         session.chdir("../..")
 
 
-@nox.session
+@nox.session(allow_parallel=True)
 def lib(session: nox.Session) -> None:
-    """souk_common's own tests."""
-    install(session)
+    """souk_common's own tests, with souk_common alone installed."""
+    session.install(*packages())
     session.chdir("libs/common")
     session.run("pytest", *session.posargs)
 
 
-@nox.session
+@nox.session(allow_parallel=True)
 @nox.parametrize("service", SERVICES)
 def tests(session: nox.Session, service: str) -> None:
-    """One service's tests, from its own folder with its own settings."""
-    install(session, service)
+    """One service's tests, from its own folder with its own settings and packages."""
+    session.install(*packages(service))
     session.chdir(f"services/{service}")
     session.run("pytest", *session.posargs)
 
 
-@nox.session
+@in_shared_venv(allow_parallel=True)
 def migrations(session: nox.Session) -> None:
     """Every model change has its migration."""
-    install(session, *SERVICES, test=False)
     for service in SERVICES:
         session.chdir(f"services/{service}")
-        session.run(
-            "python", "manage.py", "makemigrations", "--check", "--dry-run",
+        shared(
+            session, "python", "manage.py", "makemigrations", "--check", "--dry-run",
             env={"SOUK_ENV": "development", "SOUK_VAR_DIR": session.create_tmp()},
         )  # fmt: skip
         session.chdir("../..")
 
 
-@nox.session
+@nox.session(allow_parallel=True)
 def compose(session: nox.Session) -> None:
     """compose.yaml against the Compose Specification schema kept in tools/."""
     session.install("check-jsonschema>=0.29,<1")
     session.run("check-jsonschema", "--schemafile", "tools/compose-spec.json", "compose.yaml")
 
 
-@nox.session
+# The system suites start the four services as processes and time their answers: they
+# never run beside another session (no allow_parallel).
+
+
+@in_shared_venv()
+def system(session: nox.Session) -> None:
+    """The e2e, faults and fuzz suites in that order, on one stack (what `nox` runs)."""
+    shared(session, "pytest", *(f"tests/{suite}" for suite in SYSTEM_SUITES), *session.posargs)
+
+
+@in_shared_venv()
 def e2e(session: nox.Session) -> None:
     """The four services as real processes on PostgreSQL, driven through the gateway."""
-    install(session, *SERVICES)
-    # PyYAML: test_compose.py reads compose.yaml.
-    session.install("requests>=2.32,<3", "pyyaml>=6,<7")
-    session.run("pytest", "tests/e2e", *session.posargs)
+    shared(session, "pytest", "tests/e2e", *session.posargs)
 
 
-@nox.session
+@in_shared_venv()
 def faults(session: nox.Session) -> None:
     """Services hung, killed and restarted mid-traffic: every order ends settled, no stock lost."""
-    install(session, *SERVICES)
-    session.install("requests>=2.32,<3")
-    session.run("pytest", "tests/faults", *session.posargs)
+    shared(session, "pytest", "tests/faults", *session.posargs)
 
 
-@nox.session
+@in_shared_venv()
 def fuzz(session: nox.Session) -> None:
     """Schemathesis against every service's schema, and the authorization matrix."""
-    install(session, *SERVICES)
-    session.install("requests>=2.32,<3", "schemathesis>=4.0,<5")
-    session.run("pytest", "tests/fuzz", *session.posargs)
+    shared(session, "pytest", "tests/fuzz", *session.posargs)
 
 
 @nox.session
 def load(session: nox.Session) -> None:
     """Locust through the gateway on PostgreSQL; results into docs/benchmarks.md (not in `nox`)."""
-    install(session, *SERVICES, test=False)
-    session.install("requests>=2.32,<3", "locust>=2.30,<3")
+    session.install(*packages(*SERVICES, test=False), "requests>=2.32,<3", "locust>=2.30,<3")
     session.run("python", "tools/load/run.py", *session.posargs)
 
 
@@ -147,8 +188,10 @@ def load(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks written to docs/benchmarks.md: `-- servers|clients|gateway [options]`
     (needs wrk; `-- gateway --baseline <commit>` also measures another commit's gateway)."""
-    install(session, *SERVICES, test=False)
-    session.install("gunicorn>=23,<28", "requests>=2.32,<3", "aiohttp>=3.10,<4", "httpx>=0.27,<1")
+    session.install(
+        *packages(*SERVICES, test=False),
+        *("gunicorn>=23,<28", "requests>=2.32,<3", "aiohttp>=3.10,<4", "httpx>=0.27,<1"),
+    )
     if session.posargs:
         session.run("python", "tools/bench.py", *session.posargs)
         return

@@ -1,6 +1,7 @@
 """System tests: the four services as real processes, driven through the gateway.
 
-One stack per test session (``throwaway_stack``, tools/stack.py), on free ports.
+One stack per test session (``throwaway_stack``, tools/stack.py), on free ports, shared
+by every suite the session runs (`nox -s system` runs e2e, faults and fuzz on one).
 PostgreSQL (fresh databases, dropped afterwards) when it answers, as the contract asks;
 SQLite files otherwise, said loudly, with the PostgreSQL-only tests skipped -- or
 failed, with REQUIRE_POSTGRES=1.
@@ -17,7 +18,7 @@ from harness import RunningStack
 from souk_common.testing import postgres_required, postgres_url
 from stack import throwaway_stack
 
-# What the suites need of the stack.
+# What the suites need of the stack, set once for all of them since they share it.
 SYSTEM_ENVIRONMENT = {
     # Many sign-ins from one address is what a test suite does.
     "LOGIN_RATE_PER_ADDRESS": "10000/min",
@@ -31,6 +32,9 @@ SYSTEM_ENVIRONMENT = {
     # Recovery takes over an order left pending for 10 s, checking every second.
     "ORDERS_RECONCILE_GRACE_SECONDS": "10",
     "RECONCILE_EVERY": "1",
+    # Short-lived service tokens, so a hang can span a renewal (tests/faults): orders and
+    # products renew theirs with users every 5 s (half of 10).
+    "SERVICE_TOKEN_SECONDS": "10",
 }
 
 
@@ -46,20 +50,12 @@ def on_postgres() -> bool:
 
 
 @pytest.fixture(scope="session")
-def system_environment() -> dict[str, str]:
-    """Settings of the whole test stack beyond the suite-wide ones (a suite may add some)."""
-    return {}
-
-
-@pytest.fixture(scope="session")
-def system(
-    tmp_path_factory: pytest.TempPathFactory, on_postgres: bool, system_environment: dict[str, str]
-) -> Iterator[RunningStack]:
+def system(tmp_path_factory: pytest.TempPathFactory, on_postgres: bool) -> Iterator[RunningStack]:
     with throwaway_stack(
         tmp_path_factory.mktemp("stack"),
         purpose="e2e",
         postgres=on_postgres,
-        extra_env=SYSTEM_ENVIRONMENT | system_environment,
+        extra_env=SYSTEM_ENVIRONMENT,
         running=RunningStack,
     ) as system:
         yield system
