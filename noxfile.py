@@ -2,9 +2,9 @@
 
 The checks and the system tests share one virtualenv, made once by the `venv` session
 that each of them requires; the library's and each service's tests keep one of their
-own, with nothing else installed, so a dependency a package uses but does not declare
-fails there. `nox --parallel auto` (what CI runs) runs the sessions that allow it side
-by side; the system tests, which measure latencies, always run alone.
+own, with souk_common and that one service alone, so a dependency a package uses but
+does not declare fails there. `nox --parallel auto` (what CI runs) runs the sessions
+that allow it side by side; the system tests, which measure latencies, always run alone.
 """
 
 from __future__ import annotations
