@@ -1,5 +1,10 @@
 """Lists are paginated and page sizes above 100 are capped, not refused."""
 
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import path
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
@@ -43,6 +48,17 @@ class NumberSerializer(serializers.Serializer):
     n = serializers.IntegerField()
 
 
+class NumberListApi(APIView):
+    pagination_class = PageNumberPagination
+
+    @extend_schema(responses=NumberSerializer(many=True))
+    def get(self, request):
+        items = [{"n": n} for n in range(7)]
+        return paginated_response(
+            items=items, serializer_class=NumberSerializer, request=request, view=self
+        )
+
+
 def test_a_plain_view_answers_one_page_of_what_its_selector_returned():
     request = Request(APIRequestFactory().get("/numbers/", {"page": "3", "page_size": "2"}))
 
@@ -50,7 +66,7 @@ def test_a_plain_view_answers_one_page_of_what_its_selector_returned():
         items=[{"n": n} for n in range(7)],
         serializer_class=NumberSerializer,
         request=request,
-        view=APIView(),
+        view=NumberListApi(),
     )
 
     assert response.data == {
@@ -59,3 +75,25 @@ def test_a_plain_view_answers_one_page_of_what_its_selector_returned():
         "previous": "/numbers/?page=2&page_size=2",
         "results": [{"n": 4}, {"n": 5}],
     }
+
+
+def test_the_schema_of_a_plain_list_view_describes_the_page_it_answers():
+    schema = SchemaGenerator(patterns=[path("numbers/", NumberListApi.as_view())]).get_schema(
+        request=None, public=True
+    )
+
+    answer = schema["paths"]["/numbers/"]["get"]["responses"]["200"]["content"]
+    assert answer["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/PaginatedNumberList"
+    }
+    page = schema["components"]["schemas"]["PaginatedNumberList"]
+    assert set(page["properties"]) == {"count", "next", "previous", "results"}
+
+
+def test_a_list_view_without_a_pagination_class_is_refused_before_it_answers():
+    request = Request(APIRequestFactory().get("/numbers/"))
+
+    with pytest.raises(ImproperlyConfigured, match="pagination_class"):
+        paginated_response(
+            items=[], serializer_class=NumberSerializer, request=request, view=APIView()
+        )

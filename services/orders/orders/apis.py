@@ -21,7 +21,7 @@ from orders.serializers import (
 )
 from souk_common.apis import OperationsApi
 from souk_common.auth import request_principal
-from souk_common.pagination import paginated_response
+from souk_common.pagination import PageNumberPagination, paginated_response
 from souk_common.permissions import IsUser, caller_is_staff
 
 MAX_LINES = 50
@@ -52,6 +52,7 @@ def _idempotency_key(request: Request) -> str | None:
 
 class OrderListApi(APIView):
     permission_classes = [IsUser]
+    pagination_class = PageNumberPagination
 
     @extend_schema_serializer(component_name="OrderListFilter")
     class FilterSerializer(serializers.Serializer):

@@ -22,7 +22,7 @@ from accounts.authentication import UserJWTAuthentication
 from accounts.models import User
 from accounts.throttles import LoginAddressThrottle, LoginUsernameThrottle, ServiceTokenThrottle
 from souk_common.apis import OperationsApi
-from souk_common.pagination import paginated_response
+from souk_common.pagination import PageNumberPagination, paginated_response
 from souk_common.permissions import HasScope, IsStaff, IsUser
 
 
@@ -124,6 +124,7 @@ class UserListApi(APIView):
     """Staff list every account."""
 
     permission_classes = [IsStaff]
+    pagination_class = PageNumberPagination
     # A page of accounts, each as staff see one.
     OutputSerializer = UserDetailApi.OutputSerializer
 

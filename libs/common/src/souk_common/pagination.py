@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework import pagination, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -56,13 +57,23 @@ def paginated_response(
     serializer_class: type[serializers.BaseSerializer[Any]],
     request: Request,
     view: APIView,
-    pagination_class: type[pagination.BasePagination] = PageNumberPagination,
 ) -> Response:
     """One page of ``items`` (a queryset, usually), serialized, in the list envelope.
 
     What a list view of a plain ``APIView`` answers with: the page its query asks
-    for (``?page=``, ``?page_size=``) of what its selector returned.
+    for (``?page=``, ``?page_size=``) of what its selector returned. The view names
+    its ``pagination_class`` (usually :class:`PageNumberPagination`): drf-spectacular
+    reads the same attribute to describe the envelope, so the schema cannot say
+    "a list" while the answer is a page.
     """
+    pagination_class: type[pagination.BasePagination] | None = getattr(
+        view, "pagination_class", None
+    )
+    if pagination_class is None:
+        raise ImproperlyConfigured(
+            f"{type(view).__name__} answers a page: give it a pagination_class, "
+            "which its schema describes too."
+        )
     paginator = pagination_class()
     page: list[Any] | None = paginator.paginate_queryset(items, request, view=view)  # type: ignore[arg-type]
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
