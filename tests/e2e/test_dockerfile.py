@@ -9,6 +9,7 @@ from importlib.metadata import requires
 import pytest
 
 from containers import REPO, compose, dependencies_script, dockerfile
+from stack import SERVICES
 
 canonical = dependencies_script().canonical
 requirements = dependencies_script().requirements
@@ -50,13 +51,11 @@ def test_dependencies_are_installed_from_pyproject_files_before_the_source_is_co
 
 def test_one_recipe_builds_every_service():
     builds = [spec["build"] for spec in compose()["services"].values() if "build" in spec]
-    assert {build["args"]["SERVICE"] for build in builds} == {
-        "users", "products", "orders", "gateway"
-    }  # fmt: skip
+    assert {build["args"]["SERVICE"] for build in builds} == set(SERVICES)
     assert {build.get("dockerfile", "Dockerfile") for build in builds} == {"Dockerfile"}
 
 
-@pytest.mark.parametrize("service", ["users", "products", "orders", "gateway"])
+@pytest.mark.parametrize("service", SERVICES)
 def test_the_dependency_layer_holds_everything_the_packages_require(service):
     layer = requirements(
         [str(REPO / "libs/common/pyproject.toml"), str(REPO / f"services/{service}/pyproject.toml")]

@@ -5,8 +5,7 @@ import uuid
 import pytest
 
 from harness import wait_for
-
-SERVICES = ("gateway", "users", "products", "orders")
+from stack import SERVICES
 
 
 def test_gateway_health_lists_every_upstream_ok(system):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from souk_common.keys import SigningKey
+from stack import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +42,7 @@ def deploy_warnings(service: str, **overrides: str) -> set[str]:
     return set(re.findall(r"\((security\.[WE]\d+)\)", result.stdout + result.stderr))
 
 
-@pytest.mark.parametrize("service", ["users", "products", "orders", "gateway"])
+@pytest.mark.parametrize("service", SERVICES)
 def test_the_deployment_checklist_leaves_only_hsts_to_the_operator(service):
     # Secure admin cookies, a strong secret key, no DEBUG: all met by default.
     # HSTS is a promise about every client's future, so the operator opts in.
