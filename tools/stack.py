@@ -152,13 +152,12 @@ class Stack:
             SOUK_ENV="development",
             SOUK_VAR_DIR=str(self.var_dir),
             PYTHONUNBUFFERED="1",
-            USERS_URL=self.url("users"),
-            PRODUCTS_URL=self.url("products"),
-            ORDERS_URL=self.url("orders"),
             JWT_JWKS_URL=f"{self.url('users')}/api/auth/jwks.json",
             # The gateway sends it upstream; services believe its X-Forwarded-For only with it.
             GATEWAY_PROXY_SECRET=self.secret("gateway-proxy-secret"),
         )
+        # Where every service is (USERS_URL, ORDERS_URL...), for the gateway and the callers.
+        env.update({f"{name.upper()}_URL": self.url(name) for name in SERVICES})
         env.update({port_variable(name): str(port) for name, port in self.ports.items()})
         for name, url in self.database_urls.items():
             env[f"{name.upper()}_DATABASE_URL"] = url
