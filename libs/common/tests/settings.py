@@ -13,7 +13,13 @@ BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = "souk-common-tests"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost"]
-INSTALLED_APPS = [*common.DJANGO_APPS, *common.THIRD_PARTY_APPS, "souk_common"]
+INSTALLED_APPS = [
+    *common.DJANGO_APPS,
+    *common.THIRD_PARTY_APPS,
+    "souk_common",
+    "souk_common.events",
+    "tests.eventsapp",
+]
 MIDDLEWARE = common.MIDDLEWARE
 ROOT_URLCONF = "tests.urls"
 TEMPLATES = common.TEMPLATES
@@ -25,6 +31,6 @@ STATIC_URL = "static/"
 REST_FRAMEWORK = common.rest_framework_settings(
     authentication_classes=("souk_common.auth.JWTAuthentication",)
 )
-SOUK = souk_test_settings()
+SOUK = souk_test_settings(EVENTS_SOURCE="shop")
 SPECTACULAR_SETTINGS = common.spectacular_settings(title="souk_common tests", description="")
 LOGGING = logging_config(service="common-tests")

@@ -19,7 +19,9 @@ def test_production_is_the_default_mode():
     assert make_env().is_production
 
 
-@pytest.mark.parametrize("method", ["secret_key", "allowed_hosts", "database", "proxy_secret"])
+@pytest.mark.parametrize(
+    "method", ["secret_key", "allowed_hosts", "database", "proxy_secret", "events"]
+)
 def test_production_refuses_to_start_without_a_required_setting(method):
     env = make_env(SOUK_ENV="production")
 
@@ -77,6 +79,21 @@ def test_development_defaults_to_sqlite_under_var(tmp_path):
     assert (tmp_path / "var").is_dir()
     assert env.secret_key().startswith("django-insecure-")
     assert "localhost" in env.allowed_hosts()
+
+
+def test_events_go_through_the_embedded_broker_under_var_unless_a_broker_is_named(tmp_path):
+    development = make_env(SOUK_ENV="development", SOUK_VAR_DIR=str(tmp_path))
+    rabbitmq = make_env(SOUK_ENV="production", BROKER_URL="amqp://souk:secret@rabbitmq:5672//")
+
+    assert development.events()["BROKER_URL"] == f"sqlite:///{tmp_path / 'broker.sqlite3'}"
+    assert rabbitmq.events(handlers="mail.handlers.handlers") == {
+        "EVENTS_SOURCE": "users",
+        "BROKER_URL": "amqp://souk:secret@rabbitmq:5672//",
+        "EVENTS_HANDLERS": "mail.handlers.handlers",
+        "EVENTS_MAX_ATTEMPTS": 5,
+        "EVENTS_RETRY_SECONDS": 2.0,
+        "EVENTS_RELAY_POLL_SECONDS": 0.1,
+    }
 
 
 def test_var_dir_defaults_to_the_repository_var():

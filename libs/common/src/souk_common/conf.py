@@ -52,6 +52,22 @@ DEFAULTS: dict[str, Any] = {
     "ADMIN_LOGIN_FAILURES_PER_ADDRESS": 20,
     "ADMIN_LOGIN_FAILURES_PER_USERNAME": 5,
     "ADMIN_LOGIN_WINDOW_SECONDS": 900,
+    # Events (souk_common.events): the service that publishes (its exchange is
+    # souk.<EVENTS_SOURCE>) and consumes (its queue is souk.<EVENTS_SOURCE>), the broker
+    # (amqp://... for RabbitMQ, sqlite:///<file> for the embedded one), and the dotted
+    # path of the consumer's Handlers.
+    "EVENTS_SOURCE": "",
+    "BROKER_URL": "",
+    "EVENTS_HANDLERS": "",
+    # A handler that raises is tried again after EVENTS_RETRY_SECONDS, then twice as long
+    # each time (at most EVENTS_RETRY_MAX_SECONDS); after EVENTS_MAX_ATTEMPTS attempts in
+    # all, the event is a dead letter.
+    "EVENTS_MAX_ATTEMPTS": 5,
+    "EVENTS_RETRY_SECONDS": 2.0,
+    "EVENTS_RETRY_MAX_SECONDS": 300.0,
+    # How often an idle relay looks for new events, and how long sent events are kept.
+    "EVENTS_RELAY_POLL_SECONDS": 0.1,
+    "EVENTS_OUTBOX_RETENTION_SECONDS": 7 * 24 * 3600,
 }
 
 

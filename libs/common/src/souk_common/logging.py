@@ -16,6 +16,9 @@ from typing import Any
 
 #: The id of the request being handled in this context; "-" outside a request.
 request_id_var: ContextVar[str] = ContextVar("souk_request_id", default="-")
+#: The W3C trace context the request came with ("" if none): events published while
+#: handling it carry it on, so one trace runs from the request through its consumers.
+traceparent_var: ContextVar[str] = ContextVar("souk_traceparent", default="")
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _RECORD_ATTRIBUTES = frozenset(
@@ -27,6 +30,11 @@ _RECORD_ATTRIBUTES = frozenset(
 def current_request_id() -> str:
     """Return the id of the request being handled, or "-" outside a request."""
     return request_id_var.get()
+
+
+def current_traceparent() -> str:
+    """Return the ``traceparent`` of the request or event being handled, or ""."""
+    return traceparent_var.get()
 
 
 class RequestContextFilter(logging.Filter):

@@ -17,10 +17,12 @@ from time import perf_counter
 
 from django.http import HttpRequest, HttpResponseBase
 
-from souk_common.logging import request_id_var
+from souk_common.logging import request_id_var, traceparent_var
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+# W3C Trace Context, version 00: trace id and parent id, neither all zeros.
+_TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
 
 access_logger = logging.getLogger("souk.access")
 
@@ -45,6 +47,10 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         request_id = safe_request_id(request.headers.get(REQUEST_ID_HEADER))
         token = request_id_var.set(request_id)
+        traceparent = request.headers.get("traceparent", "")
+        if not _TRACEPARENT.fullmatch(traceparent):
+            traceparent = ""
+        trace_token = traceparent_var.set(traceparent)
         started = perf_counter()
         try:
             response = self.get_response(request)
@@ -71,3 +77,4 @@ class RequestIdMiddleware:
             return response
         finally:
             request_id_var.reset(token)
+            traceparent_var.reset(trace_token)

@@ -18,7 +18,13 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from souk_common.testing import FakeService, FakeUsersService
+from souk_common.testing import (
+    FakeService,
+    FakeUsersService,
+    broker_error,
+    rabbitmq_required,
+    rabbitmq_url,
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -65,6 +71,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(skip)
+
+
+@pytest.fixture(params=["embedded", "rabbitmq"])
+def broker_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """Each broker events travel through: the embedded one (a file of the test's own),
+    and RabbitMQ at ``RABBITMQ_URL`` (skipped when it does not answer, unless
+    ``REQUIRE_RABBITMQ=1``)."""
+    if request.param == "embedded":
+        return f"sqlite:///{tmp_path / 'broker.sqlite3'}"
+    url = rabbitmq_url()
+    error = broker_error(url)
+    if error is not None:
+        message = f"RabbitMQ at {url} does not answer: {error}"
+        if rabbitmq_required():
+            pytest.fail(f"REQUIRE_RABBITMQ=1 but {message}")
+        pytest.skip(message)
+    return url
 
 
 @pytest.fixture

@@ -219,6 +219,25 @@ class ServiceEnv:
             "SERVICE_CLIENT_SECRET": self.required("SERVICE_CLIENT_SECRET", development_default=""),
         }
 
+    def events(self, *, handlers: str = "") -> dict[str, Any]:
+        """``SOUK`` keys of souk_common.events: the broker, and the consumer's handlers.
+
+        ``BROKER_URL`` (required in production; e.g. ``amqp://guest:guest@rabbitmq:5672//``)
+        defaults in development to the embedded broker, one SQLite file under ``var/``
+        that every service of the stack shares. ``EVENTS_MAX_ATTEMPTS``,
+        ``EVENTS_RETRY_SECONDS`` and ``EVENTS_RELAY_POLL_SECONDS`` tune the consumer
+        and the relay.
+        """
+        embedded = f"sqlite:///{self.var_dir / 'broker.sqlite3'}"
+        return {
+            "EVENTS_SOURCE": self.service,
+            "BROKER_URL": self.required("BROKER_URL", development_default=embedded),
+            "EVENTS_HANDLERS": handlers,
+            "EVENTS_MAX_ATTEMPTS": self.get_int("EVENTS_MAX_ATTEMPTS", 5),
+            "EVENTS_RETRY_SECONDS": self.get_float("EVENTS_RETRY_SECONDS", 2.0),
+            "EVENTS_RELAY_POLL_SECONDS": self.get_float("EVENTS_RELAY_POLL_SECONDS", 0.1),
+        }
+
     def jwt_verification(self) -> dict[str, Any]:
         """``SOUK`` keys saying where verifying services find the users service's public keys.
 

@@ -57,6 +57,31 @@ def postgres_required() -> bool:
     return os.environ.get("REQUIRE_POSTGRES", "").strip().lower() in ("1", "true", "yes")
 
 
+DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+def rabbitmq_url() -> str:
+    """The RabbitMQ server tests of events use: ``RABBITMQ_URL`` or the local default."""
+    return os.environ.get("RABBITMQ_URL") or DEFAULT_RABBITMQ_URL
+
+
+def rabbitmq_required() -> bool:
+    """True when ``REQUIRE_RABBITMQ=1`` (CI): tests on RabbitMQ fail, not skip, without it."""
+    return os.environ.get("REQUIRE_RABBITMQ", "").strip().lower() in ("1", "true", "yes")
+
+
+def broker_error(url: str, timeout: float = 2.0) -> str | None:
+    """Why the broker at ``url`` cannot be used, or ``None`` when it answers."""
+    from souk_common.events.broker import connection
+
+    try:
+        with connection(url) as broker:
+            broker.ensure_connection(max_retries=1, timeout=timeout)
+            return None
+    except Exception as exc:  # noqa: BLE001 -- whatever it is, it is the reason to report
+        return str(exc).strip() or exc.__class__.__name__
+
+
 def postgres_error(url: str, timeout: int = 2) -> str | None:
     """Why PostgreSQL at ``url`` cannot be used, or ``None`` when it answers."""
     import psycopg

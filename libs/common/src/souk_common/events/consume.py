@@ -1,0 +1,346 @@
+"""Consuming: one handler per event type, an inbox that makes redelivery harmless,
+retries with backoff, and dead letters that never block the queue.
+
+A consuming app registers its handlers in its ``handlers.py``::
+
+    handlers = Handlers()
+
+    @handlers.on("order.confirmed", source="orders")
+    def order_confirmed(event: Event) -> None:
+        services.confirmation_send(order=event.data)
+
+and names them in ``SOUK["EVENTS_HANDLERS"] = "<app>.handlers.handlers"``. A handler
+calls the app's services, as a view does; it runs inside the transaction that records
+the event in the inbox, so its writes and the record commit or roll back together.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, close_old_connections, transaction
+from django.db import connection as db_connection
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from kombu import Connection, Consumer
+from kombu.message import Message
+
+from souk_common.conf import souk_settings
+from souk_common.events import broker
+from souk_common.events.envelope import Event, MalformedEvent
+from souk_common.events.models import InboxEvent
+from souk_common.logging import request_id_var, traceparent_var
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Event], None]
+#: The type a dead letter is kept under when its message was no event at all.
+MALFORMED = "(malformed)"
+
+
+@dataclass(frozen=True)
+class Registration:
+    handler: Handler
+    source: str
+    versions: frozenset[int]
+
+
+class Handlers:
+    """The one place a service's event handlers are registered, by event type."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[str, Registration] = {}
+
+    def on(
+        self, type: str, *, source: str, versions: tuple[int, ...] = (1,)
+    ) -> Callable[[Handler], Handler]:
+        """Register the decorated function for events ``type`` from ``source``."""
+
+        def register(handler: Handler) -> Handler:
+            if type in self._by_type:
+                raise ValueError(f"{type!r} has a handler already")
+            self._by_type[type] = Registration(handler, source, frozenset(versions))
+            return handler
+
+        return register
+
+    @property
+    def sources(self) -> set[str]:
+        """The services whose exchanges the consumer's queue is bound to."""
+        return {registration.source for registration in self._by_type.values()}
+
+    def handler_for(self, event: Event) -> Handler:
+        """The handler of ``event``; :class:`Unhandled` if it has none (a dead letter)."""
+        registration = self._by_type.get(event.type)
+        if registration is None:
+            raise Unhandled(f"no handler for {event.type!r}")
+        if event.version not in registration.versions:
+            raise Unhandled(f"{event.type!r} version {event.version} is not handled")
+        return registration.handler
+
+
+class Unhandled(Exception):
+    """An event no handler takes: its type or version is unknown here."""
+
+
+def configured_handlers() -> Handlers:
+    handlers = import_string(souk_settings.EVENTS_HANDLERS)
+    if not isinstance(handlers, Handlers):
+        raise TypeError(f"{souk_settings.EVENTS_HANDLERS} is not a Handlers")
+    return handlers
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long after its ``attempts``-th failure an event is tried again."""
+    seconds = souk_settings.EVENTS_RETRY_SECONDS * 2 ** (attempts - 1)
+    return timedelta(seconds=min(seconds, souk_settings.EVENTS_RETRY_MAX_SECONDS))
+
+
+class Inbox:
+    """Receiving events by id: each one's effect happens once, or it ends a dead letter."""
+
+    def __init__(self, handlers: Handlers) -> None:
+        self.handlers = handlers
+
+    def receive(self, event: Event) -> InboxEvent.State | None:
+        """Handle ``event`` unless its id is known; what became of it (None: a duplicate)."""
+        try:
+            handler = self.handlers.handler_for(event)
+        except Unhandled as exc:
+            return self._record_failure(event, exc, final=True)
+        try:
+            with transaction.atomic(), _context(event):
+                _, created = InboxEvent.objects.get_or_create(
+                    event_id=event.id,
+                    defaults=_row(event, state=InboxEvent.State.HANDLED, attempts=1)
+                    | {"handled_at": timezone.now()},
+                )
+                if not created:
+                    return None  # handled, waiting for a retry or dead: no second effect
+                handler(event)
+        except Exception as exc:  # noqa: BLE001 -- any failure of a handler: its writes and inbox row rolled back
+            return self._record_failure(event, exc, final=souk_settings.EVENTS_MAX_ATTEMPTS <= 1)
+        return InboxEvent.State.HANDLED
+
+    def receive_malformed(self, body: bytes | str, error: MalformedEvent) -> InboxEvent.State:
+        """Keep a message that is no event as a dead letter, under an id of its own."""
+        raw = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        InboxEvent.objects.create(
+            event_id=uuid.uuid4(),
+            type=MALFORMED,
+            source="",
+            state=InboxEvent.State.DEAD,
+            envelope={"raw": raw[:100_000]},
+            attempts=0,
+            last_error=str(error),
+            received_at=timezone.now(),
+        )
+        logger.error("a malformed message was dead-lettered: %s", error)
+        return InboxEvent.State.DEAD
+
+    def retry_due(self, now: datetime | None = None, limit: int = 100) -> int:
+        """Try again the events whose next attempt is due (oldest first); how many were tried."""
+        tried = 0
+        while tried < limit:
+            with transaction.atomic():
+                row = (
+                    InboxEvent.objects.select_for_update(skip_locked=True)
+                    .filter(
+                        state=InboxEvent.State.RETRYING,
+                        next_attempt_at__lte=now or timezone.now(),
+                    )
+                    .order_by("next_attempt_at")
+                    .first()
+                )
+                if row is None:
+                    return tried
+                self._attempt(row)
+            tried += 1
+        return tried
+
+    def _attempt(self, row: InboxEvent) -> None:
+        row.attempts += 1
+        try:
+            event = Event.from_envelope(row.envelope)
+            handler = self.handlers.handler_for(event)
+            with transaction.atomic(), _context(event):  # a savepoint: the handler's writes
+                handler(event)
+        except Exception as exc:  # noqa: BLE001 -- any failure of a handler counts as one
+            row.last_error = _describe(exc)
+            if row.attempts >= souk_settings.EVENTS_MAX_ATTEMPTS or isinstance(
+                exc, Unhandled | MalformedEvent
+            ):
+                row.state = InboxEvent.State.DEAD
+                row.next_attempt_at = None
+                logger.error("event %s %s is a dead letter: %r", row.type, row.event_id, exc)
+            else:
+                row.next_attempt_at = timezone.now() + retry_delay(row.attempts)
+                logger.warning("event %s %s failed again: %r", row.type, row.event_id, exc)
+        else:
+            row.state = InboxEvent.State.HANDLED
+            row.handled_at = timezone.now()
+            row.next_attempt_at = None
+        row.save()
+
+    def _record_failure(
+        self, event: Event, exc: Exception, *, final: bool
+    ) -> InboxEvent.State | None:
+        state = InboxEvent.State.DEAD if final else InboxEvent.State.RETRYING
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                InboxEvent.objects.create(
+                    **_row(event, state=state, attempts=1),
+                    last_error=_describe(exc),
+                    next_attempt_at=None if final else now + retry_delay(1),
+                )
+        except IntegrityError:
+            return None  # another consumer recorded it meanwhile: theirs stands
+        if final:
+            logger.error("event %s %s is a dead letter: %r", event.type, event.id, exc)
+        else:
+            logger.warning("event %s %s failed; retried later: %r", event.type, event.id, exc)
+        return state
+
+
+def dead_letter_replay(event_id: uuid.UUID) -> bool:
+    """Give a dead letter its attempts back and make it due now; False if it is not dead.
+
+    The consumer (``consume_events``) tries it again within a moment, as a retry.
+    """
+    return bool(
+        InboxEvent.objects.filter(event_id=event_id, state=InboxEvent.State.DEAD)
+        .exclude(type=MALFORMED)
+        .update(state=InboxEvent.State.RETRYING, attempts=0, next_attempt_at=timezone.now())
+    )
+
+
+def _reconnect_if_stale() -> None:
+    """Between two events, drop a database connection that broke or outlived its age,
+    as Django does between two requests (never inside a transaction: a caller's)."""
+    if not db_connection.in_atomic_block:
+        close_old_connections()
+
+
+def _row(event: Event, *, state: str, attempts: int) -> dict[str, Any]:
+    return {
+        "event_id": event.id,
+        "type": event.type,
+        "source": event.source,
+        "state": state,
+        "envelope": event.envelope(),
+        "attempts": attempts,
+        "received_at": timezone.now(),
+    }
+
+
+def _describe(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))[-4000:]
+
+
+class _context:
+    """The event's request id and trace context, for the handler's logs and events."""
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+
+    def __enter__(self) -> None:
+        self.tokens = (
+            request_id_var.set(self.event.request_id),
+            traceparent_var.set(self.event.traceparent),
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        request_id_var.reset(self.tokens[0])
+        traceparent_var.reset(self.tokens[1])
+
+
+class QueueConsumer:
+    """Consumes ``service``'s queue until ``stop`` is set, and runs the retries that are due.
+
+    A message is acknowledged only after what became of it is committed: handled,
+    waiting for a retry, or dead. A consumer that dies before that leaves the message
+    to the broker, which delivers it again; the inbox makes the second delivery harmless.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        service: str,
+        handlers: Handlers,
+        retry_every: float = 0.5,
+        max_backoff_seconds: float = 30.0,
+    ) -> None:
+        self.url = url
+        self.queues = broker.queue(service, handlers.sources)
+        self.inbox = Inbox(handlers)
+        self.retry_every = retry_every
+        self.max_backoff_seconds = max_backoff_seconds
+        self.received = 0
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                with broker.connection(self.url) as connection:
+                    connection.ensure_connection(max_retries=1)
+                    logger.info("consumer connected to %s", connection.as_uri())
+                    backoff = 0.5
+                    self.consume(connection, stop)
+            except Exception as exc:  # noqa: BLE001 -- broker, network or database: wait, retry
+                close_old_connections()
+                logger.warning("consumer interrupted (%r); again in %.1f s", exc, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff_seconds)
+
+    def declare(self, connection: Connection) -> None:
+        """Declare the exchanges this queue is bound to, the queue and its bindings.
+
+        A queue receives the events published from the moment it is bound: start
+        the consumers (or run this) before the first event that matters to them.
+        """
+        channel = connection.default_channel
+        for queue in self.queues:
+            queue(channel).declare()
+
+    def consume(
+        self, connection: Connection, stop: threading.Event, *, until_idle: bool = False
+    ) -> None:
+        """Handle messages and due retries until ``stop`` is set (or, with ``until_idle``,
+        until a wait for a message times out with no retry due)."""
+        self.declare(connection)
+        # on_message: the raw message, whatever its content type; the envelope is read here.
+        consumer = Consumer(
+            connection.default_channel, queues=self.queues, on_message=self.on_message
+        )
+        consumer.qos(prefetch_count=1)
+        with consumer:
+            while not stop.is_set():
+                try:
+                    connection.drain_events(timeout=self.retry_every)
+                    idle = False
+                except TimeoutError:
+                    connection.heartbeat_check()
+                    idle = True
+                retried = self.inbox.retry_due()
+                if until_idle and idle and not retried:
+                    return
+
+    def on_message(self, message: Message) -> None:
+        _reconnect_if_stale()
+        try:
+            event = Event.from_json(message.body)
+        except MalformedEvent as exc:
+            self.inbox.receive_malformed(message.body, exc)
+        else:
+            self.inbox.receive(event)
+        message.ack()
+        self.received += 1

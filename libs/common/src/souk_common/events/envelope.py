@@ -1,0 +1,88 @@
+"""The envelope every event travels in (contract section 7), and reading one back."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+class MalformedEvent(ValueError):
+    """A message that is not an event envelope: dead-lettered, never handled."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """One event: ``type`` is ``<entity>.<past participle>`` (``order.confirmed``).
+
+    ``data`` carries ids and the facts a consumer needs, never a model dump;
+    ``version`` changes when ``data`` changes in a way an old consumer misreads.
+    """
+
+    type: str
+    data: dict[str, Any]
+    source: str
+    version: int = 1
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    request_id: str = "-"
+    traceparent: str = ""
+
+    def envelope(self) -> dict[str, Any]:
+        """The envelope as JSON-ready values, in the contract's field order."""
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "version": self.version,
+            "occurred_at": self.occurred_at.isoformat(),
+            "source": self.source,
+            "request_id": self.request_id,
+            "traceparent": self.traceparent,
+            "data": self.data,
+        }
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.envelope(), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_envelope(cls, envelope: Any) -> Event:
+        """The event an envelope describes; :class:`MalformedEvent` if it describes none."""
+        if not isinstance(envelope, dict):
+            raise MalformedEvent("the message is not a JSON object")
+        try:
+            event_id = uuid.UUID(envelope["id"])
+            occurred_at = datetime.fromisoformat(envelope["occurred_at"])
+            kind, source, data = envelope["type"], envelope["source"], envelope["data"]
+            version = envelope["version"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedEvent(f"not an event envelope: {exc!r}") from None
+        if not (isinstance(kind, str) and isinstance(source, str) and isinstance(data, dict)):
+            raise MalformedEvent("type and source must be strings, data an object")
+        if type(version) is not int or occurred_at.tzinfo is None:
+            raise MalformedEvent("version must be an integer, occurred_at have a time zone")
+        return cls(
+            id=event_id,
+            type=kind,
+            version=version,
+            occurred_at=occurred_at,
+            source=source,
+            request_id=str(envelope.get("request_id") or "-"),
+            traceparent=str(envelope.get("traceparent") or ""),
+            data=data,
+        )
+
+    @classmethod
+    def from_json(cls, body: bytes | str) -> Event:
+        try:
+            envelope = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedEvent(f"not JSON: {exc}") from None
+        return cls.from_envelope(envelope)
+
+
+def new_traceparent() -> str:
+    """A W3C ``traceparent`` starting a new trace, for an event no trace was current for."""
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"

@@ -1,0 +1,126 @@
+"""The relay: sends the outbox to the broker, oldest first, marking events sent once confirmed."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import timedelta
+
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+from kombu import Connection, Exchange, Producer
+
+from souk_common.events import broker
+from souk_common.events.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+
+class Relay:
+    """Sends ``source``'s outbox to its exchange until ``stop`` is set.
+
+    Each batch is read with ``SELECT ... FOR UPDATE SKIP LOCKED`` in one transaction
+    that publishes the events one by one, each waiting for the broker's confirm, and
+    marks them sent before it commits. A broker or connection failure rolls the batch
+    back: the events stay unsent and go again, in the same order, once the broker is
+    back (a consumer's inbox makes the copies already delivered harmless). Several
+    relays may run at once: each takes batches the others have not locked.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        source: str,
+        poll_seconds: float,
+        retention_seconds: float,
+        batch_size: int = 100,
+        max_backoff_seconds: float = 30.0,
+    ) -> None:
+        self.url = url
+        self.exchange = broker.exchange(source)
+        self.poll_seconds = poll_seconds
+        self.retention = timedelta(seconds=retention_seconds)
+        self.batch_size = batch_size
+        self.max_backoff_seconds = max_backoff_seconds
+        self.sent = 0
+
+    def run(self, stop: threading.Event) -> None:
+        """Relay until ``stop`` is set, reconnecting with backoff whenever the broker fails."""
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                with broker.connection(self.url) as connection:
+                    connection.ensure_connection(max_retries=1)
+                    logger.info("relay connected to %s", connection.as_uri())
+                    backoff = 0.5
+                    self._relay(connection, stop)
+            except Exception as exc:  # noqa: BLE001 -- broker, network or database: wait, retry
+                close_old_connections()
+                logger.warning("relay interrupted (%r); again in %.1f s", exc, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff_seconds)
+
+    def producer(self, connection: Connection) -> Producer:
+        """A producer on ``connection`` for the exchange, which it declares."""
+        channel = connection.default_channel
+        self.exchange(channel).declare()
+        return Producer(channel, exchange=self.exchange)
+
+    def send_pending(self, connection: Connection) -> int:
+        """Send every unsent event now, batch by batch; how many were sent."""
+        producer = self.producer(connection)
+        sent, total = self.batch_size, 0
+        while sent == self.batch_size:
+            sent = self.send_batch(producer, self.exchange)
+            total += sent
+        return total
+
+    def _relay(self, connection: Connection, stop: threading.Event) -> None:
+        producer = self.producer(connection)
+        purged_at = timezone.now() - self.retention  # purge at once on start
+        while not stop.is_set():
+            sent = self.send_batch(producer, self.exchange)
+            if timezone.now() - purged_at > timedelta(minutes=1):
+                self.purge()
+                purged_at = timezone.now()
+            if sent < self.batch_size:
+                # Idle (or nearly): look again shortly; a long-idle connection is kept
+                # alive by heartbeats, which kombu answers when we drain events.
+                connection.heartbeat_check()
+                stop.wait(self.poll_seconds)
+
+    def send_batch(self, producer: Producer, exchange: Exchange) -> int:
+        """Publish the oldest unsent events not locked by another relay; mark them sent."""
+        with transaction.atomic():
+            batch = list(
+                OutboxEvent.objects.select_for_update(skip_locked=True)
+                .filter(sent_at=None)
+                .order_by("id")[: self.batch_size]
+            )
+            for event in batch:
+                producer.publish(
+                    json.dumps(event.envelope, separators=(",", ":")).encode(),
+                    exchange=exchange,
+                    routing_key="",
+                    content_type="application/json",
+                    content_encoding="utf-8",
+                    delivery_mode="persistent",
+                    message_id=str(event.event_id),
+                    type=event.type,
+                    retry=False,  # a failure rolls the batch back; run() reconnects
+                )
+            if batch:
+                OutboxEvent.objects.filter(id__in=[event.id for event in batch]).update(
+                    sent_at=timezone.now()
+                )
+        self.sent += len(batch)
+        return len(batch)
+
+    def purge(self) -> int:
+        """Delete events sent longer ago than the retention period."""
+        deleted, _ = OutboxEvent.objects.filter(
+            sent_at__lt=timezone.now() - self.retention
+        ).delete()
+        return deleted

@@ -1,0 +1,250 @@
+"""souk_common.events through a real broker (embedded and RabbitMQ): the outbox, the
+relay, and a consumer whose inbox, retries and dead letters keep every event's effect
+to exactly one."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.http import HttpResponse
+from django.test import RequestFactory
+from kombu import Producer
+
+from souk_common.events import broker
+from souk_common.events.consume import MALFORMED, Handlers, QueueConsumer
+from souk_common.events.envelope import Event
+from souk_common.events.models import InboxEvent, OutboxEvent
+from souk_common.events.publish import event_publish
+from souk_common.events.relay import Relay
+from souk_common.events.stats import event_stats
+from souk_common.middleware import RequestIdMiddleware
+from tests.eventsapp.models import Receipt
+
+pytestmark = pytest.mark.django_db
+
+
+class Shop:
+    """A publisher (``shop-<n>``) and a consumer (``mail-<n>``) of its events, on one broker."""
+
+    def __init__(self, url: str, settings) -> None:
+        suffix = uuid.uuid4().hex[:8]
+        self.url = url
+        self.source, self.service = f"shop-{suffix}", f"mail-{suffix}"
+        settings.SOUK = {
+            **settings.SOUK,
+            "EVENTS_SOURCE": self.source,
+            "BROKER_URL": url,
+            "EVENTS_MAX_ATTEMPTS": 3,
+            "EVENTS_RETRY_SECONDS": 0.0,  # a retry is due at once: no test waits for backoff
+        }
+        self.handlers = Handlers()
+        self.failures: dict[str, int] = {}  # how many more times a note's handler fails
+        self.handlers.on("thing.happened", source=self.source)(self.handle)
+        self.relay = Relay(url=url, source=self.source, poll_seconds=0.05, retention_seconds=60)
+        self.consumer = QueueConsumer(
+            url=url, service=self.service, handlers=self.handlers, retry_every=0.2
+        )
+        with broker.connection(url) as connection:
+            self.consumer.declare(connection)  # bound before anything is published
+
+    def handle(self, event: Event) -> None:
+        note = event.data["note"]
+        Receipt.objects.create(event_id=event.id, note=note)  # written, then maybe undone
+        if note == "always fails" or self.failures.get(note, 0) > 0:
+            self.failures[note] = self.failures.get(note, 0) - 1
+            raise RuntimeError(f"the handler of {note!r} failed")
+
+    def relay_and_consume(self) -> None:
+        with broker.connection(self.url) as connection:
+            self.relay.send_pending(connection)
+            self.consumer.consume(connection, threading.Event(), until_idle=True)
+
+    def publish_raw(self, *bodies: bytes) -> None:
+        """Messages put on the exchange directly, as a relay that sent twice would."""
+        with broker.connection(self.url) as connection:
+            producer = Producer(connection.default_channel, exchange=broker.exchange(self.source))
+            producer.maybe_declare(broker.exchange(self.source))
+            for body in bodies:
+                producer.publish(body, content_type="application/json", routing_key="")
+
+    def consume(self) -> None:
+        with broker.connection(self.url) as connection:
+            self.consumer.consume(connection, threading.Event(), until_idle=True)
+
+    def remove(self) -> None:
+        with broker.connection(self.url) as connection:
+            channel = connection.default_channel
+            for queue in self.consumer.queues:
+                queue(channel).delete()
+            broker.exchange(self.source)(channel).delete()
+
+
+@pytest.fixture
+def shop(broker_url, settings):
+    shop = Shop(broker_url, settings)
+    yield shop
+    shop.remove()
+
+
+def notes() -> list[str]:
+    return sorted(Receipt.objects.values_list("note", flat=True))
+
+
+def test_a_committed_event_is_sent_in_its_envelope_and_handled_once(shop):
+    with transaction.atomic():
+        event = event_publish(type="thing.happened", data={"note": "hello"})
+
+    shop.relay_and_consume()
+
+    assert notes() == ["hello"]
+    row = InboxEvent.objects.get()
+    assert (row.event_id, row.state, row.attempts) == (event.id, "handled", 1)
+    assert set(row.envelope) == {
+        "id", "type", "version", "occurred_at", "source", "request_id", "traceparent", "data",
+    }  # fmt: skip
+    assert row.envelope["source"] == shop.source
+    assert row.envelope["traceparent"].startswith("00-")
+    assert OutboxEvent.objects.get().sent_at is not None
+
+
+def test_an_event_carries_the_request_id_and_trace_context_of_the_request_that_made_it(shop):
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+    def view(request):
+        event_publish(type="thing.happened", data={"note": "from a request"})
+        return HttpResponse()
+
+    RequestIdMiddleware(view)(
+        RequestFactory().get("/", HTTP_X_REQUEST_ID="req-42", HTTP_TRACEPARENT=traceparent)
+    )
+
+    envelope = OutboxEvent.objects.get().envelope
+    assert (envelope["request_id"], envelope["traceparent"]) == ("req-42", traceparent)
+
+
+def test_an_event_published_in_a_transaction_that_rolls_back_is_never_sent(shop):
+    def change_that_fails():
+        with transaction.atomic():
+            event_publish(type="thing.happened", data={"note": "rolled back"})
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
+    with transaction.atomic():
+        event_publish(type="thing.happened", data={"note": "committed"})
+
+    shop.relay_and_consume()
+
+    assert notes() == ["committed"]
+    assert OutboxEvent.objects.count() == 1
+
+
+def test_the_relay_sends_in_order_of_creation(shop):
+    for n in range(5):
+        event_publish(type="thing.happened", data={"note": f"event {n}"})
+
+    shop.relay_and_consume()
+
+    received = Receipt.objects.order_by("id").values_list("note", flat=True)
+    assert list(received) == [f"event {n}" for n in range(5)]
+
+
+def test_a_duplicate_delivery_has_one_effect(shop):
+    body = Event(type="thing.happened", source=shop.source, data={"note": "once"}).to_json()
+
+    shop.publish_raw(body, body, body)
+    shop.consume()
+
+    assert notes() == ["once"]
+    assert InboxEvent.objects.get().state == "handled"
+
+
+def test_a_handler_failing_twice_then_succeeding_has_one_effect(shop):
+    shop.failures["flaky"] = 2
+    event_publish(type="thing.happened", data={"note": "flaky"})
+
+    shop.relay_and_consume()
+
+    assert notes() == ["flaky"]  # the two failed attempts' writes rolled back
+    row = InboxEvent.objects.get()
+    assert (row.state, row.attempts) == ("handled", 3)
+    assert "the handler of 'flaky' failed" in row.last_error
+
+
+def test_a_handler_that_always_fails_is_a_dead_letter_after_n_attempts_and_the_next_goes_on(shop):
+    poison = event_publish(type="thing.happened", data={"note": "always fails"})
+    event_publish(type="thing.happened", data={"note": "behind it"})
+
+    shop.relay_and_consume()
+
+    assert notes() == ["behind it"]
+    dead = InboxEvent.objects.get(event_id=poison.id)
+    assert (dead.state, dead.attempts) == ("dead", 3)
+    stats = event_stats()
+    assert (stats.handled, stats.dead_letters, stats.failed_attempts) == (1, 1, 3)
+
+
+def test_a_replayed_dead_letter_is_handled(shop, capsys):
+    shop.failures["fails 3 times"] = 3
+    poison = event_publish(type="thing.happened", data={"note": "fails 3 times"})
+    shop.relay_and_consume()
+    assert InboxEvent.objects.get(event_id=poison.id).state == "dead"
+
+    call_command("dead_letters")
+    listed = capsys.readouterr().out
+    call_command("dead_letters", "--replay", str(poison.id))
+    shop.consume()
+
+    assert str(poison.id) in listed
+    assert "1 dead letters" in listed
+    assert notes() == ["fails 3 times"]
+    assert InboxEvent.objects.get(event_id=poison.id).state == "handled"
+
+
+def test_unknown_types_and_malformed_messages_are_dead_letters_and_the_consumer_goes_on(shop):
+    unknown = Event(type="thing.vanished", source=shop.source, data={"note": "?"})
+    newer = Event(type="thing.happened", source=shop.source, version=2, data={"note": "v2"})
+    fine = Event(type="thing.happened", source=shop.source, data={"note": "fine"})
+
+    shop.publish_raw(
+        b"not json at all",
+        json.dumps({"id": "not a uuid"}).encode(),
+        unknown.to_json(),
+        newer.to_json(),
+        fine.to_json(),
+    )
+    shop.consume()
+
+    assert notes() == ["fine"]
+    dead = InboxEvent.objects.filter(state="dead")
+    assert sorted(dead.values_list("type", flat=True)) == [
+        MALFORMED, MALFORMED, "thing.happened", "thing.vanished",
+    ]  # fmt: skip
+    assert dead.get(type="thing.happened").event_id == newer.id
+
+
+def test_sent_events_are_purged_after_the_retention_period(shop):
+    event_publish(type="thing.happened", data={"note": "old"})
+    shop.relay_and_consume()
+
+    assert shop.relay.purge() == 0  # sent a moment ago: kept
+    shop.relay.retention = shop.relay.retention * 0
+    assert shop.relay.purge() == 1
+    assert not OutboxEvent.objects.exists()
+
+
+def test_the_backlog_is_the_unsent_events_and_the_age_of_the_oldest(shop):
+    event_publish(type="thing.happened", data={"note": "waiting"})
+    event_publish(type="thing.happened", data={"note": "waiting too"})
+
+    waiting = event_stats()
+    shop.relay_and_consume()
+
+    assert waiting.outbox_waiting == 2
+    assert waiting.outbox_oldest_age_seconds > 0
+    assert (event_stats().outbox_waiting, event_stats().outbox_oldest_age_seconds) == (0, 0.0)
