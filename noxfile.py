@@ -10,6 +10,7 @@ that allow it side by side; the system tests, which measure latencies, always ru
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,21 @@ def migrations(session: nox.Session) -> None:
             env={"SOUK_ENV": "development", "SOUK_VAR_DIR": session.create_tmp()},
         )  # fmt: skip
         session.chdir("../..")
+
+
+@in_shared_venv(name="new-service")
+def new_service(session: nox.Session) -> None:
+    """A new service, whole and registered everywhere: `-- <name> [--port N]` (not in `nox`).
+
+    tools/new_service.py writes it, registers it and makes its first migration; then the
+    shared virtualenv installs it, so the checks see it at once."""
+    shared(session, "python", "tools/new_service.py", *session.posargs)
+    # The shared virtualenv installs the packages noxfile.py lists now: the new one too.
+    envdir = (HERE / session.cache_dir).parent
+    session.run(
+        sys.executable, "-m", "nox", "-f", str(HERE / "noxfile.py"), "--envdir", str(envdir),
+        "-s", SHARED_VENV, external=True,
+    )  # fmt: skip
 
 
 @nox.session(allow_parallel=True)
