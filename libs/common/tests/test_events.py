@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connections, transaction
 from django.http import HttpResponse
 from django.test import RequestFactory
 from kombu import Producer
@@ -23,6 +25,8 @@ from souk_common.events.publish import event_publish
 from souk_common.events.relay import Relay
 from souk_common.events.stats import event_stats
 from souk_common.middleware import RequestIdMiddleware
+from souk_common.test_servers import TcpProxy
+from souk_common.testing import broker_error, rabbitmq_url
 from tests.eventsapp.models import Receipt
 
 pytestmark = pytest.mark.django_db
@@ -248,3 +252,52 @@ def test_the_backlog_is_the_unsent_events_and_the_age_of_the_oldest(shop):
     assert waiting.outbox_waiting == 2
     assert waiting.outbox_oldest_age_seconds > 0
     assert (event_stats().outbox_waiting, event_stats().outbox_oldest_age_seconds) == (0, 0.0)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_connection_cut_mid_traffic_loses_nothing_and_doubles_nothing(settings):
+    """The relay and the consumer run on threads, through a proxy to RabbitMQ that is cut
+    for two seconds while events are published: every event is handled, once."""
+    url = rabbitmq_url()
+    if broker_error(url) is not None:
+        pytest.skip(f"RabbitMQ at {url} does not answer")
+    target = urlsplit(url)
+    with TcpProxy(target.hostname, target.port or 5672) as proxy:
+        proxied = url.replace(f"{target.hostname}:{target.port}", f"127.0.0.1:{proxy.port}")
+        shop = Shop(proxied, settings)
+        stop = threading.Event()
+
+        def run(loop):
+            try:
+                loop(stop)
+            finally:
+                connections.close_all()  # this thread's database connection
+
+        workers = [
+            threading.Thread(target=run, args=(shop.relay.run,)),
+            threading.Thread(target=run, args=(shop.consumer.run,)),
+        ]
+        shop.relay.max_backoff_seconds = shop.consumer.max_backoff_seconds = 0.5
+        for worker in workers:
+            worker.start()
+        try:
+            for n in range(60):
+                event_publish(type="thing.happened", data={"note": f"event {n}"})
+                if n == 20:
+                    proxy.cut()
+                if n == 40:
+                    time.sleep(2)
+                    proxy.restore()
+                time.sleep(0.02)
+            deadline = time.monotonic() + 30
+            while Receipt.objects.count() < 60 and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join(10)
+            shop.remove()
+
+    assert sorted(notes()) == sorted(f"event {n}" for n in range(60))
+    assert not OutboxEvent.objects.filter(sent_at=None).exists()

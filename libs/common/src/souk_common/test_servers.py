@@ -1,0 +1,240 @@
+"""Real servers that tests stand between the code under test and the world.
+
+:class:`SmtpServer` is an SMTP server (aiosmtpd) that keeps every message it
+accepted, and can be down (refusing connections) or hold a message's answer to
+make a sender wait. :class:`TcpProxy` forwards one port to another (to RabbitMQ,
+say) and can cut every connection and refuse new ones, as a network would.
+
+Both run on threads of the test process, on free loopback ports. Nothing here
+imports pytest; aiosmtpd (a test dependency) is imported when a server starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import email.policy
+import select
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+# SMTP -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    """A message the server accepted (answered 250 to), as sent."""
+
+    envelope_from: str
+    envelope_to: list[str]
+    message: EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    @property
+    def to(self) -> str:
+        return str(self.message["To"])
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"])
+
+    @property
+    def text(self) -> str:
+        body = self.message.get_body(preferencelist=("plain",))
+        return body.get_content() if body is not None else ""
+
+
+class SmtpServer:
+    """An SMTP server on ``127.0.0.1:<port>`` that keeps what it accepts in :attr:`mail`.
+
+    ``stop()`` takes it down (connections are refused) and ``start()`` brings it back
+    on the same port. ``hold()`` makes it wait before answering the next message's
+    data until ``release()``; a message whose sender left while it waited was never
+    accepted, as SMTP has it, and is not kept.
+    """
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.mail: list[ReceivedMail] = []
+        self._controller: Any = None
+        self._held = threading.Event()
+        self._released = threading.Event()
+        self._waiting = threading.Event()
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        """What ``EMAIL_URL`` says to send through this server."""
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> SmtpServer:
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.release()
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def hold(self) -> None:
+        """Make the next message wait for :meth:`release` before it is answered."""
+        self._released.clear()
+        self._waiting.clear()
+        self._held.set()
+
+    def wait_until_holding(self, timeout: float = 30.0) -> bool:
+        """Wait until a sender is waiting on a held message."""
+        return self._waiting.wait(timeout)
+
+    def release(self) -> None:
+        self._held.clear()
+        self._released.set()
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[ReceivedMail]:
+        """The mail once at least ``count`` messages arrived; AssertionError after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.mail) >= count:
+                    return list(self.mail)
+            time.sleep(0.05)
+        raise AssertionError(f"{len(self.mail)} messages arrived of {count}, in {timeout}s")
+
+    def __enter__(self) -> SmtpServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _wait_if_held(self) -> None:
+        if self._held.is_set():
+            self._held.clear()
+            self._waiting.set()
+            self._released.wait()
+
+    def _keep(self, envelope: Any) -> None:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        with self._lock:
+            self.mail.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message))
+
+
+class _Handler:
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
+
+    async def handle_DATA(self, smtp: Any, session: Any, envelope: Any) -> str:
+        # A sender that leaves while this waits (killed, say) cancels this coroutine
+        # (aiosmtpd does on a lost connection): its message is never kept.
+        await asyncio.get_running_loop().run_in_executor(None, self.server._wait_if_held)
+        if smtp.transport is None or smtp.transport.is_closing():
+            return "421 the sender left"
+        self.server._keep(envelope)
+        return "250 OK"
+
+
+# TCP ---------------------------------------------------------------------------------------
+
+
+class TcpProxy:
+    """Forwards ``127.0.0.1:<port>`` to ``target``; :meth:`cut` severs it until :meth:`restore`.
+
+    While cut, every open connection is closed and new ones are closed as soon as they
+    arrive: to the code under test, the network to ``target`` is down.
+    """
+
+    def __init__(self, target_host: str, target_port: int, port: int | None = None) -> None:
+        self.target = (target_host, target_port)
+        self.port = port or free_port()
+        self._cut = threading.Event()
+        self._closed = threading.Event()
+        self._sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+
+    def start(self) -> TcpProxy:
+        self._thread.start()
+        return self
+
+    def cut(self) -> None:
+        self._cut.set()
+        with self._lock:
+            for sock in list(self._sockets):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self._sockets.clear()
+
+    def restore(self) -> None:
+        self._cut.clear()
+
+    def close(self) -> None:
+        self._closed.set()
+        self.cut()
+        self._listener.close()
+
+    def __enter__(self) -> TcpProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _accept_loop(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self._cut.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._sockets.update((client, upstream))
+            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+
+    def _pipe(self, a: socket.socket, b: socket.socket) -> None:
+        peers = {a: b, b: a}
+        try:
+            while True:
+                readable, _, _ = select.select(list(peers), [], [], 1.0)
+                for sock in readable:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    peers[sock].sendall(data)
+        except (OSError, ValueError):
+            return
+        finally:
+            with self._lock:
+                self._sockets.discard(a)
+                self._sockets.discard(b)
+            for sock in (a, b):
+                with contextlib.suppress(OSError):
+                    sock.close()
