@@ -20,7 +20,7 @@ def test_production_is_the_default_mode():
 
 
 @pytest.mark.parametrize(
-    "method", ["secret_key", "allowed_hosts", "database", "proxy_secret", "events"]
+    "method", ["secret_key", "allowed_hosts", "database", "proxy_secret", "events", "email"]
 )
 def test_production_refuses_to_start_without_a_required_setting(method):
     env = make_env(SOUK_ENV="production")
@@ -94,6 +94,21 @@ def test_events_go_through_the_embedded_broker_under_var_unless_a_broker_is_name
         "EVENTS_RETRY_SECONDS": 2.0,
         "EVENTS_RELAY_POLL_SECONDS": 0.1,
     }
+
+
+def test_mail_is_written_under_var_unless_a_mail_server_is_named(tmp_path):
+    development = make_env(SOUK_ENV="development", SOUK_VAR_DIR=str(tmp_path)).email()
+    starttls = make_env(
+        SOUK_ENV="production", EMAIL_URL="smtp+tls://shop:secret@mail.example.com:587"
+    ).email()
+
+    assert development["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert development["EMAIL_FILE_PATH"] == str(tmp_path / "mail")
+    assert starttls["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (starttls["EMAIL_HOST"], starttls["EMAIL_PORT"]) == ("mail.example.com", 587)
+    assert (starttls["EMAIL_HOST_USER"], starttls["EMAIL_HOST_PASSWORD"]) == ("shop", "secret")
+    assert starttls["EMAIL_USE_TLS"] is True
+    assert starttls["EMAIL_TIMEOUT"] == 10.0
 
 
 def test_var_dir_defaults_to_the_repository_var():

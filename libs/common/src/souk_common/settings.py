@@ -219,6 +219,31 @@ class ServiceEnv:
             "SERVICE_CLIENT_SECRET": self.required("SERVICE_CLIENT_SECRET", development_default=""),
         }
 
+    def email(self) -> dict[str, Any]:
+        """Django's ``EMAIL_*`` settings from ``EMAIL_URL`` (parsed by django-environ).
+
+        ``smtp://user:pass@host:25``, ``smtp+tls://...:587`` (STARTTLS) or
+        ``smtp+ssl://...:465`` (TLS from the start). Required in production; in
+        development mail is written as files under ``var/mail/``. ``EMAIL_FROM`` is
+        the sender; ``EMAIL_TIMEOUT`` (10 s) bounds how long a mail server may hang a send.
+        """
+        url = self.required("EMAIL_URL", development_default="")
+        if url:
+            config = {
+                key: "" if value is None else value
+                for key, value in environ.Env.email_url_config(url).items()
+            }
+        else:
+            config = {
+                "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+                "EMAIL_FILE_PATH": str(self.var_dir / "mail"),
+            }
+        return {
+            **config,
+            "DEFAULT_FROM_EMAIL": self.get_str("EMAIL_FROM", "Souk <shop@souk.localhost>"),
+            "EMAIL_TIMEOUT": self.get_float("EMAIL_TIMEOUT", 10.0),
+        }
+
     def events(self, *, handlers: str = "") -> dict[str, Any]:
         """``SOUK`` keys of souk_common.events: the broker, and the consumer's handlers.
 
