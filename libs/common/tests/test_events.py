@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.db import connections, transaction
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from kombu import Producer
 
 from souk_common.events import broker
@@ -146,6 +147,13 @@ def test_an_event_published_in_a_transaction_that_rolls_back_is_never_sent(shop)
 
     assert notes() == ["committed"]
     assert OutboxEvent.objects.count() == 1
+
+
+def test_in_the_callers_transaction_publishing_is_one_insert_and_no_savepoint():
+    with transaction.atomic(), CaptureQueriesContext(connections["default"]) as queries:
+        event_publish(type="thing.happened", data={"note": "joined"})
+
+    assert [query["sql"].split(" ", 1)[0] for query in queries.captured_queries] == ["INSERT"]
 
 
 def test_the_relay_sends_in_order_of_creation(shop):
