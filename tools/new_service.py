@@ -162,10 +162,16 @@ def processes_block(text: str, where: str) -> re.Match[str]:
     return find(r"^PROCESSES: dict\[str, Process\] = \{\n(?P<body>.*?)^\}$", text, where)
 
 
-def ports_in_use(stack_text: str) -> set[int]:
-    """The ports of every process of the stack (tools/stack.py's PROCESSES)."""
+def process_ports(stack_text: str) -> dict[str, int]:
+    """The port of each process of the stack that has one (tools/stack.py's PROCESSES)."""
     body = processes_block(stack_text, "tools/stack.py")["body"]
-    return {int(port) for port in re.findall(r"\bport=(\d+)", body)}
+    starts = list(re.finditer(r'^    "([\w-]+)": ', body, re.MULTILINE))
+    ports = {}
+    for start, end in zip(starts, [*starts[1:], None], strict=True):
+        port = re.search(r"\bport=(\d+)", body[start.start() : end and end.start()])
+        if port:
+            ports[start[1]] = int(port[1])
+    return ports
 
 
 def add_process(text: str, service: NewService, where: str) -> str:
@@ -420,10 +426,13 @@ def plan(
     """The service, its files, and the files its registration changes (each path and its
     new text); raises :class:`Refused`."""
     check_name(name, repo)
-    taken = ports_in_use((repo / "tools/stack.py").read_text())
+    ports = process_ports((repo / "tools/stack.py").read_text())
+    registered = ports.pop(name, None)  # by a run that did not finish, say
     if port is None:
-        port = next(p for p in range(FIRST_PORT, 65536) if p not in taken)
-    elif port in taken:
+        port = registered or next(p for p in range(FIRST_PORT, 65536) if p not in ports.values())
+    elif registered not in (None, port):
+        raise Refused(f"tools/stack.py has {name} on port {registered} already")
+    elif port in ports.values():
         raise Refused(f"port {port} belongs to another process of the stack (tools/stack.py)")
     elif not 1024 <= port <= 65535:
         raise Refused(f"port {port}: use one from 1024 to 65535")
@@ -498,9 +507,9 @@ def main(argv: list[str] | None = None) -> int:
     for path, text in {**files, **registrations}.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    registered = sorted(str(path.relative_to(REPO)) for path in registrations)
+    registered = ", ".join(sorted(str(path.relative_to(REPO)) for path in registrations))
     print(f"Made services/{service.name}/, the {service.name} service (port {service.port}).")
-    print(f"Registered it in {', '.join(registered) or 'nothing: it already was'}.")
+    print(f"Registered it in {registered}." if registered else "It was registered already.")
     if not make_migrations(service, REPO):
         print(
             f"makemigrations failed: make the first migration with `python manage.py "
