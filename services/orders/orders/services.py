@@ -20,6 +20,12 @@ can never both win.
 Placing returns the confirmed order, or raises a domain error saying why not (about
 the recorded order, if there is one); what the client is told, and told again under
 its Idempotency-Key, is the views' and ``orders.idempotency``'s business.
+
+Events (``souk.orders``, version 1), each stored in the outbox in the transaction of
+the status change it describes: ``order.confirmed`` when an order becomes confirmed,
+``order.cancelled`` when it becomes cancelled (by ``order_cancel`` or by the recovery).
+Nothing is published for a rejected or failed order: v1 has no such events, and an
+order that never became confirmed was never announced.
 """
 
 from __future__ import annotations
@@ -52,10 +58,13 @@ from souk_common.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
+from souk_common.events.publish import event_publish
 
 logger = logging.getLogger(__name__)
 
 Status = Order.Status
+ORDER_CONFIRMED = "order.confirmed"
+ORDER_CANCELLED = "order.cancelled"
 ErrorT = TypeVar("ErrorT", bound=ApplicationError)
 
 #: Run by :func:`order_place` in the transaction that records the order, before it is
@@ -131,6 +140,54 @@ def _move(
         return True
     order.refresh_from_db(fields=["status", "total", "updated_at"])  # see where it is now
     return False
+
+
+def _move_and_publish(
+    order: Order,
+    expected: str,
+    new: str,
+    *,
+    event: str,
+    lines: Iterable[OrderLine],
+    along: Iterable[sql.Statement] = (),
+    **fields: Any,
+) -> bool:
+    """:func:`_move`, and if the order moved, ``event`` about it, in one transaction:
+    publishing is a write, so the status change and its event commit or roll back together.
+
+    ``lines`` are read only if the order moved.
+    """
+    with transaction.atomic():
+        moved = _move(order, expected, new, along=along, **fields)
+        if moved:
+            event_publish(type=event, data=_order_event_data(order, lines))
+    return moved
+
+
+def _order_event_data(order: Order, lines: Iterable[OrderLine]) -> dict[str, Any]:
+    """What ``order.confirmed`` and ``order.cancelled`` (version 1) carry: the order with
+    the API's field names (its id as ``order_id``), money as decimal strings."""
+    return {
+        "order_id": str(order.id),
+        "user_id": order.user_id,
+        "status": order.status,
+        "items": [
+            {
+                "product_id": line.product_id,
+                "name": line.name,
+                "unit_price": _money(line.unit_price),
+                "quantity": line.quantity,
+                "line_total": _money(line.line_total),
+            }
+            for line in lines
+        ],
+        "total": _money(order.total),
+        "created_at": order.created_at.isoformat(),
+    }
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
 
 
 # Placing an order ---------------------------------------------------------------------
@@ -232,10 +289,11 @@ def _reserve_and_confirm(order: Order, lines: list[OrderLine]) -> None:
 
 def _confirm(order: Order, lines: list[OrderLine], reservation: Reservation) -> bool:
     """Write the reserved names and prices, the total, and ``confirmed``, all or none,
-    in one round trip; say whether the order moved.
+    in one round trip, then ``order.confirmed`` in the same transaction; say whether
+    the order moved.
 
     The order moves only if it is still ``pending`` (recovery may have taken it over
-    meanwhile), and its lines get names and prices only if it did.
+    meanwhile), and its lines get names and prices, and the event is stored, only if it did.
     """
     reserved = {line.product_id: line for line in reservation.lines}
     for line in lines:
@@ -245,10 +303,12 @@ def _confirm(order: Order, lines: list[OrderLine], reservation: Reservation) -> 
         (line.unit_price * line.quantity for line in lines if line.unit_price is not None),
         Decimal("0.00"),
     )
-    return _move(
+    return _move_and_publish(
         order,
         Status.PENDING,
         Status.CONFIRMED,
+        event=ORDER_CONFIRMED,
+        lines=lines,
         total=total,
         along=[_names_and_prices(order, lines)],
     )
@@ -314,8 +374,16 @@ def order_cancel(*, order: Order) -> Order:
     # If this fails the order stays cancelling: a retry or reconcile_orders finishes it.
     release_database_connection()
     clients.products().release(order.reference)
-    _move(order, Status.CANCELLING, Status.CANCELLED)
+    _finish_cancelling(order)
     return order
+
+
+def _finish_cancelling(order: Order) -> bool:
+    """A cancelling order whose stock is released becomes ``cancelled``, with
+    ``order.cancelled``: the one place it happens (``order_cancel`` and the recovery)."""
+    return _move_and_publish(
+        order, Status.CANCELLING, Status.CANCELLED, event=ORDER_CANCELLED, lines=order.lines.all()
+    )
 
 
 # Recovery -------------------------------------------------------------------------------
@@ -346,7 +414,12 @@ def orders_reconcile(*, grace: timedelta, limit: int = 200) -> dict[str, int]:
             logger.warning("order %s still unsettled: %s", order.id, exc)
             counts["left"] += 1
             continue
-        if _move(order, order.status, settled):
+        moved = (
+            _finish_cancelling(order)
+            if settled == Status.CANCELLED
+            else _move(order, Status.FAILING, Status.FAILED)
+        )
+        if moved:
             counts[settled] += 1
             logger.info("order %s settled as %s by recovery", order.id, settled)
         if settled == Status.FAILED:

@@ -10,7 +10,7 @@ env = common.ServiceEnv("orders", base_dir=BASE_DIR)
 globals().update(
     common.service_settings(
         env,
-        apps=["orders"],
+        apps=["souk_common.events", "orders"],
         title="Souk orders",
         description="Placing and managing orders across services.",
     )
@@ -33,5 +33,6 @@ ORDERS_RECONCILE_GRACE_SECONDS = env.get_float("ORDERS_RECONCILE_GRACE_SECONDS",
 
 # Tokens are verified here, statelessly, with the users service's published keys. This
 # service's identity with the users service (the service client "orders" there) gives the
-# token its calls carry, and confirms a staff member's privileges.
-SOUK = {**env.jwt_verification(), **env.service_identity("orders")}
+# token its calls carry, and confirms a staff member's privileges. Orders publishes its
+# events (order.confirmed, order.cancelled) to the broker at BROKER_URL.
+SOUK = {**env.jwt_verification(), **env.service_identity("orders"), **env.events()}

@@ -8,6 +8,7 @@ from orders_service.settings import *  # noqa: F403
 from souk_common.testing import database_for_tests, souk_test_settings
 
 DATABASES = {"default": database_for_tests("orders")}
-SOUK = souk_test_settings()
+# The events this service publishes stay in its outbox: no relay runs in these tests.
+SOUK = souk_test_settings(EVENTS_SOURCE="orders")
 # The upstreams are faked by real local servers (tests/conftest.py), which hang for 1 s.
 ORDERS_UPSTREAMS = {**ORDERS_UPSTREAMS, "READ_TIMEOUT": 0.5}  # noqa: F405

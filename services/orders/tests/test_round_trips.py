@@ -1,25 +1,32 @@
 """What placing an order costs in round trips to PostgreSQL (docs/benchmarks.md): one to
-record it, one to confirm it; an Idempotency-Key adds its transaction and its answer."""
+record it; one transaction to confirm it, whose status change goes in one round trip and
+its event (``order.confirmed``, in the outbox) in another; an Idempotency-Key adds its
+transaction and its answer."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from souk_common.events.models import OutboxEvent
 from tests.conftest import place
 
 # No test transaction around the request: its own BEGIN and COMMIT are counted.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def test_recording_and_confirming_an_order_are_one_round_trip_each(alice, products):
+def test_recording_is_one_round_trip_and_confirming_a_transaction_of_two(alice, products):
     with CaptureQueriesContext(connection) as queries:
         response = place(alice, (1, 2), (2, 1))
 
     assert response.status_code == 201
-    recording, confirming = (query["sql"] for query in queries.captured_queries)
+    recording, begin, confirming, event, commit = (
+        query["sql"] for query in queries.captured_queries
+    )
     assert recording.count("INSERT INTO") == 2  # the order and its lines
+    assert (begin, commit) == ("BEGIN", "COMMIT")
     assert confirming.count("UPDATE") == 2  # pending -> confirmed, the lines' names and prices
     assert "confirmed" in confirming
+    assert event.startswith(f'INSERT INTO "{OutboxEvent._meta.db_table}"')
 
 
 def test_a_key_adds_its_transaction_and_its_answer(alice, products):
@@ -29,7 +36,11 @@ def test_a_key_adds_its_transaction_and_its_answer(alice, products):
     assert response.status_code == 201
     statements = [query["sql"].split(" ", 1)[0] for query in queries.captured_queries]
     # BEGIN, the key looked up FOR UPDATE, the key, the order and its lines, COMMIT; then the
-    # confirmation, and the answer kept under the key.
-    assert statements == ["BEGIN", "SELECT", "INSERT", "INSERT", "COMMIT", "UPDATE", "UPDATE"]
+    # confirmation and its event in one transaction, and the answer kept under the key.
+    assert statements == [
+        "BEGIN", "SELECT", "INSERT", "INSERT", "COMMIT",
+        "BEGIN", "UPDATE", "INSERT", "COMMIT",
+        "UPDATE",
+    ]  # fmt: skip
     assert queries.captured_queries[3]["sql"].count("INSERT INTO") == 2
-    assert queries.captured_queries[5]["sql"].count("UPDATE") == 2
+    assert queries.captured_queries[6]["sql"].count("UPDATE") == 2
