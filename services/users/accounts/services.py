@@ -27,11 +27,13 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts import selectors, tokens
 from accounts.models import ServiceClient, User
 from souk_common.errors import InvalidInput, NotAuthenticated
+from souk_common.events.publish import event_publish
 from souk_common.tokens import REFRESH, InvalidToken, claimed_user_id
 
 # The shortest secret a service client may have.
 SERVICE_CLIENT_SECRET_MIN_LENGTH = 16
 EMAIL_TAKEN = "A user with that email already exists."
+USER_REGISTERED = "user.registered"
 
 
 class InvalidCredentials(NotAuthenticated):
@@ -99,7 +101,12 @@ def _email_taken(email: str, *, exclude_pk: int | None = None) -> bool:
 
 
 def user_register(*, username: str, email: str, password: str) -> User:
-    """Create an account; duplicate names or emails (any case) and weak passwords are refused."""
+    """Create an account; duplicate names or emails (any case) and weak passwords are refused.
+
+    Publishes ``user.registered`` (version 1) with the account: ``user_id``, ``username``,
+    ``date_joined``. No e-mail address: personal data stays here, and whoever writes to
+    the user asks for the current one (``GET /internal/users/{id}/``) when it does.
+    """
     username = username.strip()
     email = User.objects.normalize_email(email.strip())
     errors: dict[str, list[str]] = {}
@@ -120,12 +127,21 @@ def user_register(*, username: str, email: str, password: str) -> User:
         raise InvalidInput(details=errors)
     try:
         with transaction.atomic():
-            return User.objects.create_user(username=username, email=email, password=password)
+            user = User.objects.create_user(username=username, email=email, password=password)
+            event_publish(
+                type=USER_REGISTERED,
+                data={
+                    "user_id": user.pk,
+                    "username": user.username,
+                    "date_joined": user.date_joined.isoformat(),
+                },
+            )
     except IntegrityError:
         # Lost a race with an identical registration: the unique constraints decided.
         raise InvalidInput(
             details={"username": ["A user with that username or email already exists."]}
         ) from None
+    return user
 
 
 def user_update_profile(*, user: User, data: dict[str, Any]) -> User:

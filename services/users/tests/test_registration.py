@@ -1,8 +1,12 @@
 """POST /api/users/: who may register, and what is refused."""
 
+import json
+from datetime import datetime
+
 import pytest
 
 from accounts.models import User
+from souk_common.events.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +27,27 @@ def test_registration_creates_the_account(api):
     assert user.username == "alice"
     assert user.check_password("s3cure-enough-pass")
     assert not user.is_staff
+
+
+def test_a_registration_publishes_user_registered_without_the_email_address(api):
+    body = register(api).json()
+
+    event = OutboxEvent.objects.get()
+    assert (event.type, event.version, event.envelope["source"]) == ("user.registered", 1, "users")
+    data = dict(event.envelope["data"])
+    joined = datetime.fromisoformat(data.pop("date_joined"))
+    assert joined == datetime.fromisoformat(body["date_joined"])
+    assert data == {"user_id": body["id"], "username": "alice"}
+    assert "alice@example.com" not in json.dumps(event.envelope)
+
+
+def test_a_refused_registration_publishes_nothing(api, make_user):
+    make_user("alice", email="first@example.com")
+
+    response = register(api, username="Alice", email="second@example.com")
+
+    assert response.status_code == 400
+    assert not OutboxEvent.objects.exists()
 
 
 def test_privilege_fields_sent_at_registration_are_ignored(api):

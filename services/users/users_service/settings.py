@@ -12,7 +12,7 @@ env = common.ServiceEnv("users", base_dir=BASE_DIR)
 globals().update(
     common.service_settings(
         env,
-        apps=["rest_framework_simplejwt.token_blacklist", "accounts"],
+        apps=["rest_framework_simplejwt.token_blacklist", "souk_common.events", "accounts"],
         title="Souk users",
         description="Accounts, identity and JSON Web Tokens.",
     )
@@ -58,4 +58,6 @@ SOUK = {
     "JWT_PUBLIC_KEYS": [PublicKey.from_pem(JWT_SIGNING_KEY).to_pem(), *JWT_PREVIOUS_PUBLIC_KEYS],
     # Sign-in throttles count per client: behind the gateway, the one X-Forwarded-For sends.
     "PROXY_SECRET": env.proxy_secret(),
+    # Users publishes user.registered to the broker at BROKER_URL.
+    **env.events(),
 }
