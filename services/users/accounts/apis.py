@@ -282,14 +282,15 @@ class ServiceTokenApi(CredentialsApi):
 
 
 class InternalUserDetailApi(APIView):
-    """Internal: whether an account exists and is active (``users:read``)."""
+    """Internal: whether an account exists and is active, and its current e-mail address,
+    which events never carry (``users:read``)."""
 
     permission_classes = [HasScope("users:read")]
 
     class OutputSerializer(serializers.ModelSerializer):
         class Meta:
             model = User
-            fields = ["id", "username", "is_active", "is_staff"]
+            fields = ["id", "username", "email", "is_active", "is_staff"]
             ref_name = "InternalUserOutput"
 
     @extend_schema(responses=OutputSerializer)

@@ -10,10 +10,11 @@ from souk_common.errors import NotFound
 
 @dataclass(frozen=True)
 class AccountStatus:
-    """Whether an account exists and may act, as other services ask."""
+    """Whether an account exists and may act, and where to write to it, as other services ask."""
 
     id: int
     username: str
+    email: str
     is_active: bool
     is_staff: bool
 
@@ -38,10 +39,10 @@ def user_get_active(*, user_id: int | None) -> User | None:
 
 def user_status(*, user_id: int) -> AccountStatus:
     """An account's status, or NotFound. Asked by orders for every order, hence one narrow
-    query and no model instance."""
+    query and no model instance; the e-mail address is the notifications service's."""
     row = (
         User.objects.filter(pk=user_id)
-        .values_list("id", "username", "is_active", "is_staff")
+        .values_list("id", "username", "email", "is_active", "is_staff")
         .first()
     )
     if row is None:

@@ -1,4 +1,5 @@
-"""GET /internal/users/<id>/: other services read an account's status with ``users:read``."""
+"""GET /internal/users/<id>/: other services read an account's status, and its current
+e-mail address, with ``users:read``."""
 
 import pytest
 
@@ -24,9 +25,24 @@ def test_internal_user_read_with_the_scope(api, alice, orders_token):
     assert response.json() == {
         "id": alice.pk,
         "username": "alice",
+        "email": "alice@example.com",
         "is_active": True,
         "is_staff": False,
     }
+
+
+def test_internal_user_read_gives_the_current_email_address(api, alice, login, orders_token):
+    changed = api.patch(
+        "/api/users/me/",
+        {"email": "alice@new.example"},
+        format="json",
+        **bearer(login("alice")["access"]),
+    )
+    assert changed.status_code == 200
+
+    response = api.get(f"/internal/users/{alice.pk}/", **bearer(orders_token))
+
+    assert response.json()["email"] == "alice@new.example"
 
 
 def test_internal_user_read_shows_deactivation(api, alice, orders_token):
