@@ -26,6 +26,7 @@ def production_environment(service: str) -> dict[str, str]:
         "JWT_PRIVATE_KEY": SigningKey.generate().to_pem(),
         "SERVICE_CLIENT_SECRET": secrets.token_urlsafe(32),
         "GATEWAY_PROXY_SECRET": secrets.token_urlsafe(32),
+        "BROKER_URL": "amqp://souk:pw@rabbitmq:5672//",
     }
 
 
