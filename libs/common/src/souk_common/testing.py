@@ -360,8 +360,9 @@ class FakeUsersService:
     """The users service's internal API, as a :class:`FakeService` answers it.
 
     It issues service tokens, and answers ``GET /internal/users/{id}/`` from its sets:
-    an account is active and not staff unless listed. ``failure`` (:class:`Dropped`
-    or :class:`Hung`) is raised by every account lookup instead.
+    an account (``user<id>``, ``user<id>@example.com``) is active and not staff unless
+    listed. ``failure`` (:class:`Dropped` or :class:`Hung`) is raised by every account
+    lookup instead.
     """
 
     staff: set[int] = field(default_factory=set)
@@ -383,6 +384,7 @@ class FakeUsersService:
         body = {
             "id": user_id,
             "username": f"user{user_id}",
+            "email": f"user{user_id}@example.com",
             "is_active": user_id not in self.inactive,
             "is_staff": user_id in self.staff,
         }
