@@ -8,13 +8,18 @@ so every relay and consumer declares what it uses when it connects.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+import threading
+from collections.abc import Callable, Iterable
 
+from django.db import close_old_connections
 from kombu import Connection, Exchange, Queue
 
 from souk_common.events.embedded import Transport as EmbeddedTransport
 
 EMBEDDED_SCHEME = "sqlite://"
+
+logger = logging.getLogger(__name__)
 
 
 def connection(url: str) -> Connection:
@@ -47,3 +52,33 @@ def queue(service: str, sources: Iterable[str]) -> list[Queue]:
         Queue(name, exchange(source), routing_key="", durable=True, auto_delete=False)
         for source in sorted(set(sources))
     ]
+
+
+def keep_connected(
+    url: str,
+    stop: threading.Event,
+    work: Callable[[Connection, threading.Event], None],
+    *,
+    name: str,
+    max_backoff_seconds: float = 30.0,
+) -> None:
+    """Run ``work`` on a connection to the broker until ``stop`` is set.
+
+    Whatever interrupts it (the broker, the network, the database) closes the
+    connection; after a pause, doubling from half a second to ``max_backoff_seconds``,
+    a new connection starts ``work`` again. What ``work`` holds unfinished is its
+    to leave safe (the relay's batch rolls back; a consumer's message is not acknowledged).
+    """
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            with connection(url) as broker:
+                broker.ensure_connection(max_retries=1)
+                logger.info("%s connected to %s", name, broker.as_uri())
+                backoff = 0.5
+                work(broker, stop)
+        except Exception as exc:  # noqa: BLE001 -- broker, network or database: wait, retry
+            close_old_connections()
+            logger.warning("%s interrupted (%r); again in %.1f s", name, exc, backoff)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, max_backoff_seconds)

@@ -287,19 +287,14 @@ class QueueConsumer:
         self.received = 0
 
     def run(self, stop: threading.Event) -> None:
-        backoff = 0.5
-        while not stop.is_set():
-            try:
-                with broker.connection(self.url) as connection:
-                    connection.ensure_connection(max_retries=1)
-                    logger.info("consumer connected to %s", connection.as_uri())
-                    backoff = 0.5
-                    self.consume(connection, stop)
-            except Exception as exc:  # noqa: BLE001 -- broker, network or database: wait, retry
-                close_old_connections()
-                logger.warning("consumer interrupted (%r); again in %.1f s", exc, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff_seconds)
+        """Consume until ``stop`` is set, reconnecting with backoff whenever the broker fails."""
+        broker.keep_connected(
+            self.url,
+            stop,
+            self.consume,
+            name="consumer",
+            max_backoff_seconds=self.max_backoff_seconds,
+        )
 
     def declare(self, connection: Connection) -> None:
         """Declare the exchanges this queue is bound to, the queue and its bindings.

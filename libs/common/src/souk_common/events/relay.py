@@ -7,7 +7,7 @@ import logging
 import threading
 from datetime import timedelta
 
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.utils import timezone
 from kombu import Connection, Exchange, Producer
 
@@ -48,19 +48,9 @@ class Relay:
 
     def run(self, stop: threading.Event) -> None:
         """Relay until ``stop`` is set, reconnecting with backoff whenever the broker fails."""
-        backoff = 0.5
-        while not stop.is_set():
-            try:
-                with broker.connection(self.url) as connection:
-                    connection.ensure_connection(max_retries=1)
-                    logger.info("relay connected to %s", connection.as_uri())
-                    backoff = 0.5
-                    self._relay(connection, stop)
-            except Exception as exc:  # noqa: BLE001 -- broker, network or database: wait, retry
-                close_old_connections()
-                logger.warning("relay interrupted (%r); again in %.1f s", exc, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff_seconds)
+        broker.keep_connected(
+            self.url, stop, self._relay, name="relay", max_backoff_seconds=self.max_backoff_seconds
+        )
 
     def producer(self, connection: Connection) -> Producer:
         """A producer on ``connection`` for the exchange, which it declares."""
