@@ -32,7 +32,7 @@ nox.options.sessions = [
     "system",
 ]
 
-SERVICES = ("users", "products", "orders", "gateway")
+SERVICES = ("users", "products", "orders", "gateway", "notifications")
 SYSTEM_SUITES = ("e2e", "faults", "fuzz")
 DEV = {"SOUK_ENV": "development"}
 LINT_TOOLS = ("ruff>=0.9,<0.18", "import-linter>=2.1,<3")
