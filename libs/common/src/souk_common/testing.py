@@ -360,14 +360,15 @@ class FakeUsersService:
     """The users service's internal API, as a :class:`FakeService` answers it.
 
     It issues service tokens, and answers ``GET /internal/users/{id}/`` from its sets:
-    an account (``user<id>``, ``user<id>@example.com``) is active and not staff unless
-    listed. ``failure`` (:class:`Dropped` or :class:`Hung`) is raised by every account
-    lookup instead.
+    an account (``user<id>``, ``user<id>@example.com``) is active, not staff and has an
+    e-mail address unless listed (``without_email``: its address is empty). ``failure``
+    (:class:`Dropped` or :class:`Hung`) is raised by every account lookup instead.
     """
 
     staff: set[int] = field(default_factory=set)
     inactive: set[int] = field(default_factory=set)
     missing: set[int] = field(default_factory=set)
+    without_email: set[int] = field(default_factory=set)
     failure: BaseException | None = None
     lookups: int = 0
 
@@ -384,7 +385,7 @@ class FakeUsersService:
         body = {
             "id": user_id,
             "username": f"user{user_id}",
-            "email": f"user{user_id}@example.com",
+            "email": "" if user_id in self.without_email else f"user{user_id}@example.com",
             "is_active": user_id not in self.inactive,
             "is_staff": user_id in self.staff,
         }
