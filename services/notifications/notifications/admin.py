@@ -1,29 +1,40 @@
-"""The notifications admin. What it writes goes through the app's services, as the API's writes
-do: no rule is written twice."""
+"""The notifications admin: every e-mail an event gave, or why it gave none; read-only.
+
+The events themselves (inbox, dead letters to replay) are in souk_common.events' admin.
+"""
 
 from typing import Any
 
 from django.contrib import admin
-from django.forms import ModelForm
 from django.http import HttpRequest
 
-from notifications import services
-from notifications.models import Example
+from notifications.models import SentEmail
 
 
-@admin.register(Example)
-class ExampleAdmin(admin.ModelAdmin):
-    list_display = ["name", "user_id", "created_at"]
-    search_fields = ["name", "=user_id"]
-    readonly_fields = ["created_at"]
+@admin.register(SentEmail)
+class SentEmailAdmin(admin.ModelAdmin):
+    list_display = ["recipient", "kind", "subject", "order_id", "status", "sent_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["recipient", "=order_id"]
+    fields = readonly_fields = (
+        "kind",
+        "status",
+        "recipient",
+        "user_id",
+        "order_id",
+        "subject",
+        "body",
+        "message_id",
+        "event_id",
+        "sent_at",
+        "recorded_at",
+    )
 
-    def save_model(self, request: HttpRequest, obj: Example, form: ModelForm, change: bool) -> None:
-        """Adding calls the service the API calls; the admin goes on with what it made."""
-        made = services.example_create(
-            user_id=form.cleaned_data["user_id"], name=form.cleaned_data["name"]
-        )
-        obj.pk = made.pk
-        obj.refresh_from_db()
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # mail is sent by events, never made by hand
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # an example has no service that changes it: staff see it, read-only
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,6 +1,24 @@
-"""Consumers of the events other services publish, for the notifications app.
+"""Consumers of the events other services publish: one function per event type, each
+reading the event's data and calling one service (souk_common.events runs it in the
+transaction that records the event as handled)."""
 
-One function per event type the app consumes, registered in one place. Like a view, a
-handler calls the app's services; its writes and the record that the event was handled
-share one transaction. None yet.
-"""
+from notifications import payloads, services
+from souk_common.events.consume import Handlers
+from souk_common.events.envelope import Event
+
+handlers = Handlers()
+
+
+@handlers.on("user.registered", source="users")
+def user_registered(event: Event) -> None:
+    services.welcome_send(event_id=event.id, user=payloads.registered_user(event.data))
+
+
+@handlers.on("order.confirmed", source="orders")
+def order_confirmed(event: Event) -> None:
+    services.order_confirmation_send(event_id=event.id, order=payloads.confirmed_order(event.data))
+
+
+@handlers.on("order.cancelled", source="orders")
+def order_cancelled(event: Event) -> None:
+    services.order_cancellation_send(event_id=event.id, order=payloads.cancelled_order(event.data))

@@ -1,20 +1,42 @@
-"""Data of the notifications app. ``Example`` shows the shape of a model here: replace it with
-the service's own, then make their migration again (``python manage.py makemigrations``)."""
+"""Data of the notifications app: the e-mail each event gave, or why it gave none."""
 
 from django.db import models
 
 
-class Example(models.Model):
-    """Something a user made, named once among theirs."""
+class SentEmail(models.Model):
+    """The e-mail one event gave the customer, recorded in the transaction that sends it.
 
+    ``event_id`` is unique: an event mails once, however often it is delivered. An event
+    whose account has no e-mail address (or no longer exists) sends nothing, and its row
+    says it was skipped and why.
+    """
+
+    class Kind(models.TextChoices):
+        WELCOME = "welcome", "welcome (user.registered)"
+        ORDER_CONFIRMED = "order_confirmed", "order confirmed (order.confirmed)"
+        ORDER_CANCELLED = "order_cancelled", "order cancelled (order.cancelled)"
+
+    class Status(models.TextChoices):
+        SENT = "sent", "sent"
+        NO_ADDRESS = "no_address", "skipped: the account has no e-mail address"
+        NO_ACCOUNT = "no_account", "skipped: the account no longer exists"
+
+    event_id = models.UUIDField(unique=True, editable=False)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices)
     user_id = models.BigIntegerField()
-    name = models.CharField(max_length=100)
-    created_at = models.DateTimeField(auto_now_add=True)
+    order_id = models.UUIDField(null=True, blank=True, db_index=True)
+    recipient = models.EmailField(blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    # When it was handed to the mail server; None for a skipped event.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user_id", "name"], name="example_name_per_user")
-        ]
+        verbose_name = "e-mail"
+        ordering = ["-recorded_at", "-id"]
 
     def __str__(self) -> str:
-        return self.name
+        return f"{self.get_kind_display()} to {self.recipient or '(nobody)'}"

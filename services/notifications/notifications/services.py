@@ -1,28 +1,120 @@
-"""Writes of the notifications app: ``<entity>_<action>(*, ...)``, keyword-only and typed.
+"""Writes of the notifications app: the e-mail each event gives the customer, once.
 
-They speak the domain: a refusal is a domain error (a ``souk_common.errors`` class with a
-stable code), never an HTTP answer; a transaction is opened here, around exactly the work
-that must be atomic.
+Each ``*_send`` function is called by the event's handler, inside the transaction in
+which souk_common.events records the event as handled. In one transaction of its own
+(a savepoint there) it asks the users service for the account's current name and
+address, records a :class:`SentEmail` and hands the mail to the mail server: all of it
+or nothing. A users service or a mail server that fails raises, so nothing is recorded,
+the event is tried again with backoff, and after the last attempt it is a dead letter
+an operator can replay: a mail server that is down delays mail and loses none.
+
+Once per event: the inbox never hands an event that was handled to a handler again,
+and ``SentEmail.event_id`` is unique. Only a commit that fails after the server took
+the mail could send it twice; the copy has the same ``Message-ID``
+(``<event id@souk>``), by which mail software recognises it.
 """
 
-from django.db import IntegrityError, transaction
+from __future__ import annotations
 
-from notifications.models import Example
-from souk_common.errors import InvalidInput
+import logging
+import uuid
+from typing import Any
+
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from notifications import clients
+from notifications.models import SentEmail
+from notifications.payloads import CancelledOrder, ConfirmedOrder, RegisteredUser
+
+logger = logging.getLogger(__name__)
+
+Kind = SentEmail.Kind
+Status = SentEmail.Status
 
 
-class ExampleNameTaken(InvalidInput):
-    """The user already has an example of this name; ``details`` names the field."""
-
-    def __init__(self) -> None:
-        super().__init__(details={"name": ["You already have an example with this name."]})
+def welcome_send(*, event_id: uuid.UUID, user: RegisteredUser) -> SentEmail:
+    """Welcome a newly registered account."""
+    return _email_send(event_id=event_id, kind=Kind.WELCOME, user_id=user.user_id)
 
 
-def example_create(*, user_id: int, name: str) -> Example:
-    """Make an example for ``user_id``; a name they already use is refused."""
-    try:
-        # A savepoint: the refused insert leaves the caller's transaction usable.
-        with transaction.atomic():
-            return Example.objects.create(user_id=user_id, name=name)
-    except IntegrityError:
-        raise ExampleNameTaken() from None
+def order_confirmation_send(*, event_id: uuid.UUID, order: ConfirmedOrder) -> SentEmail:
+    """Confirm an order: its id, each line with its quantity and prices, and the total."""
+    return _email_send(
+        event_id=event_id,
+        kind=Kind.ORDER_CONFIRMED,
+        user_id=order.user_id,
+        order_id=order.order_id,
+        context={"order": order},
+    )
+
+
+def order_cancellation_send(*, event_id: uuid.UUID, order: CancelledOrder) -> SentEmail:
+    """Say that an order was cancelled."""
+    return _email_send(
+        event_id=event_id,
+        kind=Kind.ORDER_CANCELLED,
+        user_id=order.user_id,
+        order_id=order.order_id,
+        context={"order": order},
+    )
+
+
+def message_id_for(event_id: uuid.UUID) -> str:
+    """The ``Message-ID`` of the mail an event gives: the same for every copy of it."""
+    return f"<{event_id}@souk>"
+
+
+def _email_send(
+    *,
+    event_id: uuid.UUID,
+    kind: str,
+    user_id: int,
+    order_id: uuid.UUID | None = None,
+    context: dict[str, Any] | None = None,
+) -> SentEmail:
+    """Mail ``kind`` about the event to the account's current address, once; an account
+    with no address, or none at all, is recorded as skipped."""
+    with transaction.atomic():
+        already = SentEmail.objects.filter(event_id=event_id).first()
+        if already is not None:
+            return already  # this event was mailed (or skipped) already: nothing more
+        recipient = clients.users().recipient(user_id)
+        record = SentEmail(event_id=event_id, kind=kind, user_id=user_id, order_id=order_id)
+        if recipient is None:
+            return _skipped(record, Status.NO_ACCOUNT)
+        record.subject, record.body = _render(
+            kind, {**(context or {}), "username": recipient.username}
+        )
+        if not recipient.email:
+            return _skipped(record, Status.NO_ADDRESS)
+        record.recipient = recipient.email
+        record.status = Status.SENT
+        record.message_id = message_id_for(event_id)
+        record.sent_at = timezone.now()
+        record.save()
+        # Last, raising on any failure: the record rolls back with the event's.
+        EmailMessage(
+            subject=record.subject,
+            body=record.body,
+            to=[record.recipient],
+            headers={"Message-ID": record.message_id},
+        ).send()
+    logger.info("event %s: %s mail sent", event_id, kind)
+    return record
+
+
+def _skipped(record: SentEmail, status: str) -> SentEmail:
+    record.status = status
+    record.save()
+    logger.info("event %s: no %s mail (%s)", record.event_id, record.kind, status)
+    return record
+
+
+def _render(kind: str, context: dict[str, Any]) -> tuple[str, str]:
+    """The subject and plain-text body of ``kind`` (templates/notifications/<kind>*.txt)."""
+    subject = render_to_string(f"notifications/{kind}_subject.txt", context)
+    body = render_to_string(f"notifications/{kind}.txt", context)
+    return " ".join(subject.split()), body.strip() + "\n"

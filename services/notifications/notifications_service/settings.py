@@ -10,13 +10,25 @@ env = common.ServiceEnv("notifications", base_dir=BASE_DIR)
 globals().update(
     common.service_settings(
         env,
-        apps=["notifications"],
+        apps=["souk_common.events", "notifications"],
         title="Souk notifications",
-        description="The notifications service.",
+        description=(
+            "E-mails the customer, once per event, about their account and their orders. "
+            "No API of its own: it consumes the users' and orders' events."
+        ),
     )
 )
 
-# Tokens are verified here, statelessly, with the users service's published keys. To check
-# staff (IsStaff) or call another service, this service also needs its identity with the
-# users service: {**env.jwt_verification(), **env.service_identity("notifications")}.
-SOUK = env.jwt_verification()
+# Mail goes out through Django's e-mail framework, to the server at EMAIL_URL (required
+# in production); in development it is written as files under var/mail/.
+globals().update(env.email())
+
+# Tokens are verified here, statelessly, with the users service's published keys, as in
+# every service. Its identity with the users service (the service client "notifications"
+# there, scope users:read) asks for an account's current e-mail address. It consumes the
+# events its handlers name from the broker at BROKER_URL.
+SOUK = {
+    **env.jwt_verification(),
+    **env.events(handlers="notifications.handlers.handlers"),
+    **env.service_identity("notifications"),
+}

@@ -1,6 +1,5 @@
-"""URLs of the notifications service."""
-
-from django.urls import include, path
+"""URLs of the notifications service: health, schema, docs and admin, and no API of its own
+(it is reached through events, never over HTTP; contract section 12)."""
 
 from souk_common.urls import HANDLER400, HANDLER403, HANDLER404, HANDLER500, service_urlpatterns
 
@@ -9,7 +8,4 @@ handler403 = HANDLER403
 handler404 = HANDLER404
 handler500 = HANDLER500
 
-urlpatterns = [
-    *service_urlpatterns(),
-    path("", include("notifications.urls")),
-]
+urlpatterns = service_urlpatterns()
