@@ -27,6 +27,7 @@ def production_environment(service: str) -> dict[str, str]:
         "SERVICE_CLIENT_SECRET": secrets.token_urlsafe(32),
         "GATEWAY_PROXY_SECRET": secrets.token_urlsafe(32),
         "BROKER_URL": "amqp://souk:pw@rabbitmq:5672//",
+        "EMAIL_URL": "smtp://mail:25",
     }
 
 
