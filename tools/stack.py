@@ -1,11 +1,17 @@
-"""The four Souk services as local processes: how they are configured, prepared and run.
+"""The Souk services, their relays and consumers as local processes: how they are configured,
+prepared and run.
 
 A :class:`Stack` says where and how every process runs (ports, databases, environment,
 command lines) and prepares local state before they start:
 
 1. development keys and service secrets under ``var/`` (first start only; never committed);
 2. a PostgreSQL database for every ``*_DATABASE_URL`` that names a missing one;
-3. migrations, the service clients, then idempotent demo data.
+3. migrations, the service clients, then idempotent demo data;
+4. each consumer's queue on the broker, so that no event a relay sends is lost before
+   the consumer first runs.
+
+Every process has one broker, ``BROKER_URL``: the embedded one (an SQLite file under
+``var/``) unless the stack is given a RabbitMQ URL.
 
 A :class:`RunningStack` holds the processes one program started (the system tests stop,
 hang and restart single services through it); :func:`throwaway_stack` is the one way the
@@ -23,6 +29,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -30,8 +37,10 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from databases import database_url, drop_postgres_database, ensure_postgres_database
+from souk_common.events import broker
 from souk_common.keys import SigningKey, ensure_private_key_file
 from souk_common.testing import TokenFactory
 
@@ -51,7 +60,14 @@ SERVICE_CLIENTS = {
     "orders": ["users:read", "stock:reserve"],
     # Staff-only operations check the account's current state with users.
     "products": ["users:read"],
+    # An event names an account; its e-mail address is asked of users.
+    "notifications": ["users:read"],
 }
+# Services that publish events, each run with a relay sending its outbox to the broker
+# (`<service>-relay`), and services that consume them, each with a consumer of its queue
+# (`<service>-consumer`): a service that starts publishing or consuming is one name here.
+RELAYS = ("users", "orders")
+CONSUMERS = ("notifications",)
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,16 @@ PROCESSES: dict[str, Process] = {
     # The orders recovery, on a schedule.
     "reconciler": Process("orders", lambda stack: stack.reconciler_command()),
 }
+# Consumers start before relays: a queue receives only what is published once it exists
+# (Stack.prepare has each consumer declare its queue before anything starts, too).
+PROCESSES |= {
+    f"{service}-consumer": Process(service, lambda stack: stack.manage_command("consume_events"))
+    for service in CONSUMERS
+}
+PROCESSES |= {
+    f"{service}-relay": Process(service, lambda stack: stack.manage_command("relay_events"))
+    for service in RELAYS
+}
 DEFAULT_PORTS = {name: p.port for name, p in PROCESSES.items() if p.port is not None}
 
 
@@ -96,6 +122,32 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def masked(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***``: fit for a log or a banner."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    credentials = f"{parts.username or ''}:***@"
+    return urlunsplit(parts._replace(netloc=credentials + parts.netloc.rpartition("@")[2]))
+
+
+def queue_declared(broker_url: str, queue: str) -> bool:
+    """Whether the broker at ``broker_url`` has ``queue`` (the embedded one: bound somewhere)."""
+    with broker.connection(broker_url) as connection:
+        channel = connection.default_channel
+        if broker_url.startswith(broker.EMBEDDED_SCHEME):
+            # The embedded broker declares any queue asked of it; its bindings are rows.
+            found = channel.db.connection().execute(
+                "SELECT 1 FROM binding WHERE queue = ?", (queue,)
+            )
+            return found.fetchone() is not None
+        try:
+            channel.queue_declare(queue=queue, passive=True)
+        except connection.channel_errors:
+            return False
+        return True
+
+
 def scratch_database_urls(purpose: str) -> dict[str, str]:
     """A new PostgreSQL database URL per service (``souk_<purpose>_<service>_<run>``) on the
     server at ``POSTGRES_URL``, for a stack that is thrown away afterwards."""
@@ -105,9 +157,11 @@ def scratch_database_urls(purpose: str) -> dict[str, str]:
 
 @dataclass
 class Stack:
-    """Where and how the four services run on this machine.
+    """Where and how the services run on this machine.
 
     ``ports`` maps each process with a port to it; one left out gets a free port.
+    ``broker_url`` is every process's ``BROKER_URL``: RabbitMQ (``amqp://...``), or by
+    default the embedded broker, ``sqlite:///<var_dir>/broker.sqlite3``.
     """
 
     var_dir: Path = REPO / "var"
@@ -119,10 +173,13 @@ class Stack:
     servers: dict[str, str] = field(default_factory=dict)
     workers: dict[str, int] = field(default_factory=dict)
     threads: dict[str, int] = field(default_factory=dict)
+    broker_url: str = ""
 
     def __post_init__(self) -> None:
         for name in DEFAULT_PORTS:
             self.ports.setdefault(name, free_port())
+        if not self.broker_url:
+            self.broker_url = f"sqlite:///{self.var_dir / 'broker.sqlite3'}"
 
     # Addresses -----------------------------------------------------------------
 
@@ -158,6 +215,8 @@ class Stack:
             JWT_JWKS_URL=f"{self.url('users')}/api/auth/jwks.json",
             # The gateway sends it upstream; services believe its X-Forwarded-For only with it.
             GATEWAY_PROXY_SECRET=self.secret("gateway-proxy-secret"),
+            # One broker for every relay and consumer, whatever the environment said.
+            BROKER_URL=self.broker_url,
         )
         # Where every service is (USERS_URL, ORDERS_URL...), for the gateway and the callers.
         env.update({f"{name.upper()}_URL": self.url(name) for name in SERVICES})
@@ -251,6 +310,43 @@ class Stack:
         self.ensure_service_clients()
         if admin_password is not None:
             self.seed_demo(admin_password)
+        self.declare_queues()
+
+    def declare_queues(self, timeout: float = 60.0) -> None:
+        """Each consumer's queue on the broker, bound to the exchanges it consumes from.
+
+        A queue gets only what is published once it exists, and relays start with the
+        consumers: so on a broker without it (a first start), the consumer runs here
+        until the broker has its queue, then stops, finishing its declarations first.
+        """
+        for service in CONSUMERS:
+            queue = f"souk.{service}"
+            if queue_declared(self.broker_url, queue):
+                continue
+            with tempfile.TemporaryFile() as output:
+                consumer = subprocess.Popen(
+                    self.manage_command("consume_events"),
+                    cwd=self.service_dir(service),
+                    env=self.env(service),
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
+                deadline = time.monotonic() + timeout
+                try:
+                    while not queue_declared(self.broker_url, queue):
+                        if consumer.poll() is not None or time.monotonic() > deadline:
+                            output.seek(0)
+                            raise SystemExit(
+                                f"{service}: consume_events did not declare {queue} "
+                                f"at {masked(self.broker_url)}\n"
+                                + output.read().decode(errors="replace")
+                            )
+                        time.sleep(0.2)
+                finally:
+                    if consumer.poll() is None:
+                        consumer.terminate()  # it stops after its declarations and handling
+                    consumer.wait(timeout=30)
+            print(f"declared {queue} at {masked(self.broker_url)}", flush=True)
 
     # Processes ---------------------------------------------------------------------
 
@@ -290,7 +386,11 @@ class Stack:
     def reconciler_command(self) -> list[str]:
         """The orders recovery, run on a schedule (``RECONCILE_EVERY`` seconds, default 5)."""
         every = self.extra_env.get("RECONCILE_EVERY") or os.environ.get("RECONCILE_EVERY") or "5"
-        return [sys.executable, "manage.py", "reconcile_orders", "--every", every]
+        return self.manage_command("reconcile_orders", "--every", every)
+
+    def manage_command(self, *args: str) -> list[str]:
+        """A ``manage.py`` command line, run from a service's folder (a relay, a consumer)."""
+        return [sys.executable, "manage.py", *args]
 
     def command(self, process: str) -> tuple[list[str], Path, dict[str, str]]:
         """Command line, folder and environment of a process (a name in ``PROCESSES``)."""
@@ -383,6 +483,7 @@ def throwaway_stack(
     *,
     purpose: str,
     postgres: bool,
+    broker_url: str | None = None,
     extra_env: Mapping[str, str] | None = None,
     workers: Mapping[str, int] | None = None,
     processes: Iterable[str] = PROCESSES,
@@ -392,9 +493,12 @@ def throwaway_stack(
 
     On free ports, with its keys, secrets and logs (and SQLite files, without ``postgres``)
     under ``scratch``; with ``postgres``, on new databases ``souk_<purpose>_<service>_<run>``
-    at ``POSTGRES_URL``. Prepared with a demo admin (password in ``stack.admin_password``)
-    and catalogue; ``processes`` started and ready. Afterwards every process is stopped and
-    the databases are dropped. ``running`` makes the :class:`RunningStack` handed out.
+    at ``POSTGRES_URL``. Its broker is ``broker_url`` (a RabbitMQ virtual host of its own,
+    say: ``databases.scratch_vhost``), else the embedded one, a file under ``scratch``.
+    Prepared with a demo admin (password in ``stack.admin_password``) and catalogue, its
+    consumers' queues declared; ``processes`` started, those with a port ready. Afterwards
+    every process is stopped and the databases are dropped. ``running`` makes the
+    :class:`RunningStack` handed out.
     """
     database_urls = scratch_database_urls(purpose) if postgres else {}
     stack = Stack(
@@ -403,6 +507,7 @@ def throwaway_stack(
         database_urls=database_urls,
         extra_env=dict(extra_env or {}),
         workers=dict(workers or {}),
+        broker_url=broker_url or "",
     )
     with contextlib.ExitStack() as afterwards:  # undone in reverse, each whatever the others do
         for url in database_urls.values():

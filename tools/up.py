@@ -1,13 +1,16 @@
-"""`nox -s up`: the four services and the orders reconciler in one terminal, until Ctrl-C.
+"""`nox -s up`: the services, the orders reconciler, the event relays and consumers in one
+terminal, until Ctrl-C.
 
 ``python tools/up.py``, inside a virtualenv that has every service installed, prepares
-the stack (``stack.py``: keys, databases, migrations, service clients, demo data) and
-runs every process under the supervisor (``supervisor.py``), its output prefixed with
-its name; a process that dies is restarted with backoff.
+the stack (``stack.py``: keys, databases, migrations, service clients, demo data, the
+consumers' queues) and runs every process under the supervisor (``supervisor.py``), its
+output prefixed with its name; a process that dies is restarted with backoff.
 
-Ports, databases and the state folder come from the environment: ``<NAME>_PORT``
-(8000-8003, 8009 by default), ``<SERVICE>_DATABASE_URL`` (SQLite files under the state
-folder by default), ``SOUK_VAR_DIR`` (``var/``), ``DEMO_ADMIN_PASSWORD`` (generated once).
+Ports, databases, the broker, mail and the state folder come from the environment:
+``<NAME>_PORT`` (8000-8003, 8007, 8009 by default), ``<SERVICE>_DATABASE_URL`` (SQLite
+files under the state folder by default), ``BROKER_URL`` (the embedded broker, a file
+under the state folder, by default), ``EMAIL_URL`` (files under ``<state folder>/mail/``
+by default), ``SOUK_VAR_DIR`` (``var/``), ``DEMO_ADMIN_PASSWORD`` (generated once).
 """
 
 from __future__ import annotations
@@ -19,7 +22,17 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from stack import DEFAULT_PORTS, PROCESSES, REPO, SERVICES, Stack, port_variable
+from stack import (
+    CONSUMERS,
+    DEFAULT_PORTS,
+    PROCESSES,
+    RELAYS,
+    REPO,
+    SERVICES,
+    Stack,
+    masked,
+    port_variable,
+)
 from supervisor import Program, Supervisor
 
 
@@ -34,7 +47,24 @@ def stack_from_environment(environ: Mapping[str, str] = os.environ) -> Stack:
         if environ.get(f"{name.upper()}_DATABASE_URL")
     }
     var_dir = Path(environ.get("SOUK_VAR_DIR") or REPO / "var")
-    return Stack(var_dir=var_dir, ports=ports, database_urls=urls)
+    return Stack(
+        var_dir=var_dir, ports=ports, database_urls=urls, broker_url=environ.get("BROKER_URL", "")
+    )
+
+
+def broker_line(stack: Stack) -> str:
+    """Where events travel, for the banner: the embedded broker's file, or RabbitMQ's URL."""
+    if stack.broker_url.startswith("sqlite:"):
+        return f"embedded, in {stack.broker_url.removeprefix('sqlite:///')} (no server)"
+    return f"RabbitMQ at {masked(stack.broker_url)}"
+
+
+def mail_line(stack: Stack, environ: Mapping[str, str] = os.environ) -> str:
+    """Where the services' mail goes, for the banner: files under var/mail/, or EMAIL_URL."""
+    url = environ.get("EMAIL_URL", "")
+    if not url:
+        return f"files in {stack.var_dir / 'mail'}/"
+    return f"through {masked(url)}"
 
 
 def demo_admin_password(var_dir: Path) -> tuple[str, str]:
@@ -58,21 +88,25 @@ def up() -> int:
 
     programs = [Program(name, *stack.command(name)) for name in PROCESSES]
     database = {
-        s: ("PostgreSQL " + stack.database_urls[s])
+        s: ("PostgreSQL " + masked(stack.database_urls[s]))
         if s in stack.database_urls
         else f"SQLite {stack.var_dir / (s + '.sqlite3')}"
         for s in SERVICES
     }
+    width = max(map(len, DEFAULT_PORTS))
     table = "\n".join(
-        f"  {name:<9} {stack.url(name):<24} {database.get(name, '')}".rstrip()
+        f"  {name:<{width}} {stack.url(name):<24} {database.get(name, '')}".rstrip()
         for name in sorted(DEFAULT_PORTS, key=DEFAULT_PORTS.__getitem__)
     )
     print(
         f"\nSouk is starting (a process that dies is restarted; Ctrl-C stops everything):\n"
         f"{table}\n\n"
-        f"  Admin: user 'admin', password '{password}' ({origin}); "
+        f"  Events: {broker_line(stack)}\n"
+        f"          relayed from {', '.join(RELAYS)} to {', '.join(CONSUMERS)}\n"
+        f"  Mail:   {mail_line(stack)}\n"
+        f"  Admin:  user 'admin', password '{password}' ({origin}); "
         f"each service's admin is at <its address>/admin/\n"
-        f"  Try:   curl {stack.url('gateway')}/health\n",
+        f"  Try:    curl {stack.url('gateway')}/health\n",
         flush=True,
     )
     return Supervisor(programs).run()
