@@ -1,21 +1,28 @@
-"""System tests: the four services as real processes, driven through the gateway.
+"""System tests: the services, their relays and consumers as real processes, driven
+through the gateway.
 
 One stack per test session (``throwaway_stack``, tools/stack.py), on free ports, shared
 by every suite the session runs (`nox -s system` runs e2e, faults and fuzz on one).
 PostgreSQL (fresh databases, dropped afterwards) when it answers, as the contract asks;
 SQLite files otherwise, said loudly, with the PostgreSQL-only tests skipped -- or
-failed, with REQUIRE_POSTGRES=1.
+failed, with REQUIRE_POSTGRES=1. Events travel through RabbitMQ at ``RABBITMQ_URL``, in
+a virtual host of the run's own (deleted afterwards) behind a proxy the tests can cut,
+when it answers and ``rabbitmqctl`` can make the virtual host; through the embedded
+broker otherwise, said loudly -- or failed, with REQUIRE_RABBITMQ=1. Mail goes to an
+SMTP server in the test process (``system.smtp``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
-from databases import postgres_problem
+from databases import postgres_problem, rabbitmq_problem, scratch_vhost
 from harness import RunningStack
-from souk_common.testing import postgres_required, postgres_url
+from souk_common.test_servers import SmtpServer, TcpProxy
+from souk_common.testing import postgres_required, postgres_url, rabbitmq_required
 from stack import throwaway_stack
 
 # What the suites need of the stack, set once for all of them since they share it.
@@ -50,12 +57,59 @@ def on_postgres() -> bool:
 
 
 @pytest.fixture(scope="session")
-def system(tmp_path_factory: pytest.TempPathFactory, on_postgres: bool) -> Iterator[RunningStack]:
+def rabbitmq_vhost() -> Iterator[str | None]:
+    """The URL of the run's own virtual host on RabbitMQ, or None: the embedded broker."""
+    problem = rabbitmq_problem()
+    if problem is not None:
+        if rabbitmq_required():
+            pytest.fail(f"REQUIRE_RABBITMQ=1 but {problem}")
+        print(f"\n!!! {problem}; events travel through the embedded broker.\n")
+        yield None
+        return
+    with scratch_vhost("e2e") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def broker_proxy(rabbitmq_vhost: str | None) -> Iterator[TcpProxy | None]:
+    """A proxy every process reaches RabbitMQ through, so a test can cut the connection."""
+    if rabbitmq_vhost is None:
+        yield None
+        return
+    server = urlsplit(rabbitmq_vhost)
+    with TcpProxy(server.hostname or "127.0.0.1", server.port or 5672) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpServer]:
+    """The mail server every process sends through (EMAIL_URL); ``smtp.mail`` has what arrived."""
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def system(
+    tmp_path_factory: pytest.TempPathFactory,
+    on_postgres: bool,
+    rabbitmq_vhost: str | None,
+    broker_proxy: TcpProxy | None,
+    smtp: SmtpServer,
+) -> Iterator[RunningStack]:
+    broker_url = None
+    if rabbitmq_vhost is not None and broker_proxy is not None:
+        server = urlsplit(rabbitmq_vhost)
+        credentials = server.netloc.rpartition("@")[0]
+        proxied = f"{credentials}@127.0.0.1:{broker_proxy.port}".lstrip("@")
+        broker_url = server._replace(netloc=proxied).geturl()
     with throwaway_stack(
         tmp_path_factory.mktemp("stack"),
         purpose="e2e",
         postgres=on_postgres,
-        extra_env=SYSTEM_ENVIRONMENT,
+        broker_url=broker_url,
+        extra_env={**SYSTEM_ENVIRONMENT, "EMAIL_URL": smtp.url},
         running=RunningStack,
     ) as system:
+        system.smtp = smtp
+        system.broker_proxy = broker_proxy
         yield system

@@ -9,10 +9,19 @@ import uuid
 import requests
 
 import stack
+from souk_common.test_servers import SmtpServer, TcpProxy
 
 
 class RunningStack(stack.RunningStack):
-    """The stack's processes, as the tests start, stop and hang them, and one HTTP client."""
+    """The stack's processes, as the tests start, stop and hang them, and one HTTP client.
+
+    ``smtp`` is the mail server the services send through (its ``mail`` is what arrived);
+    ``broker_proxy`` stands between every process and RabbitMQ (``cut()``, ``restore()``),
+    ``None`` on the embedded broker, which has no connection to cut.
+    """
+
+    smtp: SmtpServer | None = None
+    broker_proxy: TcpProxy | None = None
 
     @functools.cached_property
     def http(self) -> requests.Session:
