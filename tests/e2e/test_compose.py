@@ -1,5 +1,6 @@
-"""compose.yaml as a new user runs it: every secret from .env.example, and each container's
-health check answered 200 by its service on production settings.
+"""compose.yaml as a new user runs it: every secret from .env.example, each container's
+health check answered 200 by its service on production settings, and a relay for every
+service that publishes events, a consumer for every one that consumes them.
 
 No Docker engine here: each service runs from its folder with the environment its
 container gets (the Dockerfile's ENV, then compose's), its database pointed at a
@@ -21,7 +22,13 @@ import pytest
 
 from containers import REPO, compose, env_example, image_environment, interpolate
 from souk_common.keys import SigningKey
-from stack import drop_postgres_database, ensure_postgres_database, scratch_database_urls
+from stack import (
+    CONSUMERS,
+    RELAYS,
+    drop_postgres_database,
+    ensure_postgres_database,
+    scratch_database_urls,
+)
 
 SERVICES = compose()["services"]
 HTTP_CHECKED = [
@@ -30,6 +37,12 @@ HTTP_CHECKED = [
     if not spec.get("healthcheck", {}).get("disable")
     and "http://" in " ".join(spec.get("healthcheck", {}).get("test", []))
 ]
+# Containers that run one of a service's manage.py commands instead of serving it.
+COMMANDS = [name for name, spec in SERVICES.items() if spec.get("command", [None])[0] == "manage"]
+EVENT_PROCESSES = {
+    **{f"{service}-relay": (service, "relay_events") for service in RELAYS},
+    **{f"{service}-consumer": (service, "consume_events") for service in CONSUMERS},
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +70,84 @@ def test_some_services_have_http_health_checks():
     assert {"users", "products", "orders", "gateway"} <= set(HTTP_CHECKED)
 
 
+def container_environment(spec: dict[str, Any], dot_env: dict[str, str]) -> dict[str, str]:
+    """What a container's process sees: the image's ENV, then compose's, interpolated."""
+    env = image_environment(spec["build"]["args"])
+    env.update(
+        {key: interpolate(str(value), dot_env) for key, value in spec["environment"].items()}
+    )
+    return env
+
+
+def test_rabbitmq_is_healthy_once_it_answers_a_ping():
+    rabbitmq = SERVICES["rabbitmq"]
+
+    assert rabbitmq["healthcheck"]["test"] == ["CMD", "rabbitmq-diagnostics", "-q", "ping"]
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_PROCESSES))
+def test_every_relay_and_consumer_runs_its_command_once_its_service_and_rabbitmq_are_up(name):
+    service, command = EVENT_PROCESSES[name]
+    spec = SERVICES[name]
+
+    assert spec["build"]["args"]["SERVICE"] == service
+    assert spec["command"] == ["manage", command]
+    # Its service's container migrated the database it reads; the broker answers pings.
+    assert spec["depends_on"] == {
+        service: {"condition": "service_healthy"},
+        "rabbitmq": {"condition": "service_healthy"},
+    }
+    # No port to probe; a relay or consumer that ends is restarted (restart: unless-stopped),
+    # and one that loses the broker or its database reconnects by itself.
+    assert spec["healthcheck"] == {"disable": True}
+    assert spec["restart"] == "unless-stopped"
+
+
+def test_every_process_of_a_service_with_events_has_the_one_broker(dot_env):
+    expected = f"amqp://souk:{dot_env['RABBITMQ_PASSWORD']}@rabbitmq:5672//"
+    services = set(RELAYS) | set(CONSUMERS)
+    containers = [
+        name
+        for name, spec in SERVICES.items()
+        if spec.get("build", {}).get("args", {}).get("SERVICE") in services
+    ]
+
+    brokers = {
+        name: container_environment(SERVICES[name], dot_env).get("BROKER_URL")
+        for name in containers
+    }
+
+    assert brokers == dict.fromkeys(containers, expected)
+    assert {"users-relay", "orders-relay", "notifications-consumer"} <= set(containers)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_each_command_container_loads_its_settings_on_production(name, dot_env, tmp_path):
+    # Production refuses to start without what its settings require: a relay or a
+    # consumer given too little would restart forever, never having run.
+    spec = SERVICES[name]
+    env = container_environment(spec, dot_env)
+    assert env["SOUK_ENV"] == "production"
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    env.update({key: database_url for key in env if key.endswith("_DATABASE_URL")})
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    folder = REPO / "services" / spec["build"]["args"]["SERVICE"]
+
+    checked = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 @pytest.mark.parametrize("name", HTTP_CHECKED)
 def test_the_health_check_is_answered_200_on_production_settings(
     name, dot_env, on_postgres, tmp_path
 ):
     spec = SERVICES[name]
     service = spec["build"]["args"]["SERVICE"]
-    env = image_environment(spec["build"]["args"])
-    environment = spec["environment"]
-    env.update({key: interpolate(str(value), dot_env) for key, value in environment.items()})
+    env = container_environment(spec, dot_env)
     assert env["SOUK_ENV"] == "production"
     database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     if on_postgres:
