@@ -250,6 +250,16 @@ def test_sent_events_are_purged_after_the_retention_period(shop):
     assert not OutboxEvent.objects.exists()
 
 
+def test_events_status_prints_the_backlog_and_the_inbox_as_json(shop, capsys):
+    event_publish(type="thing.happened", data={"note": "waiting"})
+
+    call_command("events_status")
+
+    status = json.loads(capsys.readouterr().out)
+    assert status["outbox_waiting"] == 1
+    assert (status["handled"], status["retrying"], status["dead_letters"]) == (0, 0, 0)
+
+
 def test_the_backlog_is_the_unsent_events_and_the_age_of_the_oldest(shop):
     event_publish(type="thing.happened", data={"note": "waiting"})
     event_publish(type="thing.happened", data={"note": "waiting too"})
