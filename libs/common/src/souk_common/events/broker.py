@@ -60,7 +60,7 @@ def keep_connected(
     work: Callable[[Connection, threading.Event], None],
     *,
     name: str,
-    max_backoff_seconds: float = 30.0,
+    max_backoff_seconds: float = 5.0,
 ) -> None:
     """Run ``work`` on a connection to the broker until ``stop`` is set.
 

@@ -277,7 +277,7 @@ class QueueConsumer:
         service: str,
         handlers: Handlers,
         retry_every: float = 0.5,
-        max_backoff_seconds: float = 30.0,
+        max_backoff_seconds: float = 5.0,
     ) -> None:
         self.url = url
         self.queues = broker.queue(service, handlers.sources)

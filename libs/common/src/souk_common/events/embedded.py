@@ -7,7 +7,7 @@ through this file instead of RabbitMQ. What Souk needs of a broker, it does the 
   every process (bindings are rows, not process memory);
 - durable and at least once: a message is a row until its consumer acknowledges it;
   a delivered message is only reserved, and a reservation that outlives
-  ``visibility_timeout`` (its consumer died) makes it deliverable again; a channel
+  ``visibility_timeout`` (30 s: its consumer died) makes it deliverable again; a channel
   that closes gives its reservations back at once;
 - ordered: a queue gives its oldest deliverable message first;
 - it survives a restart of the stack: everything is in the file.
@@ -105,7 +105,7 @@ class Channel(virtual.Channel):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         options = self.connection.client.transport_options
-        self.visibility_timeout = float(options.get("visibility_timeout", 60))
+        self.visibility_timeout = float(options.get("visibility_timeout", 30))
         self.db = self.connection.database
         self.owner = f"{id(self)}-{time.monotonic_ns()}"
         self._reserved: dict[str, int] = {}  # delivery tag -> row

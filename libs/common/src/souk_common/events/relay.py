@@ -36,7 +36,7 @@ class Relay:
         poll_seconds: float,
         retention_seconds: float,
         batch_size: int = 100,
-        max_backoff_seconds: float = 30.0,
+        max_backoff_seconds: float = 5.0,
     ) -> None:
         self.url = url
         self.exchange = broker.exchange(source)
