@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -76,10 +77,11 @@ class Relay:
                 self.purge()
                 purged_at = timezone.now()
             if sent < self.batch_size:
-                # Idle (or nearly): look again shortly; a long-idle connection is kept
-                # alive by heartbeats, which kombu answers when we drain events.
+                # Idle (or nearly): look again shortly. Meanwhile read what the broker
+                # sends (its heartbeats), and send ours: an idle connection stays alive.
+                with contextlib.suppress(TimeoutError):
+                    connection.drain_events(timeout=self.poll_seconds)
                 connection.heartbeat_check()
-                stop.wait(self.poll_seconds)
 
     def send_batch(self, producer: Producer, exchange: Exchange) -> int:
         """Publish the oldest unsent events not locked by another relay; mark them sent."""
