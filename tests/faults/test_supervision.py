@@ -1,4 +1,5 @@
-"""`nox -s up` supervises: a service killed with SIGKILL comes back, Ctrl-C leaves nothing running.
+"""`nox -s up` supervises: a service killed with SIGKILL comes back, Ctrl-C leaves nothing
+running; and with nothing but Python, its events reach the mail folder.
 
 The real ``python tools/stack.py up``, on free ports with SQLite in a temporary
 ``SOUK_VAR_DIR``; every process of that stack is found by that directory in its
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
 from harness import wait_for
 from stack import DEFAULT_PORTS, REPO, SERVICES, Stack, free_port, port_variable
@@ -125,6 +127,32 @@ def test_a_killed_service_is_restarted_and_ctrl_c_stops_everything(up):
     log = log_path.read_text()
     assert "SIGINT received: stopping every process" in log
     assert wait_for(lambda: not stack_processes(stack.var_dir), timeout=5)
+
+
+def test_events_cross_processes_through_the_embedded_broker_into_mail_under_var(up):
+    """No broker, no mail server: a sign-up's event goes from users' outbox through the
+    relay and the embedded broker's file to the notifications consumer, and its welcome
+    mail is written under var/mail/."""
+    stack, process, log_path = up
+    wait_until_ready(stack, process, log_path)
+    username = "embedded-events"
+
+    response = requests.post(
+        f"{stack.url('gateway')}/api/users/",
+        json={"username": username, "email": f"{username}@example.com", "password": "a-Long-pw-42"},
+        timeout=10,
+    )
+
+    assert response.status_code == 201, response.text
+    mail_dir = stack.var_dir / "mail"
+    welcome = f"Subject: Welcome to Souk, {username}"
+    wait_for(
+        lambda: mail_dir.is_dir() and any(welcome in f.read_text() for f in mail_dir.iterdir()),
+        timeout=60,
+    )
+    assert (stack.var_dir / "broker.sqlite3").is_file()
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
 
 
 def test_restarts_back_off_from_1_to_30_seconds():
