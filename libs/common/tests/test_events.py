@@ -319,3 +319,40 @@ def test_a_broker_connection_cut_mid_traffic_loses_nothing_and_doubles_nothing(s
 
     assert sorted(notes()) == sorted(f"event {n}" for n in range(60))
     assert not OutboxEvent.objects.filter(sent_at=None).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_relays_running_side_by_side_never_send_one_event_twice(broker_url, settings):
+    shop = Shop(broker_url, settings)
+    events = [event_publish(type="thing.happened", data={"note": f"event {n}"}) for n in range(300)]
+    relays = [
+        Relay(url=broker_url, source=shop.source, poll_seconds=0.05, retention_seconds=60,
+              batch_size=10)
+        for _ in range(3)
+    ]  # fmt: skip
+
+    def send(relay):
+        try:
+            with broker.connection(broker_url) as connection:
+                relay.send_pending(connection)
+        finally:
+            connections.close_all()
+
+    try:
+        threads = [threading.Thread(target=send, args=(relay,)) for relay in relays]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        received = []
+        with broker.connection(broker_url) as connection:
+            (queue,) = shop.consumer.queues
+            while (message := queue(connection.default_channel).get(no_ack=True)) is not None:
+                received.append(json.loads(message.body)["id"])
+    finally:
+        shop.remove()
+
+    assert sorted(received) == sorted(str(event.id) for event in events)
+    assert sum(relay.sent for relay in relays) == 300
+    assert all(relay.sent for relay in relays)  # they shared the work
