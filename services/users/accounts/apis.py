@@ -297,3 +297,21 @@ class InternalUserDetailApi(APIView):
     def get(self, request: Request, user_id: int) -> Response:
         account = selectors.user_status(user_id=user_id)
         return Response(self.OutputSerializer(account).data)
+
+
+class InternalUserContactApi(APIView):
+    """Internal: where to write to an account, its name and current e-mail address, which
+    events never carry (``users:contact``, held by the service that mails the customer)."""
+
+    permission_classes = [HasScope("users:contact")]
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = User
+            fields = ["id", "username", "email"]
+            ref_name = "InternalUserContactOutput"
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, user_id: int) -> Response:
+        contact = selectors.user_contact(user_id=user_id)
+        return Response(self.OutputSerializer(contact).data)

@@ -19,6 +19,15 @@ class AccountStatus:
     is_staff: bool
 
 
+@dataclass(frozen=True)
+class AccountContact:
+    """Where to write to an account: what a service that mails the customer needs, no more."""
+
+    id: int
+    username: str
+    email: str
+
+
 def user_list() -> QuerySet[User]:
     """Every account, oldest first (staff)."""
     return User.objects.order_by("id")
@@ -48,3 +57,12 @@ def user_status(*, user_id: int) -> AccountStatus:
     if row is None:
         raise NotFound()
     return AccountStatus(*row)
+
+
+def user_contact(*, user_id: int) -> AccountContact:
+    """An account's name and current e-mail address, or NotFound (the notifications service
+    asks it for every mail)."""
+    row = User.objects.filter(pk=user_id).values_list("id", "username", "email").first()
+    if row is None:
+        raise NotFound()
+    return AccountContact(*row)

@@ -19,4 +19,9 @@ urlpatterns: list[URLPattern] = [
         apis.InternalUserDetailApi.as_view(),
         name="internal-user-detail",
     ),
+    path(
+        "internal/users/<int:user_id>/contact/",
+        apis.InternalUserContactApi.as_view(),
+        name="internal-user-contact",
+    ),
 ]

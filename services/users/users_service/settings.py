@@ -48,8 +48,9 @@ JWT_AUDIENCE = env.get_str("JWT_AUDIENCE", "souk")
 ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.get_int("ACCESS_TOKEN_SECONDS", 300))
 REFRESH_TOKEN_LIFETIME = timedelta(seconds=env.get_int("REFRESH_TOKEN_SECONDS", 86400))
 SERVICE_TOKEN_LIFETIME = timedelta(seconds=env.get_int("SERVICE_TOKEN_SECONDS", 300))
-# The scopes a service client may be granted.
-SERVICE_SCOPES = ["users:read", "stock:reserve"]
+# The scopes a service client may be granted: users:read an account's state (active,
+# staff), users:contact its e-mail address too, stock:reserve products' reservations.
+SERVICE_SCOPES = ["users:read", "users:contact", "stock:reserve"]
 
 # This service verifies its own tokens offline, with the keys it publishes.
 SOUK = {
