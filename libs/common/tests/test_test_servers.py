@@ -4,6 +4,7 @@ import contextlib
 import smtplib
 import socket
 import threading
+import time
 from email.message import EmailMessage
 
 import pytest
@@ -34,6 +35,18 @@ def test_the_smtp_server_keeps_what_it_accepted_and_refuses_while_down():
     assert [m.subject for m in mail] == ["one", "two"]
     assert mail[0].to == "ann@example.com"
     assert mail[0].text.strip() == "About one."
+
+
+def test_the_smtp_server_says_when_each_message_arrived():
+    with SmtpServer() as server:
+        before = time.time()
+        with smtplib.SMTP("127.0.0.1", server.port) as client:
+            client.send_message(message("one"))
+        after = time.time()
+
+        [mail] = server.wait_for(1)
+
+    assert before <= mail.received_at <= after
 
 
 def test_a_held_message_whose_sender_leaves_is_not_kept():

@@ -36,11 +36,12 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class ReceivedMail:
-    """A message the server accepted (answered 250 to), as sent."""
+    """A message the server accepted (answered 250 to), as sent, and when (``time.time()``)."""
 
     envelope_from: str
     envelope_to: list[str]
     message: EmailMessage
+    received_at: float
 
     @property
     def subject(self) -> str:
@@ -133,10 +134,12 @@ class SmtpServer:
             self._released.wait()
 
     def _keep(self, envelope: Any) -> None:
+        received_at = time.time()
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
+        received = ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message, received_at)
         with self._lock:
-            self.mail.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message))
+            self.mail.append(received)
 
 
 class _Handler:
