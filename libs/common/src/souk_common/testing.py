@@ -359,10 +359,12 @@ def _json_text(value: Any) -> str:
 class FakeUsersService:
     """The users service's internal API, as a :class:`FakeService` answers it.
 
-    It issues service tokens, and answers ``GET /internal/users/{id}/`` from its sets:
+    It issues service tokens, and answers ``GET /internal/users/{id}/`` (an account's
+    state) and ``GET /internal/users/{id}/contact/`` (its name and address) from its sets:
     an account (``user<id>``, ``user<id>@example.com``) is active, not staff and has an
-    e-mail address unless listed (``without_email``: its address is empty). ``failure``
-    (:class:`Dropped` or :class:`Hung`) is raised by every account lookup instead.
+    e-mail address unless listed (``without_email``: its address is empty). ``lookups``
+    counts both kinds; ``failure`` (:class:`Dropped` or :class:`Hung`) is raised by every
+    lookup instead.
     """
 
     staff: set[int] = field(default_factory=set)
@@ -374,14 +376,9 @@ class FakeUsersService:
 
     def account(self, request: FakeRequest) -> Answer:
         """The callback answering one account lookup."""
-        self.lookups += 1
-        if self.failure is not None:
-            raise self.failure
-        match = re.fullmatch(r"/internal/users/(\d+)/", request.path)
-        assert match, request.path
-        user_id = int(match.group(1))
+        user_id = self._lookup(request, r"/internal/users/(\d+)/")
         if user_id in self.missing:
-            return 404, {}, json.dumps({"error": {"code": "not_found"}})
+            return _not_found()
         body = {
             "id": user_id,
             "username": f"user{user_id}",
@@ -391,14 +388,40 @@ class FakeUsersService:
         }
         return 200, {}, json.dumps(body)
 
+    def contact(self, request: FakeRequest) -> Answer:
+        """The callback answering one lookup of an account's name and address."""
+        user_id = self._lookup(request, r"/internal/users/(\d+)/contact/")
+        if user_id in self.missing:
+            return _not_found()
+        body = {
+            "id": user_id,
+            "username": f"user{user_id}",
+            "email": "" if user_id in self.without_email else f"user{user_id}@example.com",
+        }
+        return 200, {}, json.dumps(body)
+
     def install(self, fake: FakeService) -> None:
-        """Answer the service-token and account endpoints on ``fake``."""
+        """Answer the service-token, account and contact endpoints on ``fake``."""
         fake.add(
             "POST",
             "/internal/auth/token/",
             json={"access": "service-token", "expires_in": 300, "token_type": "Bearer"},
         )
         fake.add_callback("GET", re.compile(r"/internal/users/\d+/"), self.account)
+        fake.add_callback("GET", re.compile(r"/internal/users/\d+/contact/"), self.contact)
+
+    def _lookup(self, request: FakeRequest, pattern: str) -> int:
+        """Count a lookup, raise the failure if there is one, and return the account's id."""
+        self.lookups += 1
+        if self.failure is not None:
+            raise self.failure
+        match = re.fullmatch(pattern, request.path)
+        assert match, request.path
+        return int(match.group(1))
+
+
+def _not_found() -> Answer:
+    return 404, {}, _json_text({"error": {"code": "not_found"}})
 
 
 def jwks_document(*keys: PublicKey) -> dict[str, Any]:
