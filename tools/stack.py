@@ -61,7 +61,7 @@ SERVICE_CLIENTS = {
     # Staff-only operations check the account's current state with users.
     "products": ["users:read"],
     # An event names an account; its e-mail address is asked of users.
-    "notifications": ["users:read"],
+    "notifications": ["users:contact"],
 }
 # Services that publish events, each run with a relay sending its outbox to the broker
 # (`<service>-relay`), and services that consume them, each with a consumer of its queue

@@ -25,7 +25,7 @@ globals().update(env.email())
 
 # Tokens are verified here, statelessly, with the users service's published keys, as in
 # every service. Its identity with the users service (the service client "notifications"
-# there, scope users:read) asks for an account's current e-mail address. It consumes the
+# there, scope users:contact) asks for an account's current e-mail address. It consumes the
 # events its handlers name from the broker at BROKER_URL.
 SOUK = {
     **env.jwt_verification(),

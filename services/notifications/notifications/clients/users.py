@@ -27,13 +27,13 @@ class UsersClient:
         self._client = client
 
     def recipient(self, user_id: int) -> Recipient | None:
-        """The account's current name and address (``GET /internal/users/{id}/``, scope
-        ``users:read``), or None if it no longer exists.
+        """The account's current name and address (``GET /internal/users/{id}/contact/``,
+        scope ``users:contact``), or None if it no longer exists.
 
         A users service that cannot be reached, fails or answers nonsense raises
         (:class:`~souk_common.errors.UpstreamError`): the event is tried again later.
         """
-        response = self._client.get(f"/internal/users/{user_id}/")
+        response = self._client.get(f"/internal/users/{user_id}/contact/")
         if response.status == 404:
             return None
         if response.status != 200:
