@@ -282,15 +282,15 @@ class ServiceTokenApi(CredentialsApi):
 
 
 class InternalUserDetailApi(APIView):
-    """Internal: whether an account exists and is active, and its current e-mail address,
-    which events never carry (``users:read``)."""
+    """Internal: whether an account exists, is active and is staff (``users:read``); never
+    its e-mail address, which only ``users:contact`` reads (InternalUserContactApi)."""
 
     permission_classes = [HasScope("users:read")]
 
     class OutputSerializer(serializers.ModelSerializer):
         class Meta:
             model = User
-            fields = ["id", "username", "email", "is_active", "is_staff"]
+            fields = ["id", "username", "is_active", "is_staff"]
             ref_name = "InternalUserOutput"
 
     @extend_schema(responses=OutputSerializer)

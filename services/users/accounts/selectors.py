@@ -10,11 +10,11 @@ from souk_common.errors import NotFound
 
 @dataclass(frozen=True)
 class AccountStatus:
-    """Whether an account exists and may act, and where to write to it, as other services ask."""
+    """Whether an account exists and may act, as other services ask (no e-mail address:
+    that is :class:`AccountContact`, for the one service that writes to the user)."""
 
     id: int
     username: str
-    email: str
     is_active: bool
     is_staff: bool
 
@@ -48,10 +48,10 @@ def user_get_active(*, user_id: int | None) -> User | None:
 
 def user_status(*, user_id: int) -> AccountStatus:
     """An account's status, or NotFound. Asked by orders for every order, hence one narrow
-    query and no model instance; the e-mail address is the notifications service's."""
+    query and no model instance."""
     row = (
         User.objects.filter(pk=user_id)
-        .values_list("id", "username", "email", "is_active", "is_staff")
+        .values_list("id", "username", "is_active", "is_staff")
         .first()
     )
     if row is None:
@@ -61,7 +61,7 @@ def user_status(*, user_id: int) -> AccountStatus:
 
 def user_contact(*, user_id: int) -> AccountContact:
     """An account's name and current e-mail address, or NotFound (the notifications service
-    asks it for every mail)."""
+    asks it for every mail), in one narrow query."""
     row = User.objects.filter(pk=user_id).values_list("id", "username", "email").first()
     if row is None:
         raise NotFound()

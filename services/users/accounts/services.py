@@ -105,7 +105,7 @@ def user_register(*, username: str, email: str, password: str) -> User:
 
     Publishes ``user.registered`` (version 1) with the account: ``user_id``, ``username``,
     ``date_joined``. No e-mail address: personal data stays here, and whoever writes to
-    the user asks for the current one (``GET /internal/users/{id}/``) when it does.
+    the user asks for the current one (``GET /internal/users/{id}/contact/``) when it does.
     """
     username = username.strip()
     email = User.objects.normalize_email(email.strip())

@@ -49,7 +49,7 @@ ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.get_int("ACCESS_TOKEN_SECONDS", 30
 REFRESH_TOKEN_LIFETIME = timedelta(seconds=env.get_int("REFRESH_TOKEN_SECONDS", 86400))
 SERVICE_TOKEN_LIFETIME = timedelta(seconds=env.get_int("SERVICE_TOKEN_SECONDS", 300))
 # The scopes a service client may be granted: users:read an account's state (active,
-# staff), users:contact its e-mail address too, stock:reserve products' reservations.
+# staff), users:contact its name and e-mail address, stock:reserve products' reservations.
 SERVICE_SCOPES = ["users:read", "users:contact", "stock:reserve"]
 
 # This service verifies its own tokens offline, with the keys it publishes.

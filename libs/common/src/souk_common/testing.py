@@ -360,11 +360,11 @@ class FakeUsersService:
     """The users service's internal API, as a :class:`FakeService` answers it.
 
     It issues service tokens, and answers ``GET /internal/users/{id}/`` (an account's
-    state) and ``GET /internal/users/{id}/contact/`` (its name and address) from its sets:
-    an account (``user<id>``, ``user<id>@example.com``) is active, not staff and has an
-    e-mail address unless listed (``without_email``: its address is empty). ``lookups``
-    counts both kinds; ``failure`` (:class:`Dropped` or :class:`Hung`) is raised by every
-    lookup instead.
+    state, never its address) and ``GET /internal/users/{id}/contact/`` (its name and
+    address) from its sets: an account (``user<id>``, ``user<id>@example.com``) is
+    active, not staff and has an e-mail address unless listed (``without_email``: its
+    address is empty). ``lookups`` counts both kinds; ``failure`` (:class:`Dropped` or
+    :class:`Hung`) is raised by every lookup instead.
     """
 
     staff: set[int] = field(default_factory=set)
@@ -382,7 +382,6 @@ class FakeUsersService:
         body = {
             "id": user_id,
             "username": f"user{user_id}",
-            "email": "" if user_id in self.without_email else f"user{user_id}@example.com",
             "is_active": user_id not in self.inactive,
             "is_staff": user_id in self.staff,
         }
