@@ -208,7 +208,7 @@ GATEWAY_TABLE_HEAD = (
 )
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """CPU time used so far by a process and the rest of its process group (its workers)."""
     group = os.getpgid(pid)
     total = 0
@@ -236,11 +236,11 @@ def cpu_per_request(
         stop = contender.start()
         try:
             involved = {**processes, **contender.processes}
-            before = {name: _cpu_seconds(p.pid) for name, p in involved.items()}
+            before = {name: cpu_seconds(p.pid) for name, p in involved.items()}
             result = wrk.run(
                 contender.url, connections=16, seconds=seconds, headers=contender.headers
             )
-            after = {name: _cpu_seconds(p.pid) for name, p in involved.items()}
+            after = {name: cpu_seconds(p.pid) for name, p in involved.items()}
         finally:
             stop()
         requests_done = result.requests_per_second * seconds
@@ -250,18 +250,38 @@ def cpu_per_request(
     return spent
 
 
+def worktree(commit: str, scratch: Path) -> Path:
+    """A git worktree of ``commit`` under ``scratch`` (see :func:`worktrees_removed`)."""
+    tree = scratch / f"worktree-{commit[:10]}"
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=REPO, check=True)
+    return tree
+
+
+@contextlib.contextmanager
+def worktrees_removed(scratch: Path) -> Iterator[None]:
+    """The worktrees :func:`worktree` made under ``scratch`` are removed afterwards."""
+    try:
+        yield
+    finally:
+        for tree in scratch.glob("worktree-*/"):
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO)
+
+
+def env_at(tree: Path, service: str, env: dict[str, str]) -> dict[str, str]:
+    """``env`` for a service of the worktree ``tree``: its code and its souk_common are
+    imported, not this checkout's (run it from ``tree / "services" / service``)."""
+    path = f"{tree / 'libs/common/src'}{os.pathsep}{tree / 'services' / service}"
+    return {**env, "PYTHONPATH": path}
+
+
 def gateway_at_commit(
     stack: Stack, commit: str, scratch: Path, headers: dict[str, str]
 ) -> Contender:
     """The gateway of another commit (a git worktree of it), in front of the same upstreams,
     under gunicorn gthread as it ran before its public listener moved to an event loop."""
-    tree = scratch / f"gateway-{commit[:10]}"
-    subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=REPO, check=True)
+    tree = worktree(commit, scratch)
     port = free_port()
-    env = {
-        **stack.env("gateway"),
-        "PYTHONPATH": f"{tree / 'libs/common/src'}{os.pathsep}{tree / 'services/gateway'}",
-    }
+    env = env_at(tree, "gateway", stack.env("gateway"))
 
     def start() -> Callable[[], None]:
         process = subprocess.Popen(
@@ -287,23 +307,13 @@ def gateway_at_commit(
     return contender
 
 
-@contextlib.contextmanager
-def _worktrees_removed(scratch: Path) -> Iterator[None]:
-    """The worktrees :func:`gateway_at_commit` made under ``scratch`` are removed afterwards."""
-    try:
-        yield
-    finally:
-        for tree in scratch.glob("gateway-*/"):
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO)
-
-
 def bench_gateway(rounds: int, seconds: float, baseline: str | None = None) -> None:
     """Authenticated GET /api/orders/: straight to orders, through the gateway, through nginx,
     and (``--baseline COMMIT``) through the gateway of another commit, side by side."""
     scratch = Path(tempfile.mkdtemp(prefix="souk-bench-"))
     on_postgres = postgres_problem() is None
     with (
-        _worktrees_removed(scratch),
+        worktrees_removed(scratch),
         throwaway_stack(
             scratch,
             purpose="bench",
