@@ -195,8 +195,13 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session
 def load(session: nox.Session) -> None:
-    """Locust through the gateway on PostgreSQL; results into docs/benchmarks.md (not in `nox`)."""
-    session.install(*packages(*SERVICES, test=False), "requests>=2.32,<3", "locust>=2.30,<3")
+    """Locust through the gateway on PostgreSQL, mail timed at an SMTP server of its own;
+    results into docs/benchmarks.md (not in `nox`). `-- --baseline <commit>` measures
+    order placement against another commit's orders service, side by side."""
+    session.install(
+        *packages(*SERVICES, test=False),
+        *("requests>=2.32,<3", "locust>=2.30,<3", "aiosmtpd>=1.4,<2"),
+    )
     session.run("python", "tools/load/run.py", *session.posargs)
 
 

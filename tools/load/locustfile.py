@@ -4,6 +4,9 @@ Each simulated client is a signed-in shopper (tokens handed over by run.py in
 ``SOUK_LOAD_ACCOUNTS``, a JSON list of ``[user_id, token]``). Weights follow a
 shop's day: browse 70 %, search 15 %, order 10 %, cancel 5 %. ``SOUK_LOAD_MIX=orders``
 makes every client place orders back to back instead (the order-throughput run).
+With ``SOUK_LOAD_PLACED`` naming a file, each order answered 201 is written to it at the
+end as a line ``<order id> <time.time() when the answer arrived>``, for run.py to time
+its confirmation mail.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import os
 import random
 import threading
+import time
 
 from locust import FastHttpUser, constant, events, task
 
@@ -22,6 +26,8 @@ MIX = os.environ.get("SOUK_LOAD_MIX", "mixed")
 SEARCH_TERMS = ["tea", "coffee", "honey", "pot", "green", "kettle", "dates", "mint"]
 _accounts = itertools.cycle(ACCOUNTS)
 _lock = threading.Lock()
+PLACED_FILE = os.environ.get("SOUK_LOAD_PLACED")
+_answered: list[tuple[str, float]] = []  # (order id, when its 201 arrived), for PLACED_FILE
 
 
 def order_body() -> dict[str, list[dict[str, int]]]:
@@ -47,7 +53,10 @@ class Shopper(FastHttpUser):
             catch_response=True,
         ) as response:
             if response.status_code == 201:
-                self.placed.append(response.json()["id"])
+                answered_at = time.time()
+                order_id = response.json()["id"]
+                self.placed.append(order_id)
+                _answered.append((order_id, answered_at))
                 response.success()
             else:
                 response.failure(f"{response.status_code}: {response.text[:200]}")
@@ -94,3 +103,10 @@ class Shopper(FastHttpUser):
 def _check_setup(environment, **kwargs) -> None:  # type: ignore[no-untyped-def]
     if not ACCOUNTS or not PRODUCT_IDS:
         raise RuntimeError("run through tools/load/run.py, which sets up accounts and products")
+
+
+@events.test_stop.add_listener
+def _write_answered(environment, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    if PLACED_FILE:
+        with open(PLACED_FILE, "w") as placed:
+            placed.writelines(f"{order_id} {at:.6f}\n" for order_id, at in _answered)
