@@ -13,6 +13,10 @@ loudly, when RabbitMQ cannot be had), mail to an SMTP server in this process. Ea
 order's confirmation mail is timed from the moment its 201 arrived (the order committed
 just before) to the mail's arrival; every order must get exactly one.
 
+``--baseline COMMIT`` measures order placement instead, side by side: the orders
+service of COMMIT (a git worktree, its own souk_common) against this checkout's, in
+interleaved rounds on the one stack (see :func:`compare_orders`).
+
 The results and this command go into docs/benchmarks.md.
 """
 
@@ -21,16 +25,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import dataclasses
 import json
 import math
 import os
 import re
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,11 +45,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests
 
-from bench import write_section
+from bench import cpu_seconds, env_at, worktree, worktrees_removed, write_section
 from databases import postgres_problem, rabbitmq_problem, scratch_vhost
 from souk_common.test_servers import SmtpServer
 from souk_common.testing import postgres_url
-from stack import DEFAULT_WORKERS, SERVICES, Stack, throwaway_stack
+from stack import (
+    CONSUMERS,
+    DEFAULT_WORKERS,
+    RELAYS,
+    SERVICES,
+    RunningStack,
+    Stack,
+    free_port,
+    throwaway_stack,
+)
 
 HERE = Path(__file__).resolve().parent
 CLIENTS = 32
@@ -222,9 +238,270 @@ def summary(rows: dict, name: str) -> str:
     )
 
 
+EVENT_PROCESSES = (*(f"{s}-relay" for s in RELAYS), *(f"{s}-consumer" for s in CONSUMERS))
+
+
+def events_running(running: RunningStack, wanted: bool) -> None:
+    """Start (or stop) the stack's relays and consumers."""
+    started = False
+    for process in EVENT_PROCESSES:
+        if wanted and process not in running.processes:
+            running.start(process)
+            started = True
+        elif not wanted and process in running.processes:
+            running.stop(process)
+    if started:
+        time.sleep(3)  # no readiness probe: let them connect before the load starts
+
+
+@contextlib.contextmanager
+def orders_at(
+    stack: Stack, tree: Path, log_dir: Path
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The orders service of the worktree ``tree`` beside the stack's own, with the same
+    database, users and products, and a gateway (this checkout's) of its own in front of
+    it: the URL of that gateway, and the orders server. Both run as the stack's do."""
+    beside = dataclasses.replace(
+        stack, ports={**stack.ports, "orders": free_port(), "gateway": free_port()}
+    )
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        orders = subprocess.Popen(
+            beside.server_command("orders"),
+            cwd=tree / "services" / "orders",
+            env=env_at(tree, "orders", beside.env("orders")),
+            start_new_session=True,
+            stdout=(log_dir / "orders-baseline.log").open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        started.append(orders)
+        beside.wait_ready("orders")
+        started.append(beside.popen("gateway", log_dir / "gateway-baseline.log"))
+        beside.wait_ready("gateway")
+        yield beside.url("gateway"), orders
+    finally:
+        for process in started:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time this machine has spent so far, every core and process (``/proc/stat``)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Contender:
+    """One way of placing orders in :func:`compare_orders`, and what it measured."""
+
+    name: str
+    gateway: str
+    orders: Callable[[], subprocess.Popen[bytes]]  # the orders server behind that gateway
+    events: bool  # relays and consumer run while it is measured
+    publishes: bool  # its orders store events
+    runs: list[LocustRun] = dataclasses.field(default_factory=list)
+    mail: list[MailTimes] = dataclasses.field(default_factory=list)
+    cpu_ms: list[dict[str, float]] = dataclasses.field(default_factory=list)
+
+    def per_second(self) -> list[float]:
+        return [float(run.rows["order"]["Requests/s"]) for run in self.runs]
+
+
+def events_cpu_seconds(running: RunningStack) -> float:
+    """CPU time the stack's relays and consumers running now have spent so far."""
+    return sum(
+        cpu_seconds(running.processes[name].pid)
+        for name in EVENT_PROCESSES
+        if name in running.processes
+    )
+
+
+def measure_round(
+    running: RunningStack,
+    smtp: SmtpServer,
+    contender: Contender,
+    *,
+    seconds: int,
+    accounts: list,
+    products: list[int],
+    out: Path,
+    name: str,
+) -> tuple[LocustRun, MailTimes | None, dict[str, float]]:
+    """One Locust run of the ``orders`` mix through ``contender``; its confirmation mail
+    (None for a contender that publishes nothing), and CPU time per order (ms): of its
+    orders server and of the whole machine during the run, and of the relays and
+    consumers until the last mail (those stopped during the run: once started after it)."""
+    events_running(running, contender.events)
+    orders = contender.orders().pid
+    orders_before, machine_before = cpu_seconds(orders), machine_cpu_seconds()
+    events_before = events_cpu_seconds(running)
+    run = run_locust(contender.gateway, "orders", seconds, accounts, products, out, name)
+    placed = max(1, len(run.answered))
+    cpu = {
+        "orders": (cpu_seconds(orders) - orders_before) / placed * 1000,
+        "machine": (machine_cpu_seconds() - machine_before) / placed * 1000,
+        "events": 0.0,
+    }
+    mail = None
+    if contender.publishes:
+        if not contender.events:
+            events_running(running, True)  # relayed and mailed now, off the clock
+            events_before = events_cpu_seconds(running)
+        mail = confirmation_mail(smtp, run.answered)
+        cpu["events"] = (events_cpu_seconds(running) - events_before) / placed * 1000
+    return run, mail, cpu
+
+
+def compare_orders(
+    running: RunningStack,
+    smtp: SmtpServer,
+    *,
+    baseline: str,
+    tree: Path,
+    rounds: int,
+    seconds: int,
+    accounts: list,
+    products: list[int],
+    out: Path,
+) -> list[Contender]:
+    """Orders placed back to back (the ``orders`` mix) through three contenders, side by
+    side: a warm-up run each, then ``rounds`` interleaved rounds, each starting one place
+    further along the list.
+
+    - ``baseline``'s orders service (before it published events), with no relays or
+      consumer, as there were none;
+    - this checkout's, relays and consumer stopped: the outbox INSERT alone (its events
+      are relayed and mailed after the run, off the clock);
+    - this checkout's with relays and consumer running, as in production.
+
+    Each has a gateway of its own (the same code), so nothing restarts between runs.
+    """
+    stack = running.stack
+    with orders_at(stack, tree, running.log_dir) as (baseline_gateway, baseline_orders):
+        contenders = [
+            Contender(
+                f"before ({baseline[:7]}, no events)",
+                baseline_gateway,
+                lambda: baseline_orders,
+                events=False,
+                publishes=False,
+            ),
+            Contender(
+                "after, relays and consumer stopped",
+                stack.url("gateway"),
+                lambda: running.processes["orders"],
+                events=False,
+                publishes=True,
+            ),
+            Contender(
+                "after, relays and consumer running",
+                stack.url("gateway"),
+                lambda: running.processes["orders"],
+                events=True,
+                publishes=True,
+            ),
+        ]
+        options = {"seconds": seconds, "accounts": accounts, "products": products, "out": out}
+        for number, contender in enumerate(contenders):
+            measure_round(
+                running, smtp, contender, **{**options, "seconds": 5}, name=f"warm-{number}"
+            )
+        for round_number in range(rounds):
+            shift = round_number % len(contenders)
+            for contender in contenders[shift:] + contenders[:shift]:
+                number = contenders.index(contender)
+                run, mail, cpu = measure_round(
+                    running, smtp, contender, **options, name=f"round{round_number}-{number}"
+                )
+                contender.runs.append(run)
+                contender.cpu_ms.append(cpu)
+                if mail is not None:
+                    contender.mail.append(mail)
+                print(
+                    f"round {round_number + 1} {contender.name:<40} "
+                    f"{float(run.rows['order']['Requests/s']):7.1f} orders/s  "
+                    f"p99 {run.rows['order']['99%']} ms  "
+                    f"failures {run.rows['order']['Failure Count']}  "
+                    f"CPU/order {cpu}",
+                    flush=True,
+                )
+    return contenders
+
+
+COMPARISON_TABLE_HEAD = (
+    "| orders service | orders/s | ratio to before | each round | p50 (ms) | p99 (ms) | errors "
+    "| orders CPU/order (ms) | relays + consumer CPU/order (ms) | machine CPU/order (ms) |\n"
+    "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def write_comparison(
+    contenders: list[Contender], *, baseline: str, rounds: int, seconds: int
+) -> None:
+    before = contenders[0]
+    rows = []
+    for contender in contenders:
+        ratios = [
+            mine / theirs
+            for mine, theirs in zip(contender.per_second(), before.per_second(), strict=True)
+        ]
+        order_rows = [run.rows["order"] for run in contender.runs]
+        failures = sum(int(row["Failure Count"]) for row in order_rows)
+        count = sum(int(row["Request Count"]) for row in order_rows)
+        cells = [
+            contender.name,
+            f"{statistics.median(contender.per_second()):,.1f}",
+            f"{statistics.median(ratios):.2f}",
+            ", ".join(f"{ratio:.2f}" for ratio in ratios),
+            f"{statistics.median(float(row['50%']) for row in order_rows):,.0f}",
+            f"{statistics.median(float(row['99%']) for row in order_rows):,.0f}",
+            f"{failures / count * 100 if count else 0:.2f} %",
+            f"{statistics.median(cpu['orders'] for cpu in contender.cpu_ms):.2f}",
+            f"{statistics.median(cpu['events'] for cpu in contender.cpu_ms):.2f}",
+            f"{statistics.median(cpu['machine'] for cpu in contender.cpu_ms):.2f}",
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    mail_rows = [
+        mail.row(f"{contender.name}, round {number}")
+        for contender in contenders
+        for number, mail in enumerate(contender.mail, 1)
+    ]
+    write_section(
+        "Order placement before and after events",
+        f"""Measured {time.strftime("%Y-%m-%d")} with `nox -s load -- --baseline {baseline}
+--rounds {rounds} --seconds {seconds}` (`tools/load/run.py`, `compare_orders`): the
+`orders` mix ({CLIENTS} Locust clients placing orders back to back through the gateway,
+PostgreSQL, rate limits off), {seconds} s per run, a warm-up run each, then {rounds}
+interleaved rounds (each starting one contender further along). One stack, with the same
+users, products and databases for all; "before" is the orders service of {baseline}
+(a git worktree, with its own souk_common) behind a gateway of its own. Events travel
+through RabbitMQ (a virtual host of the run's own), mail to an SMTP server in the load
+process. The ratio is each round's orders/s over that round's "before", median of the
+rounds (each round's listed). CPU per order, from `/proc`: the orders server's
+processes and the whole machine's (Locust, the SMTP server and any other work on the
+machine included) during the run; the relays' and consumer's until the round's last
+mail arrived.
+
+{COMPARISON_TABLE_HEAD}
+{chr(10).join(rows)}
+
+Confirmation mail of each round's orders, timed from each order's 201 (for the runs with
+relays and consumer stopped, once they start after the run: not a latency, a count):
+
+{MAIL_TABLE_HEAD}
+{chr(10).join(mail_rows)}
+""",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument(
+        "--seconds", type=int, default=None, help="per run (60; 20 with --baseline)"
+    )
     parser.add_argument(
         "--workers",
         type=worker_count,
@@ -233,8 +510,14 @@ def main() -> None:
         metavar="SERVICE=N",
         help=f"server processes for a service (default {DEFAULT_WORKERS} each)",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="COMMIT",
+        help="measure order placement against the orders service of COMMIT, side by side",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="with --baseline (default 3)")
     args = parser.parse_args()
-    seconds = args.seconds
+    seconds = args.seconds or (20 if args.baseline else 60)
     workers = dict(args.workers)
     problem = postgres_problem()
     if problem is not None:
@@ -243,6 +526,7 @@ def main() -> None:
     with contextlib.ExitStack() as resources:
         smtp = resources.enter_context(SmtpServer())
         broker_url = resources.enter_context(rabbitmq_or_embedded())
+        resources.enter_context(worktrees_removed(scratch))
         running = resources.enter_context(
             throwaway_stack(
                 scratch,
@@ -260,6 +544,23 @@ def main() -> None:
         stack = running.stack
         products = stock_up(stack)
         accounts = stack.create_accounts(CLIENTS * 2, f"load{uuid.uuid4().hex[:6]}-", lifetime=3600)
+        if args.baseline:
+            contenders = compare_orders(
+                running,
+                smtp,
+                baseline=args.baseline,
+                tree=worktree(args.baseline, scratch),
+                rounds=args.rounds,
+                seconds=seconds,
+                accounts=accounts,
+                products=products,
+                out=scratch,
+            )
+            write_comparison(
+                contenders, baseline=args.baseline, rounds=args.rounds, seconds=seconds
+            )
+            print((Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md").read_text())
+            return
         results = {}
         mail = {}
         for mix in ("mixed", "orders"):
