@@ -207,8 +207,9 @@ def load(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks written to docs/benchmarks.md: `-- servers|clients|gateway [options]`
-    (needs wrk; `-- gateway --baseline <commit>` also measures another commit's gateway)."""
+    """Benchmarks written to docs/benchmarks.md: `-- servers|clients|gateway|relay [options]`
+    (needs wrk; `-- gateway --baseline <commit>` also measures another commit's gateway;
+    `-- relay` the events relay on RabbitMQ and the embedded broker)."""
     session.install(
         *packages(*SERVICES, test=False),
         *("gunicorn>=23,<28", "requests>=2.32,<3", "aiohttp>=3.10,<4", "httpx>=0.27,<1"),
@@ -216,5 +217,5 @@ def bench(session: nox.Session) -> None:
     if session.posargs:
         session.run("python", "tools/bench.py", *session.posargs)
         return
-    for which in ("servers", "clients", "gateway"):
+    for which in ("servers", "clients", "gateway", "relay"):
         session.run("python", "tools/bench.py", which)

@@ -7,6 +7,7 @@ median of each contender together with the ratio between them.
     python tools/bench.py servers    # WSGI server choice for the services
     python tools/bench.py gateway    # the gateway's cost: through it vs straight to orders
     python tools/bench.py clients    # the gateway's upstream client: requests, urllib3, ours
+    python tools/bench.py relay      # the events relay: events/s to RabbitMQ, the embedded broker
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import json
 import os
 import shutil
 import statistics
@@ -29,8 +31,22 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import wrk
-from databases import postgres_problem
-from stack import REPO, SERVICES, RunningStack, Stack, free_port, throwaway_stack
+from databases import (
+    drop_postgres_database,
+    postgres_problem,
+    rabbitmq_problem,
+    scratch_vhost,
+)
+from souk_common.testing import postgres_url
+from stack import (
+    REPO,
+    SERVICES,
+    RunningStack,
+    Stack,
+    free_port,
+    scratch_database_urls,
+    throwaway_stack,
+)
 
 DOC = REPO / "docs" / "benchmarks.md"
 # Server processes for each service measured: two, this machine's cores, so that one
@@ -596,19 +612,115 @@ and the gateway (asyncio) use.
     print(DOC.read_text())
 
 
+RELAY_MEASUREMENTS = {
+    "relay": "the relay (`Relay.send_pending`: outbox batches of 100, each event confirmed)",
+    "publish": "the relay's producer alone (the same messages, no database)",
+    "publish-unconfirmed": "the producer alone, without publisher confirms (not the relay's way)",
+}
+
+
+def bench_relay(rounds: int, events: int) -> None:
+    """The orders relay sending ``events`` events from a full outbox, to RabbitMQ (a virtual
+    host of its own) and to the embedded broker, and the broker's share of that time."""
+    problem = postgres_problem()
+    if problem is not None:
+        raise SystemExit(f"the relay benchmark needs PostgreSQL ({postgres_url()}): {problem}")
+    scratch = Path(tempfile.mkdtemp(prefix="souk-bench-"))
+    stack = Stack(
+        var_dir=scratch / "var",
+        database_urls={"orders": scratch_database_urls("bench")["orders"]},
+    )
+    brokers: dict[str, str | None] = {"embedded broker": stack.broker_url}
+    rabbitmq = rabbitmq_problem()
+    if rabbitmq is not None:
+        print(f"\n!!! {rabbitmq}; the embedded broker alone is measured.\n", flush=True)
+    with contextlib.ExitStack() as afterwards:
+        afterwards.callback(drop_postgres_database, stack.database_urls["orders"])
+        stack.create_databases()
+        stack.manage("orders", "migrate", "--no-input", "-v0")
+        if rabbitmq is None:
+            brokers = {"RabbitMQ": afterwards.enter_context(scratch_vhost("bench")), **brokers}
+        results: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for round_number in range(1, rounds + 1):
+            for broker_name, url in brokers.items():
+                for what in RELAY_MEASUREMENTS:
+                    if what == "publish-unconfirmed" and broker_name != "RabbitMQ":
+                        continue  # the embedded broker confirms by committing, always
+                    env = {
+                        **stack.env("orders"),
+                        "BROKER_URL": str(url),
+                        "DJANGO_SETTINGS_MODULE": "orders_service.settings",
+                        "LOG_LEVEL": "WARNING",
+                    }
+                    output = subprocess.run(
+                        [sys.executable, str(REPO / "tools" / "bench_relay.py"), what,
+                         "--events", str(events)],
+                        cwd=stack.service_dir("orders"), env=env, check=True,
+                        capture_output=True, text=True,
+                    ).stdout  # fmt: skip
+                    result = json.loads(output.strip().splitlines()[-1])
+                    if result["queued"] != events:
+                        raise SystemExit(f"{broker_name}, {what}: {result['queued']} queued")
+                    results.setdefault((broker_name, what), []).append(result)
+                    print(
+                        f"round {round_number} {broker_name:<16} {what:<20} "
+                        f"{result['per_second']:8,.0f} events/s  {result['seconds']:6.1f} s"
+                        + (f"  (outbox filled in {result['fill_seconds']:.1f} s)"
+                           if "fill_seconds" in result else ""),
+                        flush=True,
+                    )  # fmt: skip
+    rows = []
+    for (broker_name, what), measured in results.items():
+        per_second = statistics.median(result["per_second"] for result in measured)
+        rows.append(
+            f"| {broker_name} | {RELAY_MEASUREMENTS[what]} | {per_second:,.0f} "
+            f"| {1000 / per_second:.2f} |"
+        )
+    fills = [
+        result["fill_seconds"]
+        for (_, what), m in results.items()
+        if what == "relay"
+        for result in m
+    ]
+    write_section(
+        "The relay",
+        f"""Measured {time.strftime("%Y-%m-%d")} with `nox -s bench -- relay --events {events}
+--rounds {rounds}` (`tools/bench_relay.py`, in the orders service's environment): the
+outbox of orders (PostgreSQL) filled with {events:,} `order.confirmed` events of three
+lines (`event_publish` in one transaction: {statistics.median(fills):.1f} s, median), then
+sent by the relay to the broker until none is left; the consumer's queue
+(`souk.notifications`) bound as in production, so every message is routed and stored
+(persistent, on RabbitMQ in a virtual host of its own). Then the same messages published
+with no database, with and without publisher confirms, to see the broker's share.
+{rounds} interleaved rounds, median shown; the relay, the broker and PostgreSQL share this
+2-core machine.
+
+| broker | what sends | events/s | ms per event |
+|---|---|---:|---:|
+{chr(10).join(rows)}
+""",
+    )
+    print(DOC.read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Souk benchmarks")
-    parser.add_argument("which", choices=["servers", "gateway", "clients"])
+    parser.add_argument("which", choices=["servers", "gateway", "clients", "relay"])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument(
         "--baseline", help="gateway: also measure the gateway of this commit (a git worktree)"
+    )
+    parser.add_argument(
+        "--events", type=int, default=20_000, help="relay: events in the outbox (20,000)"
     )
     args = parser.parse_args()
     if args.which == "servers":
         bench_servers(args.rounds, args.seconds)
     elif args.which == "clients":
         bench_clients(args.rounds)
+    elif args.which == "relay":
+        bench_relay(args.rounds, args.events)
     else:
         bench_gateway(args.rounds, args.seconds, args.baseline)
 
