@@ -18,11 +18,12 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from kombu import Producer
 
+from souk_common import sql
 from souk_common.events import broker
 from souk_common.events.consume import MALFORMED, Handlers, QueueConsumer
 from souk_common.events.envelope import Event
 from souk_common.events.models import InboxEvent, OutboxEvent
-from souk_common.events.publish import event_publish
+from souk_common.events.publish import event_publish, event_publish_if
 from souk_common.events.relay import Relay
 from souk_common.events.stats import event_stats
 from souk_common.middleware import RequestIdMiddleware
@@ -154,6 +155,52 @@ def test_in_the_callers_transaction_publishing_is_one_insert_and_no_savepoint():
         event_publish(type="thing.happened", data={"note": "joined"})
 
     assert [query["sql"].split(" ", 1)[0] for query in queries.captured_queries] == ["INSERT"]
+
+
+def finalise(note: str) -> sql.Statement:
+    """A conditional change: the receipt noted ``note`` becomes final."""
+    return sql.update(Receipt.objects.filter(note=note), note=f"{note}, final")
+
+
+def test_a_change_takes_its_event_along_and_the_event_is_sent_and_handled_once(shop):
+    Receipt.objects.create(event_id=uuid.uuid4(), note="draft")
+
+    stored = event_publish_if(finalise("draft"), type="thing.happened", data={"note": "final"})
+    assert sql.execute_together(stored) == 1
+    shop.relay_and_consume()
+
+    assert notes() == ["draft, final", "final"]
+    row = InboxEvent.objects.get()
+    assert (row.type, row.state, row.envelope["source"]) == (
+        "thing.happened",
+        "handled",
+        shop.source,
+    )
+    assert row.envelope["data"] == {"note": "final"}
+    assert row.envelope["traceparent"].startswith("00-")
+
+
+def test_a_change_that_changes_nothing_publishes_nothing():
+    stored = event_publish_if(finalise("missing"), type="thing.happened", data={"note": "no"})
+
+    assert sql.execute_together(stored) == 0
+    assert not OutboxEvent.objects.exists()
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_change_and_its_event_are_one_round_trip():
+    Receipt.objects.create(event_id=uuid.uuid4(), note="draft")
+
+    with CaptureQueriesContext(connections["default"]) as queries:
+        sql.execute_together(
+            event_publish_if(finalise("draft"), type="thing.happened", data={"note": "final"})
+        )
+
+    assert len(queries) == 1
+    event = OutboxEvent.objects.get()
+    assert (event.type, event.version, event.sent_at) == ("thing.happened", 1, None)
+    assert event.envelope["id"] == str(event.event_id)
+    assert event.envelope["occurred_at"] == event.created_at.isoformat()
 
 
 def test_the_relay_sends_in_order_of_creation(shop):

@@ -101,3 +101,47 @@ def test_an_update_built_by_the_orm_is_sent_with_others():
 def test_an_update_filtered_across_a_relation_is_refused():
     with pytest.raises(ValueError, match="its own table"):
         sql.update(Permission.objects.filter(content_type__model="group"), name="x")
+
+
+def test_a_row_is_inserted_with_a_change_only_if_the_change_changed_a_row():
+    Group.objects.create(name="tea")
+    renamed = update_group_name("tea", "green tea")
+    missed = update_group_name("tea", "black tea")
+
+    assert sql.execute_together(sql.insert_if_changed(renamed, Group, ["name"], ("noted",))) == 1
+    assert sql.execute_together(sql.insert_if_changed(missed, Group, ["name"], ("not so",))) == 0
+
+    assert sorted(Group.objects.values_list("name", flat=True)) == ["green tea", "noted"]
+
+
+def test_a_change_and_its_row_are_all_or_none():
+    Group.objects.create(name="tea")
+    Group.objects.create(name="taken")
+
+    with pytest.raises(IntegrityError):
+        sql.execute_together(
+            sql.insert_if_changed(
+                update_group_name("tea", "green tea"), Group, ["name"], ("taken",)
+            )
+        )
+
+    assert sorted(Group.objects.values_list("name", flat=True)) == ["taken", "tea"]
+
+
+@pytest.mark.postgres
+def test_postgresql_gets_a_change_its_row_and_others_in_one_round_trip():
+    Group.objects.create(name="tea")
+
+    with CaptureQueriesContext(connection) as queries:
+        count = sql.execute_together(
+            [
+                *sql.insert_if_changed(
+                    update_group_name("tea", "green tea"), Group, ["name"], ("mint",)
+                ),
+                sql.insert(Group, ["name"], [("sage",)]),
+            ]
+        )
+
+    assert count == 1
+    assert len(queries) == 1
+    assert sorted(Group.objects.values_list("name", flat=True)) == ["green tea", "mint", "sage"]

@@ -77,6 +77,43 @@ def insert(
     return Statement(sql, params)
 
 
+def insert_if_changed(
+    change: Statement,
+    model: type[Model],
+    fields: Sequence[str],
+    row: Sequence[Any],
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+) -> list[Statement]:
+    """``change`` (an ``UPDATE`` or ``DELETE``), and ``row`` into ``model`` only if the change
+    changed a row: statements for :func:`execute_together`, the first counting 1 if it
+    did and 0 if not.
+
+    On PostgreSQL one statement, the change in a ``WITH`` (a conditional write and what
+    must be written with it in one round trip, with no transaction to open and commit);
+    on SQLite the change, then the ``INSERT`` if ``changes()``, run one by one in a
+    transaction. Values are prepared by their fields, as :func:`insert` does.
+    """
+    connection = connections[using]
+    model_fields = [_field(model, name) for name in fields]
+    params = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(model_fields, row, strict=True)
+    ]
+    columns = ", ".join(column(model, name, using=using) for name in fields)
+    into = f"INSERT INTO {table(model, using=using)} ({columns})"
+    if connection.vendor == "postgresql":
+        # Typed, as a SELECT list does not take its types from the columns it fills.
+        values = ", ".join(f"CAST(%s AS {field.db_type(connection)})" for field in model_fields)
+        changed = f"WITH changed AS ({change.sql} RETURNING 1)"
+        together = f"{changed} {into} SELECT {values} WHERE EXISTS (SELECT 1 FROM changed)"  # noqa: S608
+        return [Statement(together, [*change.params, *params])]
+    if connection.vendor == "sqlite":
+        values = ", ".join(["%s"] * len(fields))
+        return [change, Statement(f"{into} SELECT {values} WHERE changes() > 0", params)]
+    raise NotImplementedError(f"insert_if_changed: {connection.vendor} is not supported")
+
+
 def update(queryset: QuerySet[Any], **values: Any) -> Statement:
     """The ``UPDATE`` that ``queryset.update(**values)`` would run, built by the ORM but not
     run: a statement to send with others (:func:`execute_together`).
