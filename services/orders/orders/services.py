@@ -58,7 +58,7 @@ from souk_common.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
-from souk_common.events.publish import event_publish
+from souk_common.events.publish import event_publish_if
 
 logger = logging.getLogger(__name__)
 
@@ -121,19 +121,27 @@ def _concerning(error: ErrorT, order: Order) -> ErrorT:
 
 
 def _move(
-    order: Order, expected: str, new: str, *, along: Iterable[sql.Statement] = (), **fields: Any
+    order: Order,
+    expected: str,
+    new: str,
+    *,
+    along: Iterable[sql.Statement] = (),
+    event: tuple[str, dict[str, Any]] | None = None,
+    **fields: Any,
 ) -> bool:
     """Change the status only if it still is ``expected``; say whether we did.
 
     This conditional UPDATE is every status change of an order, so the saga and the
     recovery can never both win. ``along``: statements sent with it in the same round
-    trip, all or none (each must check for itself that the order moved).
+    trip, all or none (each must check for itself that the order moved). ``event``
+    (type, data) is stored with the change if the order moved, and only then.
     """
     now = timezone.now()
     change = sql.update(
         Order.objects.filter(pk=order.pk, status=expected), status=new, updated_at=now, **fields
     )
-    if sql.execute_together([change, *along]):
+    moving = [change] if event is None else event_publish_if(change, type=event[0], data=event[1])
+    if sql.execute_together([*moving, *along]):
         order.status, order.updated_at = new, now
         for name, value in fields.items():
             setattr(order, name, value)
@@ -152,25 +160,26 @@ def _move_and_publish(
     along: Iterable[sql.Statement] = (),
     **fields: Any,
 ) -> bool:
-    """:func:`_move`, and if the order moved, ``event`` about it, in one transaction:
-    publishing is a write, so the status change and its event commit or roll back together.
+    """:func:`_move`, and if the order moved, ``event`` about it: publishing is a write,
+    so the status change and its event are stored all or none, in one round trip to
+    PostgreSQL (``event_publish_if``).
 
-    ``lines`` are read only if the order moved.
+    The event says what the order will be once moved: ``lines`` are read before.
     """
-    with transaction.atomic():
-        moved = _move(order, expected, new, along=along, **fields)
-        if moved:
-            event_publish(type=event, data=_order_event_data(order, lines))
-    return moved
+    data = _order_event_data(order, lines, status=new, total=fields.get("total", order.total))
+    return _move(order, expected, new, along=along, event=(event, data), **fields)
 
 
-def _order_event_data(order: Order, lines: Iterable[OrderLine]) -> dict[str, Any]:
+def _order_event_data(
+    order: Order, lines: Iterable[OrderLine], *, status: str, total: Decimal | None
+) -> dict[str, Any]:
     """What ``order.confirmed`` and ``order.cancelled`` (version 1) carry: the order with
-    the API's field names (its id as ``order_id``), money as decimal strings."""
+    the API's field names (its id as ``order_id``), money as decimal strings, its
+    ``status`` and ``total`` as the change that publishes it leaves them."""
     return {
         "order_id": str(order.id),
         "user_id": order.user_id,
-        "status": order.status,
+        "status": status,
         "items": [
             {
                 "product_id": line.product_id,
@@ -181,7 +190,7 @@ def _order_event_data(order: Order, lines: Iterable[OrderLine]) -> dict[str, Any
             }
             for line in lines
         ],
-        "total": _money(order.total),
+        "total": _money(total),
         "created_at": order.created_at.isoformat(),
     }
 
@@ -288,9 +297,8 @@ def _reserve_and_confirm(order: Order, lines: list[OrderLine]) -> None:
 
 
 def _confirm(order: Order, lines: list[OrderLine], reservation: Reservation) -> bool:
-    """Write the reserved names and prices, the total, and ``confirmed``, all or none,
-    in one round trip, then ``order.confirmed`` in the same transaction; say whether
-    the order moved.
+    """Write the reserved names and prices, the total, ``confirmed`` and ``order.confirmed``,
+    all or none, in one round trip; say whether the order moved.
 
     The order moves only if it is still ``pending`` (recovery may have taken it over
     meanwhile), and its lines get names and prices, and the event is stored, only if it did.

@@ -5,13 +5,15 @@ an order that was never confirmed. (The relay and the broker are souk_common's.)
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import DatabaseError
 from django.utils import timezone
 
 from orders import services
 from orders.models import Order
 from orders.services import RequestedLine, order_place, orders_reconcile
+from souk_common import sql
 from souk_common.events.models import OutboxEvent
-from souk_common.events.publish import event_publish
+from souk_common.events.publish import event_publish_if
 from souk_common.testing import Dropped
 from tests.conftest import place
 
@@ -132,13 +134,13 @@ def test_recovery_finishing_a_cancel_publishes_order_cancelled_once(alice, produ
 
 @pytest.mark.django_db(transaction=True)
 def test_a_confirmation_that_rolls_back_leaves_no_event(products, monkeypatch):
-    def publish_then_fail(**event):
-        event_publish(**event)  # in the outbox, in the confirmation's transaction...
-        raise RuntimeError("the confirmation failed before it committed")  # ...rolled back
+    def publish_then_fail(change, **event):
+        # In the outbox with the confirmation, then a statement of the same batch fails.
+        return [*event_publish_if(change, **event), sql.Statement("SELECT * FROM missing", [])]
 
-    monkeypatch.setattr(services, "event_publish", publish_then_fail)
+    monkeypatch.setattr(services, "event_publish_if", publish_then_fail)
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(DatabaseError):
         order_place(user_id=1, lines=[RequestedLine(product_id=1, quantity=2)])
 
     order = Order.objects.get()
