@@ -301,7 +301,6 @@ class Contender:
     gateway: str
     orders: Callable[[], subprocess.Popen[bytes]]  # the orders server behind that gateway
     events: bool  # relays and consumer run while it is measured
-    publishes: bool  # its orders store events
     runs: list[LocustRun] = dataclasses.field(default_factory=list)
     mail: list[MailTimes] = dataclasses.field(default_factory=list)
     cpu_ms: list[dict[str, float]] = dataclasses.field(default_factory=list)
@@ -320,7 +319,8 @@ def events_cpu_seconds(running: RunningStack) -> float:
 
 
 # Marks every unsent event of the orders outbox sent: what a run with the relays stopped
-# stored is never relayed, so it cannot weigh on the next run (nor be mailed).
+# stored (an orders service of any commit may publish) is never relayed, so it cannot
+# weigh on the next run (nor be mailed).
 DISCARD_UNSENT = (
     "from django.utils import timezone; "
     "from souk_common.events.models import OutboxEvent; "
@@ -357,7 +357,7 @@ def measure_round(
     if contender.events:
         mail = confirmation_mail(smtp, run.answered)
         cpu["events"] = (events_cpu_seconds(running) - events_before) / placed * 1000
-    elif contender.publishes:
+    else:
         running.stack.manage("orders", "shell", "-c", DISCARD_UNSENT)
     return run, mail, cpu
 
@@ -378,8 +378,8 @@ def compare_orders(
     side: a warm-up run each, then ``rounds`` interleaved rounds, each starting one place
     further along the list.
 
-    - ``baseline``'s orders service (before it published events), with no relays or
-      consumer, as there were none;
+    - ``baseline``'s orders service (before it published events, say), relays and
+      consumer stopped;
     - this checkout's, relays and consumer stopped: the outbox INSERT alone (what it
       stored is marked sent afterwards, never relayed: see ``DISCARD_UNSENT``);
     - this checkout's with relays and consumer running, as in production.
@@ -390,25 +390,22 @@ def compare_orders(
     with orders_at(stack, tree, running.log_dir) as (baseline_gateway, baseline_orders):
         contenders = [
             Contender(
-                f"before ({baseline[:7]}, no events)",
+                f"orders at {baseline[:7]}, relays and consumer stopped",
                 baseline_gateway,
                 lambda: baseline_orders,
                 events=False,
-                publishes=False,
             ),
             Contender(
-                "after, relays and consumer stopped",
+                "orders here, relays and consumer stopped",
                 stack.url("gateway"),
                 lambda: running.processes["orders"],
                 events=False,
-                publishes=True,
             ),
             Contender(
-                "after, relays and consumer running",
+                "orders here, relays and consumer running",
                 stack.url("gateway"),
                 lambda: running.processes["orders"],
                 events=True,
-                publishes=True,
             ),
         ]
         options = {"seconds": seconds, "accounts": accounts, "products": products, "out": out}
@@ -439,7 +436,7 @@ def compare_orders(
 
 
 COMPARISON_TABLE_HEAD = (
-    "| orders service | orders/s | ratio to before | each round | p50 (ms) | p99 (ms) | errors "
+    "| orders service | orders/s | ratio to the first | each round | p50 (ms) | p99 (ms) | errors "
     "| orders CPU/order (ms) | relays + consumer CPU/order (ms) | machine CPU/order (ms) |\n"
     "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"
 )
@@ -484,20 +481,20 @@ def write_comparison(
         for number, mail in enumerate(contender.mail, 1)
     ]
     write_section(
-        "Order placement before and after events",
+        f"Order placement against {baseline[:7]}",
         f"""Measured {time.strftime("%Y-%m-%d")} with `nox -s load -- --baseline {baseline}
 --rounds {rounds} --seconds {seconds}` (`tools/load/run.py`, `compare_orders`): the
 `orders` mix ({CLIENTS} Locust clients placing orders back to back through the gateway,
 PostgreSQL, rate limits off), {seconds} s per run, a warm-up run each, then {rounds}
 interleaved rounds (each starting one contender further along). One stack, with the same
-users, products and databases for all; "before" is the orders service of {baseline}
-(a git worktree, with its own souk_common) behind a gateway of its own. Events travel
-through RabbitMQ (a virtual host of the run's own), mail to an SMTP server in the load
-process. The ratio is each round's orders/s over that round's "before", median of the
-rounds (each round's listed). CPU per order, from `/proc`: the orders server's
-processes and the whole machine's (Locust, the SMTP server and any other work on the
-machine included) during the run; the relays' and consumer's until the round's last
-mail arrived.
+users, products and databases for all; the first contender is the orders service of
+{baseline} (a git worktree, with its own souk_common) behind a gateway of its own, the
+others this checkout's. Events travel through RabbitMQ (a virtual host of the run's
+own), mail to an SMTP server in the load process. The ratio is each round's orders/s
+over that round's first contender's, median of the rounds (each round's listed). CPU
+per order, from `/proc`: the orders server's processes and the whole machine's (Locust,
+the SMTP server and any other work on the machine included) during the run; the relays'
+and consumer's until the round's last mail arrived.
 
 {COMPARISON_TABLE_HEAD}
 {chr(10).join(rows)}
