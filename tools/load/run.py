@@ -510,6 +510,9 @@ the run, never relayed, so that they weigh on no other run):
 
 
 def main() -> None:
+    # Stopped by a signal, the run unwinds as on Ctrl-C: its processes, worktree, virtual
+    # host and databases go with it.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--seconds", type=int, default=None, help="per run (60; 20 with --baseline)"
