@@ -32,7 +32,16 @@ nox.options.sessions = [
     "system",
 ]
 
-SERVICES = ("users", "products", "orders", "gateway", "notifications")
+SERVICES = (
+    "users",
+    "products",
+    "orders",
+    "gateway",
+    "notifications",
+    "cart",
+    "payments",
+    "shipping",
+)
 SYSTEM_SUITES = ("e2e", "faults", "fuzz")
 DEV = {"SOUK_ENV": "development"}
 LINT_TOOLS = ("ruff>=0.9,<0.18", "import-linter>=2.1,<3")

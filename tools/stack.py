@@ -45,11 +45,29 @@ from souk_common.keys import SigningKey, ensure_private_key_file
 from souk_common.testing import TokenFactory
 
 REPO = Path(__file__).resolve().parent.parent
-SERVICES = ("users", "products", "orders", "gateway", "notifications")
+SERVICES = (
+    "users",
+    "products",
+    "orders",
+    "gateway",
+    "notifications",
+    "cart",
+    "payments",
+    "shipping",
+)
 PROJECT_PACKAGES = {name: f"{name}_service" for name in SERVICES}
 # Threads of each WSGI server process (the gateway's is only its admin listener: its
 # public one runs on an event loop, see gateway_service/serve.py).
-DEFAULT_THREADS = {"gateway": 4, "notifications": 16, "orders": 24, "products": 16, "users": 16}
+DEFAULT_THREADS = {
+    "cart": 16,
+    "gateway": 4,
+    "notifications": 16,
+    "orders": 24,
+    "payments": 16,
+    "products": 16,
+    "shipping": 16,
+    "users": 16,
+}
 # The four services share this machine: each gets one worker process per core of its
 # share (one on a 2-core machine). More processes than cores cost the tail: with
 # `nox -s load` on 2 cores, an order's p99 was 640 ms with 2 processes each and 520 ms
@@ -88,6 +106,9 @@ PROCESSES: dict[str, Process] = {
     "notifications": Process(
         "notifications", lambda stack: stack.server_command("notifications"), port=8007
     ),
+    "cart": Process("cart", lambda stack: stack.server_command("cart"), port=8004),
+    "payments": Process("payments", lambda stack: stack.server_command("payments"), port=8005),
+    "shipping": Process("shipping", lambda stack: stack.server_command("shipping"), port=8006),
     "gateway": Process("gateway", lambda stack: stack.edge_command(), port=8000),
     "gateway-admin": Process(
         "gateway",
