@@ -19,6 +19,23 @@ def order_confirmed(event: Event) -> None:
     services.order_confirmation_send(event_id=event.id, order=payloads.confirmed_order(event.data))
 
 
+@handlers.on("order.paid", source="orders")
+def order_paid(event: Event) -> None:
+    services.order_paid_send(event_id=event.id, order=payloads.paid_order(event.data))
+
+
+@handlers.on("order.payment_failed", source="orders")
+def order_payment_failed(event: Event) -> None:
+    services.order_payment_failure_send(
+        event_id=event.id, order=payloads.payment_failed_order(event.data)
+    )
+
+
+@handlers.on("order.shipped", source="orders")
+def order_shipped(event: Event) -> None:
+    services.order_shipment_send(event_id=event.id, order=payloads.shipped_order(event.data))
+
+
 @handlers.on("order.cancelled", source="orders")
 def order_cancelled(event: Event) -> None:
     services.order_cancellation_send(event_id=event.id, order=payloads.cancelled_order(event.data))

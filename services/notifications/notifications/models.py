@@ -14,6 +14,9 @@ class SentEmail(models.Model):
     class Kind(models.TextChoices):
         WELCOME = "welcome", "welcome (user.registered)"
         ORDER_CONFIRMED = "order_confirmed", "order confirmed (order.confirmed)"
+        ORDER_PAID = "order_paid", "order paid (order.paid)"
+        ORDER_PAYMENT_FAILED = "order_payment_failed", "payment failed (order.payment_failed)"
+        ORDER_SHIPPED = "order_shipped", "order shipped (order.shipped)"
         ORDER_CANCELLED = "order_cancelled", "order cancelled (order.cancelled)"
 
     class Status(models.TextChoices):

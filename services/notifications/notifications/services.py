@@ -27,12 +27,27 @@ from django.utils import timezone
 
 from notifications import clients
 from notifications.models import SentEmail
-from notifications.payloads import CancelledOrder, ConfirmedOrder, RegisteredUser
+from notifications.payloads import (
+    CancelledOrder,
+    ConfirmedOrder,
+    PaidOrder,
+    PaymentFailedOrder,
+    RegisteredUser,
+    ShippedOrder,
+)
 
 logger = logging.getLogger(__name__)
 
 Kind = SentEmail.Kind
 Status = SentEmail.Status
+
+#: Why a payment failed, in the customer's words, by the payment provider's reason code
+#: (payments passes it on; the mock provider's are all here).
+DECLINE_REASONS = {
+    "card_declined": "your card was declined",
+    "insufficient_funds": "the card has insufficient funds",
+    "invalid_token": "the card details could not be used",
+}
 
 
 def welcome_send(*, event_id: uuid.UUID, user: RegisteredUser) -> SentEmail:
@@ -51,8 +66,44 @@ def order_confirmation_send(*, event_id: uuid.UUID, order: ConfirmedOrder) -> Se
     )
 
 
+def order_paid_send(*, event_id: uuid.UUID, order: PaidOrder) -> SentEmail:
+    """Confirm a paid checkout order: its id, each line, the subtotal, the shipping cost,
+    the total and where it goes."""
+    return _email_send(
+        event_id=event_id,
+        kind=Kind.ORDER_PAID,
+        user_id=order.user_id,
+        order_id=order.order_id,
+        context={"order": order},
+    )
+
+
+def order_payment_failure_send(*, event_id: uuid.UUID, order: PaymentFailedOrder) -> SentEmail:
+    """Say that an order's payment failed, why in plain words, and that nothing was charged."""
+    reason = DECLINE_REASONS.get(order.reason, f"the payment provider declined it ({order.reason})")
+    return _email_send(
+        event_id=event_id,
+        kind=Kind.ORDER_PAYMENT_FAILED,
+        user_id=order.user_id,
+        order_id=order.order_id,
+        context={"order": order, "reason": reason},
+    )
+
+
+def order_shipment_send(*, event_id: uuid.UUID, order: ShippedOrder) -> SentEmail:
+    """Say that an order has shipped: the carrier, the tracking number and the address."""
+    return _email_send(
+        event_id=event_id,
+        kind=Kind.ORDER_SHIPPED,
+        user_id=order.user_id,
+        order_id=order.order_id,
+        context={"order": order},
+    )
+
+
 def order_cancellation_send(*, event_id: uuid.UUID, order: CancelledOrder) -> SentEmail:
-    """Say that an order was cancelled."""
+    """Say that an order was cancelled: why, when no payment arrived in time, and that
+    the payment is being refunded, when it was paid."""
     return _email_send(
         event_id=event_id,
         kind=Kind.ORDER_CANCELLED,

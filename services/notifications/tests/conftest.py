@@ -34,6 +34,26 @@ def inbox():
     return Inbox(handlers)
 
 
+#: The status an order has when orders publishes each event type.
+STATUS = {
+    "order.confirmed": "confirmed",
+    "order.cancelled": "cancelled",
+    "order.paid": "paid",
+    "order.payment_failed": "payment_failed",
+    "order.shipped": "shipped",
+}
+
+#: A shipping address as checkout takes it.
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "12 Rua das Flores",
+    "line2": "3rd floor",
+    "city": "Lisboa",
+    "postal_code": "1200-195",
+    "country": "PT",
+}
+
+
 def order_event(type="order.confirmed", *, user_id=7, order_id=None, **data):
     """An order event as the orders service publishes it (version 1)."""
     return Event(
@@ -42,7 +62,7 @@ def order_event(type="order.confirmed", *, user_id=7, order_id=None, **data):
         data={
             "order_id": str(order_id or uuid.uuid4()),
             "user_id": user_id,
-            "status": "confirmed" if type == "order.confirmed" else "cancelled",
+            "status": STATUS[type],
             "items": [
                 {
                     "product_id": 1,
@@ -61,6 +81,57 @@ def order_event(type="order.confirmed", *, user_id=7, order_id=None, **data):
             ],
             "total": "1058.00",
             "created_at": "2026-11-30T10:00:00+00:00",
+            **data,
+        },
+    )
+
+
+def paid_event(**data):
+    """``order.paid`` for a checkout order: the two lines, with 4.90 shipping."""
+    return order_event(
+        "order.paid",
+        **{
+            "subtotal": "1058.00",
+            "shipping_cost": "4.90",
+            "total": "1062.90",
+            "shipping_address": ADDRESS,
+            "transaction_id": "txn_5c1e0b7a",
+            **data,
+        },
+    )
+
+
+def payment_failed_event(**data):
+    """``order.payment_failed`` for a checkout order whose card was declined."""
+    return order_event(
+        "order.payment_failed", **{"total": "1062.90", "reason": "card_declined", **data}
+    )
+
+
+def shipped_event(**data):
+    """``order.shipped`` for a checkout order handed to a carrier."""
+    return order_event(
+        "order.shipped",
+        **{
+            "total": "1062.90",
+            "carrier": "CTT Expresso",
+            "tracking_number": "SK4Q7M2XW9PL",
+            "shipping_address": ADDRESS,
+            **data,
+        },
+    )
+
+
+def checkout_cancelled_event(**data):
+    """``order.cancelled`` for a checkout order, cancelled by its owner before payment."""
+    return order_event(
+        "order.cancelled",
+        **{
+            "subtotal": "1058.00",
+            "shipping_cost": "4.90",
+            "total": "1062.90",
+            "was_paid": False,
+            "reason": "customer",
             **data,
         },
     )

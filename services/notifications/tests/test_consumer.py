@@ -18,7 +18,13 @@ from souk_common.events.consume import QueueConsumer
 from souk_common.events.models import InboxEvent
 from souk_common.events.publish import event_publish
 from souk_common.events.relay import Relay
-from tests.conftest import order_event
+from tests.conftest import (
+    checkout_cancelled_event,
+    order_event,
+    paid_event,
+    payment_failed_event,
+    shipped_event,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -82,6 +88,37 @@ def test_events_relayed_by_users_and_orders_are_each_mailed_once(
         (registered.id, "handled"),
         (order.id, "handled"),
     }
+
+
+def test_a_checkout_orders_events_relayed_by_orders_are_each_mailed_once(
+    consumer, broker_url, settings, smtp, users_service
+):
+    paid = paid_event(user_id=3)
+    order_id = paid.data["order_id"]
+    events = [
+        paid,
+        shipped_event(user_id=3, order_id=order_id),
+        payment_failed_event(user_id=4),
+        checkout_cancelled_event(user_id=5, was_paid=True),
+    ]
+    published = relay_as("orders", broker_url, settings, *((e.type, e.data) for e in events))
+    with broker.connection(broker_url) as connection:  # the orders relay sends them again
+        for event in published:
+            Producer(connection.default_channel).publish(
+                event.to_json(), exchange=broker.exchange("orders"), routing_key="",
+                content_type="application/json",
+            )  # fmt: skip
+
+    consume(consumer)
+
+    assert sorted((mail.to, mail.subject) for mail in smtp.mail) == [
+        ("user3@example.com", f"Your Souk order {order_id} has shipped"),
+        ("user3@example.com", f"Your Souk order {order_id} is paid"),
+        ("user4@example.com", f"Payment for your Souk order {events[2].data['order_id']} failed"),
+        ("user5@example.com", f"Your Souk order {events[3].data['order_id']} is cancelled"),
+    ]
+    assert SentEmail.objects.count() == 4
+    assert set(InboxEvent.objects.values_list("state", flat=True)) == {"handled"}
 
 
 def test_mail_the_server_refused_is_sent_by_the_consumer_once_the_server_is_back(
