@@ -1,88 +1,75 @@
-"""Views of the payments service, one per operation: parse, call one service or selector,
-serialize. Each nests the serializers of its own input and output; they name their
-component of the OpenAPI schema (``Meta.ref_name``), which is part of what it publishes.
-"""
+"""Views of the payments service, one per operation: parse, call one selector, serialize.
+Each nests the serializers of its own input and output; they name their component of the
+OpenAPI schema (``Meta.ref_name``), which is part of what it publishes."""
+
+from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments import selectors, services
-from payments.models import Example
-from souk_common.apis import OperationsApi
+from payments import selectors
+from payments.models import Payment
 from souk_common.auth import request_principal
 from souk_common.pagination import PageNumberPagination, paginated_response
-from souk_common.permissions import IsUser
+from souk_common.permissions import IsUser, caller_is_staff
 
 
-def _user_id(request: Request) -> int:
-    """The caller's user id (``IsUser`` lets only users in, never a service token)."""
-    user_id = request_principal(request).user_id
-    assert user_id is not None
-    return user_id
+class EmptyAsNullField(serializers.CharField):
+    """A text that may be missing: ``null`` rather than ``""`` when it is."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return str(value) if value else None
 
 
-class ExampleListApi(APIView):
-    """Your examples, newest first, a page at a time."""
+class PaymentListApi(APIView):
+    """Your payments (staff: anyone's), newest first; ``?order_id=`` names one order's.
+
+    Another user's payment is not listed: their order's id finds nothing, as an order
+    with no payment does."""
 
     permission_classes = [IsUser]
     pagination_class = PageNumberPagination
 
-    class OutputSerializer(serializers.ModelSerializer):
-        class Meta:
-            model = Example
-            fields = ["id", "name", "created_at"]
-            ref_name = "PaymentsExampleOutput"
+    class FilterSerializer(serializers.Serializer):
+        order_id = serializers.UUIDField(required=False, help_text="One order's payment.")
 
-    @extend_schema(responses=OutputSerializer(many=True))
+        class Meta:
+            ref_name = "PaymentListFilter"
+
+    class OutputSerializer(serializers.ModelSerializer):
+        transaction_id = EmptyAsNullField(help_text="The provider's id of the charge.")
+        reason = EmptyAsNullField(help_text="Why the charge was declined.")
+
+        class Meta:
+            model = Payment
+            fields = [
+                "id",
+                "order_id",
+                "status",
+                "amount",
+                "transaction_id",
+                "reason",
+                "created_at",
+                "updated_at",
+            ]
+            ref_name = "PaymentOutput"
+
+    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer(many=True))
     def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        user_id = None if caller_is_staff(request) else request_principal(request).user_id
         return paginated_response(
-            items=selectors.example_list(user_id=_user_id(request)),
+            items=selectors.payment_list(
+                user_id=user_id, order_id=filters.validated_data.get("order_id")
+            ),
             serializer_class=self.OutputSerializer,
             request=request,
             view=self,
         )
-
-
-class ExampleCreateApi(APIView):
-    """Make an example; a name you already use is refused."""
-
-    permission_classes = [IsUser]
-
-    class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=100)
-
-        class Meta:
-            ref_name = "PaymentsExampleInput"
-
-    OutputSerializer = ExampleListApi.OutputSerializer
-
-    @extend_schema(request=InputSerializer, responses={status.HTTP_201_CREATED: OutputSerializer})
-    def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        example = services.example_create(
-            user_id=_user_id(request), name=serializer.validated_data["name"]
-        )
-        return Response(self.OutputSerializer(example).data, status=status.HTTP_201_CREATED)
-
-
-class ExampleDetailApi(APIView):
-    """One of your examples; anyone else's is 404."""
-
-    permission_classes = [IsUser]
-    OutputSerializer = ExampleListApi.OutputSerializer
-
-    @extend_schema(responses=OutputSerializer)
-    def get(self, request: Request, example_id: int) -> Response:
-        example = selectors.example_get(example_id=example_id, user_id=_user_id(request))
-        return Response(self.OutputSerializer(example).data)
-
-
-class ExampleListCreateApi(OperationsApi, ExampleListApi, ExampleCreateApi):
-    """Your examples: ``GET`` lists them, ``POST`` makes one. Django routes by path alone,
-    so this one view is both operations (each still its own view, with its serializers)."""
-
-    operations = {"GET": ExampleListApi, "POST": ExampleCreateApi}

@@ -1,6 +1,20 @@
-"""Consumers of the events other services publish, for the payments app.
+"""Consumers of the events other services publish: one function per event type, each
+reading the event's data and calling one service (souk_common.events runs it in the
+transaction that records the event as handled). The event's data is never logged: an
+``order.placed`` carries the card token."""
 
-One function per event type the app consumes, registered in one place. Like a view, a
-handler calls the app's services; its writes and the record that the event was handled
-share one transaction. None yet.
-"""
+from payments import payloads, services
+from souk_common.events.consume import Handlers
+from souk_common.events.envelope import Event
+
+handlers = Handlers()
+
+
+@handlers.on("order.placed", source="orders")
+def order_placed(event: Event) -> None:
+    services.payment_charge(order=payloads.placed_order(event.data), event_id=event.id)
+
+
+@handlers.on("order.cancelled", source="orders")
+def order_cancelled(event: Event) -> None:
+    services.payment_cancel(order=payloads.cancelled_order(event.data))

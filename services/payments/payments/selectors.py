@@ -1,20 +1,20 @@
-"""Reads of the payments app: ``<entity>_<what>(*, ...)``, returning models or querysets;
-what the caller may not see is not found (``souk_common.errors.NotFound``)."""
+"""Reads of the payments app."""
+
+from uuid import UUID
 
 from django.db.models import QuerySet
 
-from payments.models import Example
-from souk_common.errors import NotFound
+from payments.models import Payment
 
 
-def example_list(*, user_id: int) -> QuerySet[Example]:
-    """A user's examples, newest first."""
-    return Example.objects.filter(user_id=user_id).order_by("-created_at", "-id")
+def payment_list(*, user_id: int | None, order_id: UUID | None = None) -> QuerySet[Payment]:
+    """Payments, newest first: a user's own (``None``: everyone's), of one order if named.
 
-
-def example_get(*, example_id: int, user_id: int) -> Example:
-    """One of a user's examples; another user's is not found, like one that does not exist."""
-    example = example_list(user_id=user_id).filter(pk=example_id).first()
-    if example is None:
-        raise NotFound()
-    return example
+    Another user's payment is simply not among them, exactly like one that does not exist.
+    """
+    payments = Payment.objects.order_by("-created_at", "-id")
+    if user_id is not None:
+        payments = payments.filter(user_id=user_id)
+    if order_id is not None:
+        payments = payments.filter(order_id=order_id)
+    return payments
