@@ -1,6 +1,23 @@
-"""Consumers of the events other services publish, for the shipping app.
+"""Consumers of the events other services publish, for the shipping app: one function per
+event type, each reading the event's data and calling one service (souk_common.events
+runs it in the transaction that records the event as handled)."""
 
-One function per event type the app consumes, registered in one place. Like a view, a
-handler calls the app's services; its writes and the record that the event was handled
-share one transaction. None yet.
-"""
+from shipping import payloads, services
+from souk_common.events.consume import Handlers
+from souk_common.events.envelope import Event
+
+handlers = Handlers()
+
+
+@handlers.on("order.paid", source="orders")
+def order_paid(event: Event) -> None:
+    order = payloads.paid_order(event.data)
+    services.shipment_create(order_id=order.order_id, user_id=order.user_id, country=order.country)
+
+
+@handlers.on("order.cancelled", source="orders")
+def order_cancelled(event: Event) -> None:
+    order = payloads.cancelled_order(event.data)
+    services.shipment_cancel(
+        order_id=order.order_id, user_id=order.user_id, was_paid=order.was_paid
+    )

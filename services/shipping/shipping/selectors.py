@@ -1,20 +1,22 @@
-"""Reads of the shipping app: ``<entity>_<what>(*, ...)``, returning models or querysets;
-what the caller may not see is not found (``souk_common.errors.NotFound``)."""
+"""Reads of the shipping app: ``<entity>_<what>(*, ...)``, returning models or querysets."""
+
+import uuid
 
 from django.db.models import QuerySet
 
-from shipping.models import Example
-from souk_common.errors import NotFound
+from shipping.models import Shipment, ShippingRate
 
 
-def example_list(*, user_id: int) -> QuerySet[Example]:
-    """A user's examples, newest first."""
-    return Example.objects.filter(user_id=user_id).order_by("-created_at", "-id")
+def rate_list() -> QuerySet[ShippingRate]:
+    """The countries the shop ships to, with their rates, by country code."""
+    return ShippingRate.objects.order_by("country")
 
 
-def example_get(*, example_id: int, user_id: int) -> Example:
-    """One of a user's examples; another user's is not found, like one that does not exist."""
-    example = example_list(user_id=user_id).filter(pk=example_id).first()
-    if example is None:
-        raise NotFound()
-    return example
+def rate_for_country(*, country: str) -> ShippingRate | None:
+    """The rate of ``country`` (an ISO 3166-1 alpha-2 code), or None: not shipped to."""
+    return ShippingRate.objects.filter(country=country.upper()).first()
+
+
+def shipment_for_order(*, order_id: uuid.UUID) -> Shipment | None:
+    """The shipment of an order (its id from the orders service), if it has one."""
+    return Shipment.objects.filter(order_id=order_id).first()

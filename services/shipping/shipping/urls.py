@@ -1,18 +1,11 @@
-"""Routes of the shipping app."""
+"""Routes of the shipping app: the public quote and countries, and the internal quote."""
 
 from django.urls import URLPattern, path
 
 from shipping import apis
 
 urlpatterns: list[URLPattern] = [
-    path(
-        "api/shipping/examples/",
-        apis.ExampleListCreateApi.as_view(),
-        name="example-list",
-    ),
-    path(
-        "api/shipping/examples/<int:example_id>/",
-        apis.ExampleDetailApi.as_view(),
-        name="example-detail",
-    ),
+    path("api/shipping/quotes/", apis.QuoteApi.as_view(), name="quote"),
+    path("api/shipping/countries/", apis.CountryListApi.as_view(), name="country-list"),
+    path("internal/quotes/", apis.InternalQuoteApi.as_view(), name="internal-quote"),
 ]
