@@ -1,29 +1,42 @@
-"""The cart admin. What it writes goes through the app's services, as the API's writes
-do: no rule is written twice."""
+"""The cart admin: the embedded store's carts (no REDIS_URL), read-only.
+
+Carts change through the API only. With Redis these tables are empty: staff read a cart
+with ``python manage.py show_cart <cart id | user:<id>>`` wherever it lives.
+"""
 
 from typing import Any
 
 from django.contrib import admin
-from django.forms import ModelForm
 from django.http import HttpRequest
 
-from cart import services
-from cart.models import Example
+from cart.models import Cart, CartLine
 
 
-@admin.register(Example)
-class ExampleAdmin(admin.ModelAdmin):
-    list_display = ["name", "user_id", "created_at"]
-    search_fields = ["name", "=user_id"]
-    readonly_fields = ["created_at"]
+class CartLineInline(admin.TabularInline):
+    model = CartLine
+    fields = ["product_id", "quantity"]
+    readonly_fields = ["product_id", "quantity"]
+    extra = 0
+    can_delete = False
 
-    def save_model(self, request: HttpRequest, obj: Example, form: ModelForm, change: bool) -> None:
-        """Adding calls the service the API calls; the admin goes on with what it made."""
-        made = services.example_create(
-            user_id=form.cleaned_data["user_id"], name=form.cleaned_data["name"]
-        )
-        obj.pk = made.pk
-        obj.refresh_from_db()
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Cart)
+class CartAdmin(admin.ModelAdmin):
+    list_display = ["id", "user_id", "guest_id", "expires_at", "updated_at"]
+    list_filter = ["expires_at"]
+    search_fields = ["=user_id", "=guest_id"]
+    fields = ["guest_id", "user_id", "expires_at", "created_at", "updated_at"]
+    readonly_fields = ["guest_id", "user_id", "expires_at", "created_at", "updated_at"]
+    inlines = [CartLineInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # an example has no service that changes it: staff see it, read-only
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -12,11 +12,33 @@ globals().update(
         env,
         apps=["cart"],
         title="Souk cart",
-        description="The cart service.",
+        description="A basket for everyone, signed in or not: guests name theirs with "
+        "X-Cart-ID, a signed-in user's is found from the token.",
     )
 )
 
-# Tokens are verified here, statelessly, with the users service's published keys. To check
-# staff (IsStaff) or call another service, this service also needs its identity with the
-# users service: {**env.jwt_verification(), **env.service_identity("cart")}.
+# Where carts live (cart.stores): Redis at REDIS_URL when it is set, one hash per cart
+# under CART_REDIS_KEY_PREFIX; otherwise this service's own database (the embedded store,
+# SQLite under var/ in development), which every worker process shares. A cart expires
+# CART_TTL_SECONDS after its last change (3 hours).
+CART_REDIS_URL = env.get_str("REDIS_URL")
+CART_REDIS_KEY_PREFIX = env.get_str("CART_REDIS_KEY_PREFIX", "souk:cart:")
+CART_TTL_SECONDS = env.get_int("CART_TTL_SECONDS", 3 * 3600)
+# How long a call to Redis may take (to connect, and to answer) before the request fails.
+CART_REDIS_TIMEOUT = env.get_float("CART_REDIS_TIMEOUT", 1.0)
+
+# Names and prices come from the products service's public catalogue, one call per cart
+# shown. Every call has both timeouts; it is retried on connection failures and
+# 502/503/504; a breaker opens after repeated failures.
+PRODUCTS_URL = env.get_str("PRODUCTS_URL", "http://127.0.0.1:8002")
+CART_UPSTREAMS = {
+    "CONNECT_TIMEOUT": env.get_float("UPSTREAM_CONNECT_TIMEOUT", 1.0),
+    "READ_TIMEOUT": env.get_float("UPSTREAM_READ_TIMEOUT", 3.0),
+    "RETRIES": env.get_int("UPSTREAM_RETRIES", 2),
+    "BREAKER_FAILURES": env.get_int("UPSTREAM_BREAKER_FAILURES", 5),
+    "BREAKER_RESET_SECONDS": env.get_float("UPSTREAM_BREAKER_RESET_SECONDS", 5.0),
+}
+
+# Tokens are verified here, statelessly, with the users service's published keys. The
+# cart calls products' public API only, so it needs no identity of its own.
 SOUK = env.jwt_verification()
