@@ -1,4 +1,5 @@
-"""The orders admin: filter by status and user, lines inline, money read-only."""
+"""The orders admin: filter by status, kind and user, lines inline; money, shipping, payment
+and shipment read-only (they are the services' and the events' to change)."""
 
 from typing import Any
 
@@ -19,21 +20,40 @@ class OrderLineInline(admin.TabularInline):
         return False
 
 
+ORDER_FIELDS = (
+    "id",
+    "user_id",
+    "kind",
+    "status",
+    "subtotal",
+    "shipping_cost",
+    "total",
+    "shipping_address",
+    "payment_status",
+    "payment_transaction_id",
+    "payment_reason",
+    "shipment_carrier",
+    "shipment_tracking_number",
+    "cancel_reason",
+    "placed_at",
+    "created_at",
+    "updated_at",
+)
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["id", "user_id", "status", "total", "created_at", "updated_at"]
-    list_filter = ["status", "created_at"]
-    search_fields = ["=id", "=user_id"]
-    readonly_fields = ["id", "user_id", "total", "created_at", "updated_at"]
-    fields = ["id", "user_id", "status", "total", "created_at", "updated_at"]
+    list_display = ["id", "user_id", "kind", "status", "total", "created_at", "updated_at"]
+    list_filter = ["status", "kind", "payment_status", "created_at"]
+    search_fields = ["=id", "=user_id", "=payment_transaction_id", "=shipment_tracking_number"]
+    fields = ORDER_FIELDS
+    # All of it: an order changes only through the saga, the events and the recovery,
+    # which move its stock and publish what happened.
+    readonly_fields = ORDER_FIELDS
     inlines = [OrderLineInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders are placed through the API, which reserves their stock
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        # Status changes must go through the saga and recovery, which move stock.
-        return [*self.readonly_fields, "status"]
 
 
 @admin.register(IdempotencyKey)

@@ -4,6 +4,7 @@ the one shape every view shows (orders.serializers)."""
 
 import uuid
 
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import idempotency, selectors, services
+from orders.countries import ISO_3166_ALPHA_2
 from orders.serializers import (
     KnownFieldsSerializer,
     OrderOutputSerializer,
@@ -31,7 +33,11 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
-    description="Same key and body again: the first answer again, one order (24 hours).",
+    description=(
+        "Same key and body again: the first answer again, one order (24 hours). Keys are "
+        "per user, shared by orders and checkout: a key used for one is refused (422) for "
+        "the other."
+    ),
 )
 
 
@@ -148,6 +154,106 @@ class OrderListPlaceApi(OperationsApi, OrderListApi, OrderPlaceApi):
     operations = {"GET": OrderListApi, "POST": OrderPlaceApi}
 
 
+class CheckoutApi(APIView):
+    permission_classes = [IsUser]
+
+    @extend_schema_serializer(component_name="CheckoutInput")
+    class InputSerializer(KnownFieldsSerializer):
+        """The shipping address and the payment provider's token; the lines are the cart's.
+        A price, total, status or owner sent along is ignored, never trusted; any other
+        unknown field is refused."""
+
+        @extend_schema_serializer(component_name="ShippingAddressInput")
+        class AddressSerializer(KnownFieldsSerializer):
+            """Where the order goes; ``country`` is an ISO 3166-1 alpha-2 code (``FR``)."""
+
+            name = serializers.CharField(max_length=200)
+            line1 = serializers.CharField(max_length=200)
+            line2 = serializers.CharField(
+                max_length=200, required=False, allow_blank=True, default=""
+            )
+            city = serializers.CharField(max_length=100)
+            postal_code = serializers.CharField(max_length=20)
+            country = serializers.CharField(min_length=2, max_length=2)
+
+            def validate_country(self, country: str) -> str:
+                code = country.upper()
+                if code not in ISO_3166_ALPHA_2:
+                    raise serializers.ValidationError(
+                        "Use an ISO 3166-1 alpha-2 country code, such as FR or GB."
+                    )
+                return code
+
+        ignored = frozenset(
+            {
+                "id",
+                "status",
+                "user_id",
+                "user",
+                "owner",
+                "subtotal",
+                "shipping_cost",
+                "total",
+                "created_at",
+                "updated_at",
+            }
+        )
+
+        cart_id = serializers.RegexField(
+            r"^[A-Za-z0-9_-]{1,128}$",
+            required=False,
+            help_text="A guest cart, merged into your own cart before checking out.",
+        )
+        shipping_address = AddressSerializer()
+        payment_token = serializers.RegexField(
+            r"^[!-~]{1,128}$",
+            help_text="The payment provider's token for the card (e.g. tok_visa); never a card.",
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={status.HTTP_202_ACCEPTED: OrderOutputSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    def post(self, request: Request) -> Response:
+        """Check out your cart: its stock is held and the order awaits its payment (202,
+        ``Location`` the order); the cart is emptied. Follow the order's ``status``.
+
+        With an ``Idempotency-Key``, the same body again gets the first answer again.
+        """
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        checkout = serializer.validated_data
+        user_id = request_principal(request).user_id or 0
+        key = _idempotency_key(request)
+
+        def place(claim: services.Claim | None = None) -> idempotency.Answer:
+            placed = services.order_checkout(
+                user_id=user_id,
+                shipping_address=services.ShippingAddress(**checkout["shipping_address"]),
+                payment_token=checkout["payment_token"],
+                cart_id=checkout.get("cart_id"),
+                claim=claim,
+            )
+            order_id = placed.order.id
+            return idempotency.Answer(
+                status.HTTP_202_ACCEPTED,
+                order_payload(placed.order, placed.lines),
+                {"Location": reverse("order-detail", kwargs={"order_id": order_id})},
+            )
+
+        if key is None:
+            answer = place()
+        else:
+            answer = idempotency.answer_once(
+                user_id=user_id,
+                key=key,
+                place=place,
+                fingerprint=idempotency.checkout_fingerprint(dict(checkout)),
+            )
+        return Response(answer.body, status=answer.status, headers=answer.headers)
+
+
 class OrderDetailApi(APIView):
     """One of your orders (staff: any); anyone else's is 404."""
 
@@ -160,7 +266,9 @@ class OrderDetailApi(APIView):
 
 
 class OrderCancelApi(APIView):
-    """Cancel a confirmed order and return its stock; again: 200, nothing returned twice."""
+    """Cancel an order not yet shipped (a confirmed order; a checkout awaiting payment or
+    paid, whose payment is then refunded) and return its stock; again: 200, nothing
+    returned twice. A shipped order, or one whose payment failed: 409."""
 
     permission_classes = [IsUser]
 

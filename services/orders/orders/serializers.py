@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from orders.models import Order, OrderLine
@@ -49,12 +50,91 @@ class OrderLineOutputSerializer(serializers.ModelSerializer):
         fields = ["product_id", "name", "unit_price", "quantity", "line_total"]
 
 
+@extend_schema_serializer(component_name="ShippingAddress")
+class ShippingAddressOutputSerializer(serializers.Serializer):
+    """Where a checkout's order goes; ``country`` is an ISO 3166-1 alpha-2 code."""
+
+    name = serializers.CharField()
+    line1 = serializers.CharField()
+    line2 = serializers.CharField(allow_blank=True)
+    city = serializers.CharField()
+    postal_code = serializers.CharField()
+    country = serializers.CharField(min_length=2, max_length=2)
+
+
+@extend_schema_serializer(component_name="OrderPayment")
+class PaymentOutputSerializer(serializers.Serializer):
+    """What payments said about the order's payment."""
+
+    status = serializers.ChoiceField(
+        choices=[choice for choice in Order.PaymentStatus.values if choice]
+    )
+    transaction_id = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(
+        allow_null=True, help_text="Why it failed (card_declined, ...); null otherwise."
+    )
+
+
+@extend_schema_serializer(component_name="OrderShipment")
+class ShipmentOutputSerializer(serializers.Serializer):
+    """The shipment shipping created for the order."""
+
+    carrier = serializers.CharField()
+    tracking_number = serializers.CharField()
+
+
 class OrderOutputSerializer(serializers.ModelSerializer):
+    """An order as every view shows it. A sale (``POST /api/orders/``) has no subtotal,
+    shipping, payment or shipment (all null); a checkout's ``payment`` and ``shipment``
+    are null until payments and shipping have said something about them."""
+
     items = OrderLineOutputSerializer(source="lines", many=True, read_only=True)
+    shipping_address = ShippingAddressOutputSerializer(read_only=True, allow_null=True)
+    payment = serializers.SerializerMethodField()
+    shipment = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
-        fields = ["id", "user_id", "status", "items", "total", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "user_id",
+            "status",
+            "items",
+            "subtotal",
+            "shipping_cost",
+            "total",
+            "shipping_address",
+            "payment",
+            "shipment",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(PaymentOutputSerializer(allow_null=True))
+    def get_payment(self, order: Order) -> dict[str, Any] | None:
+        return payment_of(order)
+
+    @extend_schema_field(ShipmentOutputSerializer(allow_null=True))
+    def get_shipment(self, order: Order) -> dict[str, Any] | None:
+        return shipment_of(order)
+
+
+def payment_of(order: Order) -> dict[str, Any] | None:
+    """The order's ``payment`` as the API shows it: null until payments has said how it went."""
+    if not order.payment_status:
+        return None
+    return {
+        "status": order.payment_status,
+        "transaction_id": order.payment_transaction_id or None,
+        "reason": order.payment_reason or None,
+    }
+
+
+def shipment_of(order: Order) -> dict[str, Any] | None:
+    """The order's ``shipment`` as the API shows it: null until shipping has created one."""
+    if not order.shipment_tracking_number:
+        return None
+    return {"carrier": order.shipment_carrier, "tracking_number": order.shipment_tracking_number}
 
 
 def _decimal(value: Decimal | None) -> str | None:
@@ -86,7 +166,12 @@ def order_payload(order: Order, lines: Iterable[OrderLine]) -> dict[str, Any]:
             }
             for line in lines
         ],
+        "subtotal": _decimal(order.subtotal),
+        "shipping_cost": _decimal(order.shipping_cost),
         "total": _decimal(order.total),
+        "shipping_address": order.shipping_address,
+        "payment": payment_of(order),
+        "shipment": shipment_of(order),
         "created_at": _datetime(order.created_at),
         "updated_at": _datetime(order.updated_at),
     }

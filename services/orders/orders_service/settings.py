@@ -21,6 +21,8 @@ globals().update(
 # repeated failures. The saga's worst case must stay well under the reconcile grace.
 USERS_URL = env.get_str("USERS_URL", "http://127.0.0.1:8001")
 PRODUCTS_URL = env.get_str("PRODUCTS_URL", "http://127.0.0.1:8002")
+CART_URL = env.get_str("CART_URL", "http://127.0.0.1:8004")
+SHIPPING_URL = env.get_str("SHIPPING_URL", "http://127.0.0.1:8006")
 ORDERS_UPSTREAMS = {
     "CONNECT_TIMEOUT": env.get_float("UPSTREAM_CONNECT_TIMEOUT", 1.0),
     "READ_TIMEOUT": env.get_float("UPSTREAM_READ_TIMEOUT", 3.0),
@@ -30,9 +32,19 @@ ORDERS_UPSTREAMS = {
 }
 # How long an order may stay unsettled before reconcile_orders takes it over.
 ORDERS_RECONCILE_GRACE_SECONDS = env.get_float("ORDERS_RECONCILE_GRACE_SECONDS", 30.0)
+# How long a checkout waits for its payment's outcome (seconds) before reconcile_orders
+# cancels it and releases its stock (a payment that succeeds later is refunded).
+CHECKOUT_PAYMENT_TIMEOUT = env.get_float("CHECKOUT_PAYMENT_TIMEOUT", 900.0)
 
 # Tokens are verified here, statelessly, with the users service's published keys. This
-# service's identity with the users service (the service client "orders" there) gives the
-# token its calls carry, and confirms a staff member's privileges. Orders publishes its
-# events (order.confirmed, order.cancelled) to the broker at BROKER_URL.
-SOUK = {**env.jwt_verification(), **env.service_identity("orders"), **env.events()}
+# service's identity with the users service (the service client "orders" there, scopes
+# users:read, stock:reserve, cart:checkout and shipping:quote) gives the token its calls
+# carry, and confirms a staff member's privileges. Orders publishes its events
+# (order.confirmed, order.placed, order.paid, order.payment_failed, order.shipped,
+# order.cancelled) to the broker at BROKER_URL, and consumes payments' and shipping's
+# (orders.handlers: payment.succeeded, payment.failed, payment.refunded, shipment.created).
+SOUK = {
+    **env.jwt_verification(),
+    **env.service_identity("orders"),
+    **env.events(handlers="orders.handlers.handlers"),
+}

@@ -7,7 +7,9 @@ from typing import Any
 
 from django.conf import settings
 
+from orders.clients.cart import CartClient
 from orders.clients.products import ProductsClient
+from orders.clients.shipping import ShippingClient
 from orders.clients.users import UsersClient
 from souk_common import accounts
 from souk_common.breaker import CircuitBreaker
@@ -40,8 +42,20 @@ def users() -> UsersClient:
     return UsersClient(_service_client("users", settings.USERS_URL))
 
 
+@functools.cache
+def cart() -> CartClient:
+    return CartClient(_service_client("cart", settings.CART_URL))
+
+
+@functools.cache
+def shipping() -> ShippingClient:
+    return ShippingClient(_service_client("shipping", settings.SHIPPING_URL))
+
+
 def reset() -> None:
     """Forget the clients (tests change their settings)."""
     products.cache_clear()
     users.cache_clear()
+    cart.cache_clear()
+    shipping.cache_clear()
     accounts.reset()

@@ -1,4 +1,5 @@
-"""Drive orders left pending, failing or cancelling to a final state (once, or on a schedule)."""
+"""Drive orders left pending, failing or cancelling to a final state, and cancel checkouts
+whose payment did not come in time (once, or on a schedule)."""
 
 import time
 from datetime import timedelta
@@ -14,7 +15,8 @@ from orders.services import orders_reconcile
 class Command(BaseCommand):
     help = (
         "Settle orders that a crash, a hang or a restart left unsettled for longer than the "
-        "grace period: release their stock at products, then mark them failed or cancelled."
+        "grace period: release their stock at products, then mark them failed or cancelled; "
+        "and cancel checkouts awaiting payment for longer than the payment timeout."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,12 +27,22 @@ class Command(BaseCommand):
             help="seconds an order may stay unsettled before recovery takes it over",
         )
         parser.add_argument(
+            "--payment-timeout",
+            type=float,
+            default=settings.CHECKOUT_PAYMENT_TIMEOUT,
+            help="seconds a checkout may await its payment before it is cancelled",
+        )
+        parser.add_argument(
             "--every", type=float, default=0, help="run again every N seconds, until stopped"
         )
 
-    def handle(self, *args: Any, grace: float, every: float, **options: Any) -> None:
+    def handle(
+        self, *args: Any, grace: float, payment_timeout: float, every: float, **options: Any
+    ) -> None:
         while True:
-            counts = orders_reconcile(grace=timedelta(seconds=grace))
+            counts = orders_reconcile(
+                grace=timedelta(seconds=grace), payment_timeout=timedelta(seconds=payment_timeout)
+            )
             if any(counts.values()) or not every:
                 self.stdout.write(
                     f"reconciled: {counts['failed']} failed, {counts['cancelled']} cancelled, "

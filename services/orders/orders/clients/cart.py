@@ -1,0 +1,95 @@
+"""The cart service, as a checkout sees it: the user's cart (a guest cart merged into it
+first, if the checkout names one), and emptying it once the order is placed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from souk_common.clients import ServiceClient, ServiceResponse
+from souk_common.errors import BadGateway, UpstreamUnavailable
+
+
+@dataclass(frozen=True)
+class CartLine:
+    """A product and how many of it; its name and price are for products to say."""
+
+    product_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Cart:
+    lines: tuple[CartLine, ...]
+
+
+class GuestCartNotFound(Exception):
+    """The guest cart to merge does not exist, or has expired."""
+
+
+class CartClient:
+    """Reads and empties a user's cart through the cart service's internal API
+    (``cart:checkout``)."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    def user_cart(self, user_id: int) -> Cart:
+        """The user's cart (an empty one if they have none)."""
+        response = self._call("GET", f"/internal/carts/users/{user_id}/")
+        return _cart(response)
+
+    def merge(self, user_id: int, cart_id: str) -> Cart:
+        """Merge the guest cart ``cart_id`` into the user's, and return the user's cart.
+
+        Not retried: the guest cart is gone once merged, so a second attempt would be
+        told it does not exist.
+        """
+        response = self._call(
+            "POST",
+            f"/internal/carts/users/{user_id}/merge/",
+            json={"cart_id": cart_id},
+            idempotent=False,
+        )
+        if response.status == 404:
+            raise GuestCartNotFound(cart_id)
+        return _cart(response)
+
+    def empty(self, user_id: int) -> None:
+        """Empty the user's cart (idempotent)."""
+        response = self._call("DELETE", f"/internal/carts/users/{user_id}/")
+        if response.status not in (200, 204):
+            raise BadGateway(f"The cart service answered {response.status} unexpectedly.")
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> ServiceResponse:
+        try:
+            return self._client.request(method, path, **kwargs)
+        except BadGateway as exc:
+            # An unreachable cart means no checkout now: 503, not 502.
+            raise UpstreamUnavailable(str(exc.message), retry_after=2) from exc
+
+
+def _cart(response: ServiceResponse) -> Cart:
+    """The cart in the cart service's answer, checked as strictly as a client's request:
+    an answer that is not what the protocol says is a 502."""
+    if response.status != 200:
+        raise BadGateway(f"The cart service answered {response.status} unexpectedly.")
+    body = response.json()
+    try:
+        items = body["items"]
+        if not isinstance(items, list):
+            raise TypeError(items)
+        return Cart(
+            lines=tuple(
+                CartLine(product_id=_whole(item["product_id"]), quantity=_whole(item["quantity"]))
+                for item in items
+            )
+        )
+    except (KeyError, TypeError, ValueError):
+        raise BadGateway("The cart service answered with a cart that makes no sense.") from None
+
+
+def _whole(value: Any) -> int:
+    if type(value) is not int or not 1 <= value < 2**63:
+        raise ValueError(value)
+    return value
