@@ -196,16 +196,17 @@ def shipment_cancel(*, order_id: uuid.UUID, user_id: int, was_paid: bool) -> Shi
     nothing. An order never paid for has no shipment and gets none.
     """
     with transaction.atomic():
-        Shipment.objects.filter(order_id=order_id, status=Shipment.Status.CREATED).update(
-            status=Shipment.Status.CANCELLED, updated_at=timezone.now()
-        )
-        shipment = selectors.shipment_for_order(order_id=order_id)
-        if shipment is None and was_paid:
-            shipment, _ = Shipment.objects.get_or_create(
+        if was_paid:
+            # Made first, or found: one being made by order.paid meanwhile is waited for,
+            # so the update below sees it, whichever event came first.
+            Shipment.objects.get_or_create(
                 order_id=order_id,
                 defaults={"user_id": user_id, "status": Shipment.Status.CANCELLED},
             )
-    return shipment
+        Shipment.objects.filter(order_id=order_id, status=Shipment.Status.CREATED).update(
+            status=Shipment.Status.CANCELLED, updated_at=timezone.now()
+        )
+        return selectors.shipment_for_order(order_id=order_id)
 
 
 def _shipment_created(shipment: Shipment) -> dict[str, object]:

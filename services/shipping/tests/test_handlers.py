@@ -179,3 +179,25 @@ def test_events_about_one_payment_handled_at_once_ship_it_once(inbox):
     assert states == ["handled"] * len(events)
     assert Shipment.objects.filter(order_id=order_id).count() == 1
     assert len(published()) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_paid_order_cancelled_while_its_payment_is_handled_ends_cancelled(inbox):
+    orders = [uuid.uuid4() for _ in range(5)]
+    events = [
+        event
+        for order_id in orders
+        for event in (
+            paid_event(order_id=order_id),
+            cancelled_event(order_id=order_id, was_paid=True),
+        )
+    ]
+
+    states = run_concurrently(lambda n: inbox.receive(events[n]), len(events))
+
+    assert states == ["handled"] * len(events)
+    assert set(Shipment.objects.filter(order_id__in=orders).values_list("status", flat=True)) == {
+        "cancelled"
+    }
+    assert Shipment.objects.filter(order_id__in=orders).count() == len(orders)
