@@ -64,11 +64,17 @@ def inbox():
 
 ITEMS = [
     {"product_id": 1, "name": "Sencha", "unit_price": "9.50", "quantity": 2, "line_total": "19.00"},
-    {"product_id": 2, "name": "Teapot", "unit_price": "39.00", "quantity": 1, "line_total": "39.00"},
+    {
+        "product_id": 2,
+        "name": "Teapot",
+        "unit_price": "39.00",
+        "quantity": 1,
+        "line_total": "39.00",
+    },
 ]
 
 
-def placed_event(*, order_id=None, user_id=1, token="tok_visa", total="62.90", **data):
+def placed_event(*, order_id=None, user_id=1, card="tok_visa", total="62.90", **data):
     """``order.placed`` as orders publishes it (version 1), a new event id each time."""
     return Event(
         type="order.placed",
@@ -88,7 +94,7 @@ def placed_event(*, order_id=None, user_id=1, token="tok_visa", total="62.90", *
                 "postal_code": "1000-001",
                 "country": "PT",
             },
-            "payment_token": token,
+            "payment_token": card,
             "created_at": "2026-11-30T10:00:00+00:00",
             **data,
         },

@@ -38,10 +38,8 @@ def state_of(event):
     return InboxEvent.objects.get(event_id=event.id).state
 
 
-def test_a_placed_order_is_charged_its_total_and_payment_succeeded_is_published(
-    inbox, provider
-):
-    event = placed_event(user_id=3, total="62.90", token="tok_mastercard")
+def test_a_placed_order_is_charged_its_total_and_payment_succeeded_is_published(inbox, provider):
+    event = placed_event(user_id=3, total="62.90", card="tok_mastercard")
     order_id = event.data["order_id"]
 
     state = inbox.receive(event)
@@ -75,10 +73,8 @@ def test_a_placed_order_is_charged_its_total_and_payment_succeeded_is_published(
         ("tok_madeUp", "invalid_token"),
     ],
 )
-def test_a_declined_charge_publishes_payment_failed_with_the_reason(
-    inbox, provider, token, reason
-):
-    event = placed_event(user_id=4, token=token, total="10.00")
+def test_a_declined_charge_publishes_payment_failed_with_the_reason(inbox, provider, token, reason):
+    event = placed_event(user_id=4, card=token, total="10.00")
 
     inbox.receive(event)
 
@@ -127,8 +123,8 @@ def test_two_events_placing_one_order_charge_it_once(inbox, provider):
 def test_a_declined_order_placed_again_is_not_charged_again(inbox, provider):
     order_id = uuid.uuid4()
 
-    inbox.receive(placed_event(order_id=order_id, token="tok_chargeDeclined"))
-    inbox.receive(placed_event(order_id=order_id, token="tok_visa"))
+    inbox.receive(placed_event(order_id=order_id, card="tok_chargeDeclined"))
+    inbox.receive(placed_event(order_id=order_id, card="tok_visa"))
 
     assert len(provider.charges()) == 1
     assert Payment.objects.get().status == "failed"
@@ -136,7 +132,7 @@ def test_a_declined_order_placed_again_is_not_charged_again(inbox, provider):
 
 
 def test_a_provider_that_is_down_raises_and_nothing_is_stored_nor_published(provider):
-    order = placed_order(placed_event(token="tok_providerDown").data)
+    order = placed_order(placed_event(card="tok_providerDown").data)
 
     with pytest.raises(ProviderUnavailable), transaction.atomic():
         services.payment_charge(order=order)
@@ -150,7 +146,7 @@ def test_a_provider_down_is_retried_with_backoff_then_dead_lettered_and_nothing_
     inbox, provider, settings
 ):
     settings.SOUK = {**settings.SOUK, "EVENTS_MAX_ATTEMPTS": 3}
-    event = placed_event(token="tok_providerDown")
+    event = placed_event(card="tok_providerDown")
 
     first = inbox.receive(event)
     waiting = InboxEvent.objects.get(event_id=event.id)
@@ -281,9 +277,7 @@ def test_a_timed_out_order_whose_payment_succeeded_later_is_refunded(inbox, prov
     order_id = uuid.uuid4()
     inbox.receive(placed_event(order_id=order_id))
 
-    inbox.receive(
-        cancelled_event(order_id=order_id, was_paid=False, reason="payment_timeout")
-    )
+    inbox.receive(cancelled_event(order_id=order_id, was_paid=False, reason="payment_timeout"))
 
     assert Payment.objects.get().status == "refunded"
     assert [type for type, _ in published()] == ["payment.succeeded", "payment.refunded"]
@@ -291,7 +285,7 @@ def test_a_timed_out_order_whose_payment_succeeded_later_is_refunded(inbox, prov
 
 def test_a_failed_payment_is_left_as_it_is_when_its_order_is_cancelled(inbox, provider):
     order_id = uuid.uuid4()
-    inbox.receive(placed_event(order_id=order_id, token="tok_insufficientFunds"))
+    inbox.receive(placed_event(order_id=order_id, card="tok_insufficientFunds"))
 
     inbox.receive(cancelled_event(order_id=order_id))
 
@@ -338,7 +332,7 @@ def test_a_dead_letter_replayed_after_its_order_was_cancelled_charges_nothing(
 ):
     settings.SOUK = {**settings.SOUK, "EVENTS_MAX_ATTEMPTS": 1}
     order_id = uuid.uuid4()
-    placed = placed_event(order_id=order_id, token="tok_providerDown")
+    placed = placed_event(order_id=order_id, card="tok_providerDown")
     inbox.receive(placed)
     inbox.receive(cancelled_event(order_id=order_id, reason="payment_timeout"))
 

@@ -91,7 +91,7 @@ def test_an_unknown_provider_is_refused_by_the_system_checks(settings):
 
     with pytest.raises(ImproperlyConfigured, match="PAYMENTS_PROVIDER='stripe-ish'"):
         provider()
-    with pytest.raises(SystemCheckError, match="payments.E001"):
+    with pytest.raises(SystemCheckError, match=r"payments\.E001"):
         call_command("check")
 
 
