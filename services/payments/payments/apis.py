@@ -43,6 +43,11 @@ class PaymentListApi(APIView):
             ref_name = "PaymentListFilter"
 
     class OutputSerializer(serializers.ModelSerializer):
+        # A pending payment is never committed, so never shown.
+        status = serializers.ChoiceField(
+            choices=[status for status in Payment.Status if status != Payment.Status.PENDING],
+            read_only=True,
+        )
         transaction_id = EmptyAsNullField(help_text="The provider's id of the charge.")
         reason = EmptyAsNullField(help_text="Why the charge was declined.")
 

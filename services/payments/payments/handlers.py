@@ -18,3 +18,16 @@ def order_placed(event: Event) -> None:
 @handlers.on("order.cancelled", source="orders")
 def order_cancelled(event: Event) -> None:
     services.payment_cancel(order=payloads.cancelled_order(event.data))
+
+
+#: Orders' other events. The queue is bound to all of souk.orders (a fanout exchange), so
+#: they arrive too; taken as handled with no effect rather than kept as dead letters.
+ORDER_EVENTS_IGNORED = ("order.confirmed", "order.paid", "order.payment_failed", "order.shipped")
+
+
+def order_event_ignored(event: Event) -> None:
+    """None of payments' business."""
+
+
+for type_ in ORDER_EVENTS_IGNORED:
+    handlers.on(type_, source="orders")(order_event_ignored)

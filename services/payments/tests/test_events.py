@@ -15,6 +15,7 @@ from payments.models import Payment
 from payments.payloads import placed_order
 from payments.providers import ProviderUnavailable
 from souk_common.events.consume import dead_letter_replay
+from souk_common.events.envelope import Event
 from souk_common.events.models import InboxEvent, OutboxEvent
 from tests.conftest import cancelled_event, placed_event, v1_cancelled_event
 
@@ -343,3 +344,18 @@ def test_a_dead_letter_replayed_after_its_order_was_cancelled_charges_nothing(
     assert state_of(placed) == "handled"
     assert len(provider.charges()) == 1
     assert Payment.objects.get().status == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "type", ["order.confirmed", "order.paid", "order.payment_failed", "order.shipped"]
+)
+def test_orders_other_events_arrive_too_and_change_nothing(inbox, provider, type):
+    # What each carries does not matter here: an order's facts, under another type.
+    other = Event(type=type, source="orders", data=cancelled_event(order_id=uuid.uuid4()).data)
+
+    state = inbox.receive(other)
+
+    assert state == "handled"  # not a dead letter: the queue receives all of souk.orders
+    assert not Payment.objects.exists()
+    assert published() == []
+    assert provider.calls == []
