@@ -18,7 +18,9 @@ from orders.countries import ISO_3166_ALPHA_2
 from orders.serializers import (
     KnownFieldsSerializer,
     OrderOutputSerializer,
+    StrictCharField,
     StrictIntegerField,
+    StrictRegexField,
     order_payload,
 )
 from souk_common.apis import OperationsApi
@@ -167,14 +169,12 @@ class CheckoutApi(APIView):
         class AddressSerializer(KnownFieldsSerializer):
             """Where the order goes; ``country`` is an ISO 3166-1 alpha-2 code (``FR``)."""
 
-            name = serializers.CharField(max_length=200)
-            line1 = serializers.CharField(max_length=200)
-            line2 = serializers.CharField(
-                max_length=200, required=False, allow_blank=True, default=""
-            )
-            city = serializers.CharField(max_length=100)
-            postal_code = serializers.CharField(max_length=20)
-            country = serializers.CharField(min_length=2, max_length=2)
+            name = StrictCharField(max_length=200)
+            line1 = StrictCharField(max_length=200)
+            line2 = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+            city = StrictCharField(max_length=100)
+            postal_code = StrictCharField(max_length=20)
+            country = StrictCharField(min_length=2, max_length=2)
 
             def validate_country(self, country: str) -> str:
                 code = country.upper()
@@ -199,13 +199,13 @@ class CheckoutApi(APIView):
             }
         )
 
-        cart_id = serializers.RegexField(
+        cart_id = StrictRegexField(
             r"^[A-Za-z0-9_-]{1,128}$",
             required=False,
             help_text="A guest cart, merged into your own cart before checking out.",
         )
         shipping_address = AddressSerializer()
-        payment_token = serializers.RegexField(
+        payment_token = StrictRegexField(
             r"^[!-~]{1,128}$",
             help_text="The payment provider's token for the card (e.g. tok_visa); never a card.",
         )

@@ -1,8 +1,9 @@
 """What the orders API's views share: the order as every view shows it, and the
 building blocks of their input serializers (each view nests its own, orders.apis).
 
-Numbers must be JSON integers (not strings, floats or booleans); unknown fields
-are refused, so a typo is not silently lost, except those a serializer ignores.
+Numbers must be JSON integers (not strings, floats or booleans), and text JSON strings;
+unknown fields are refused, so a typo is not silently lost, except those a serializer
+ignores.
 """
 
 from collections.abc import Iterable
@@ -23,6 +24,19 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return int(super().to_internal_value(data))
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, not ``42`` or ``true`` taken as one."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class StrictRegexField(StrictCharField, serializers.RegexField):
+    """A JSON string matching a regular expression."""
 
 
 class KnownFieldsSerializer(serializers.Serializer):

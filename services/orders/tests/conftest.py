@@ -1,10 +1,21 @@
-"""Fixtures of the orders service's tests: signed-in clients and faked upstreams."""
+"""Fixtures of the orders service's tests: signed-in clients, faked upstreams, and the
+inbox events are handed to."""
 
 import pytest
 from rest_framework.test import APIClient
 
 from orders import clients
-from tests.fakes import FakeProducts, FakeUsers, install
+from orders.handlers import handlers
+from souk_common.events.consume import Inbox
+from tests.fakes import (
+    FakeCart,
+    FakeProducts,
+    FakeShipping,
+    FakeUsers,
+    install,
+    install_cart,
+    install_shipping,
+)
 
 STAFF_ID = 99
 
@@ -38,6 +49,38 @@ def products(upstreams):
 
 
 @pytest.fixture
+def cart(fake_service, settings):
+    """The cart service, faked: users' and guests' carts."""
+    cart, server = FakeCart(), fake_service()
+    install_cart(server, cart)
+    settings.CART_URL = server.url
+    clients.reset()
+    return cart
+
+
+@pytest.fixture
+def shipping(fake_service, settings):
+    """The shipping service, faked: it ships to FR and GB."""
+    shipping, server = FakeShipping(), fake_service()
+    install_shipping(server, shipping)
+    settings.SHIPPING_URL = server.url
+    clients.reset()
+    return shipping
+
+
+@pytest.fixture
+def shop(upstreams, cart, shipping):
+    """Every service a checkout calls, faked: users, products, cart and shipping."""
+    return upstreams
+
+
+@pytest.fixture
+def inbox():
+    """The service's inbox, with its registered handlers, as its consumer hands events in."""
+    return Inbox(handlers)
+
+
+@pytest.fixture
 def users(upstreams):
     return upstreams[1]
 
@@ -68,3 +111,20 @@ def place(client, *lines, key=None, **extra):
     body = {"items": [{"product_id": pid, "quantity": qty} for pid, qty in lines], **extra}
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
     return client.post("/api/orders/", body, format="json", **headers)
+
+
+ADDRESS = {
+    "name": "Alice Martin",
+    "line1": "12 rue Oberkampf",
+    "line2": "3e étage",
+    "city": "Paris",
+    "postal_code": "75011",
+    "country": "FR",
+}
+
+
+def checkout(client, *, key=None, token=None, address=None, **extra):
+    """Check out the client's cart, to ``ADDRESS`` with ``tok_visa`` unless told otherwise."""
+    body = {"shipping_address": address or ADDRESS, "payment_token": token or "tok_visa", **extra}
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
+    return client.post("/api/checkout/", body, format="json", **headers)

@@ -1,8 +1,11 @@
-"""The users and products services, faked at the HTTP boundary (real local servers).
+"""The users, products, cart and shipping services, faked at the HTTP boundary (real local
+servers).
 
 The fake products service keeps stock and reservations in memory and answers
 like the real one (all or nothing, idempotent by reference, release once), so
-the saga is tested against the protocol, not against mocks of itself.
+the saga is tested against the protocol, not against mocks of itself. The fake cart
+keeps carts (users' and guests') and the fake shipping rates per country, and both
+answer their internal APIs as docs/architecture.md describes them.
 
 A test's hooks (``before``, ``garble``) run on the server's thread, while the code
 under test waits for the answer: one that touches the database does so on that
@@ -22,6 +25,23 @@ from typing import Any
 from django.db import connections
 
 from souk_common.testing import FakeRequest, FakeService, FakeUsersService
+
+
+def _failure(failures: dict[str, Any], operation: str) -> Any:
+    """What a test set for ``operation``: an exception instance or a status code makes every
+    call fail; a list of them fails the next calls in turn, then lets the operation work."""
+    failure = failures.get(operation)
+    if isinstance(failure, list):
+        failure = failure.pop(0) if failure else None
+    if isinstance(failure, BaseException):
+        raise failure
+    if isinstance(failure, int):
+        return (failure, {}, json.dumps({"error": {"code": "internal_error"}}))
+    return None
+
+
+def _error(status: int, code: str, details: dict[str, Any]) -> tuple[int, dict, str]:
+    return status, {}, json.dumps({"error": {"code": code, "message": code, "details": details}})
 
 
 @dataclass
@@ -56,14 +76,7 @@ class FakeProducts:
         return self.products[product_id].stock
 
     def _fail(self, operation: str) -> Any:
-        failure = self.failures.get(operation)
-        if isinstance(failure, list):
-            failure = failure.pop(0) if failure else None
-        if isinstance(failure, BaseException):
-            raise failure
-        if isinstance(failure, int):
-            return (failure, {}, json.dumps({"error": {"code": "internal_error"}}))
-        return None
+        return _failure(self.failures, operation)
 
     @staticmethod
     def _answer(reservation: dict[str, Any], status: int = 200) -> tuple[int, dict, str]:
@@ -76,11 +89,7 @@ class FakeProducts:
 
     @staticmethod
     def _error(status: int, code: str, details: dict[str, Any]) -> tuple[int, dict, str]:
-        return (
-            status,
-            {},
-            json.dumps({"error": {"code": code, "message": code, "details": details}}),
-        )
+        return _error(status, code, details)
 
     def reserve(self, request: FakeRequest) -> tuple[int, dict, str]:
         body = json.loads(request.body or b"{}")
@@ -187,11 +196,130 @@ class FakeUsers(FakeUsersService):
     before: dict[str, Callable[[], Any]] = field(default_factory=dict)
 
 
+@dataclass
+class FakeCart:
+    """The cart service's internal API (cart:checkout): users' carts and guests' carts,
+    product id -> quantity. Its names and prices are made up: checkout must take
+    products' instead."""
+
+    carts: dict[int, dict[int, int]] = field(default_factory=dict)
+    guests: dict[str, dict[int, int]] = field(default_factory=dict)
+    calls: list[tuple[str, int]] = field(default_factory=list)
+    failures: dict[str, Any] = field(default_factory=dict)
+    garble: dict[str, Callable[[Any], str]] = field(default_factory=dict)
+    lost_answers: dict[str, BaseException] = field(default_factory=dict)
+    before: dict[str, Callable[[], Any]] = field(default_factory=dict)
+
+    def fill(self, user_id: int, *lines: tuple[int, int]) -> None:
+        self.carts[user_id] = dict(lines)
+
+    def _fail(self, operation: str) -> Any:
+        return _failure(self.failures, operation)
+
+    def _answer(self, user_id: int) -> tuple[int, dict, str]:
+        lines = self.carts.get(user_id, {})
+        items = [
+            {
+                "product_id": pid,
+                "name": f"Cart's name for {pid}",
+                "unit_price": "0.01",
+                "quantity": quantity,
+                "line_total": f"{quantity / 100:.2f}",
+                "available": True,
+            }
+            for pid, quantity in sorted(lines.items())
+        ]
+        body = {
+            "id": f"cart-of-{user_id}",
+            "items": items,
+            "subtotal": f"{sum(lines.values()) / 100:.2f}",
+            "item_count": sum(lines.values()),
+            "expires_at": "2026-12-01T10:00:00Z",
+        }
+        return 200, {}, json.dumps(body)
+
+    def get(self, request: FakeRequest) -> tuple[int, dict, str]:
+        user_id = _user(request)
+        self.calls.append(("get", user_id))
+        return self._fail("get") or self._answer(user_id)
+
+    def merge(self, request: FakeRequest) -> tuple[int, dict, str]:
+        user_id = _user(request)
+        self.calls.append(("merge", user_id))
+        failed = self._fail("merge")
+        if failed:
+            return failed
+        guest = self.guests.pop(request.json()["cart_id"], None)
+        if guest is None:
+            return _error(404, "not_found", {})
+        mine = self.carts.setdefault(user_id, {})
+        for pid, quantity in guest.items():
+            mine[pid] = min(1000, mine.get(pid, 0) + quantity)
+        return self._answer(user_id)
+
+    def empty(self, request: FakeRequest) -> tuple[int, dict, str]:
+        user_id = _user(request)
+        self.calls.append(("empty", user_id))
+        failed = self._fail("empty")
+        if failed:
+            return failed
+        self.carts.pop(user_id, None)
+        return 204, {}, ""
+
+    def count(self, operation: str) -> int:
+        return sum(1 for name, _ in self.calls if name == operation)
+
+
+def _user(request: FakeRequest) -> int:
+    match = re.search(r"/internal/carts/users/(\d+)/", request.path)
+    assert match
+    return int(match.group(1))
+
+
+@dataclass
+class FakeShipping:
+    """The shipping service's internal quotes (shipping:quote): a rate per country
+    (carrier, base cost, cost per item, free from this subtotal, days)."""
+
+    rates: dict[str, tuple[str, str, str, str, int]] = field(
+        default_factory=lambda: {
+            "FR": ("La Poste", "4.90", "0.50", "100.00", 3),
+            "GB": ("Royal Mail", "7.50", "1.00", "150.00", 4),
+        }
+    )
+    quotes: list[dict[str, Any]] = field(default_factory=list)  # what was asked
+    failures: dict[str, Any] = field(default_factory=dict)
+    garble: dict[str, Callable[[Any], str]] = field(default_factory=dict)
+    lost_answers: dict[str, BaseException] = field(default_factory=dict)
+    before: dict[str, Callable[[], Any]] = field(default_factory=dict)
+
+    def _fail(self, operation: str) -> Any:
+        return _failure(self.failures, operation)
+
+    def quote(self, request: FakeRequest) -> tuple[int, dict, str]:
+        body = request.json()
+        self.quotes.append(body)
+        failed = self._fail("quote")
+        if failed:
+            return failed
+        country = body["address"]["country"]
+        if country not in self.rates:
+            details = {"address": {"country": [f"We do not ship to {country}."]}}
+            return _error(400, "validation_error", details)
+        carrier, base, per_item, free_over, days = self.rates[country]
+        subtotal = Decimal(body["subtotal"])
+        cost = Decimal(base) + Decimal(per_item) * body["item_count"]
+        if subtotal >= Decimal(free_over):
+            cost = Decimal("0.00")
+        answer = {"cost": f"{cost:.2f}", "carrier": carrier, "estimated_days": days}
+        return 200, {}, json.dumps(answer)
+
+
 Answer = tuple[int, dict, str]
 
 
 def _answering(
-    fake: FakeProducts | FakeUsers,
+    fake: FakeProducts | FakeUsers | FakeCart | FakeShipping,
     operation: str,
     callback: Callable[[FakeRequest], Answer],
 ) -> Callable[[FakeRequest], Answer]:
@@ -238,3 +366,16 @@ def install(
             re.compile(rf"/internal/reservations/[^/]+/{operation}/"),
             _answering(products, operation, getattr(products, operation)),
         )
+
+
+def install_cart(server: FakeService, cart: FakeCart) -> None:
+    """Answer as the cart service's internal API on ``server``."""
+    user = r"/internal/carts/users/\d+/"
+    server.add_callback("GET", re.compile(user), _answering(cart, "get", cart.get))
+    server.add_callback("POST", re.compile(user + "merge/"), _answering(cart, "merge", cart.merge))
+    server.add_callback("DELETE", re.compile(user), _answering(cart, "empty", cart.empty))
+
+
+def install_shipping(server: FakeService, shipping: FakeShipping) -> None:
+    """Answer as the shipping service's internal quotes on ``server``."""
+    server.add_callback("POST", "/internal/quotes/", _answering(shipping, "quote", shipping.quote))

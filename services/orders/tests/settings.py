@@ -8,7 +8,8 @@ from orders_service.settings import *  # noqa: F403
 from souk_common.testing import database_for_tests, souk_test_settings
 
 DATABASES = {"default": database_for_tests("orders")}
-# The events this service publishes stay in its outbox: no relay runs in these tests.
-SOUK = souk_test_settings(EVENTS_SOURCE="orders")
+# The events this service publishes stay in its outbox: no relay runs in these tests; the
+# events it consumes are handed to its inbox as its consumer would (tests/test_lifecycle.py).
+SOUK = souk_test_settings(EVENTS_SOURCE="orders", EVENTS_HANDLERS="orders.handlers.handlers")
 # The upstreams are faked by real local servers (tests/conftest.py), which hang for 1 s.
 ORDERS_UPSTREAMS = {**ORDERS_UPSTREAMS, "READ_TIMEOUT": 0.5}  # noqa: F405
