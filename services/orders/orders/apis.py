@@ -43,6 +43,15 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
+ORDER_LOCATION = OpenApiParameter(
+    "Location",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[status.HTTP_202_ACCEPTED],
+    description="The order: /api/orders/{id}/.",
+)
+
+
 def _scope(request: Request) -> int | None:
     """Whose orders the caller may see: their own, or everyone's for staff (staff now)."""
     caller = request_principal(request)
@@ -213,7 +222,7 @@ class CheckoutApi(APIView):
     @extend_schema(
         request=InputSerializer,
         responses={status.HTTP_202_ACCEPTED: OrderOutputSerializer},
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, ORDER_LOCATION],
     )
     def post(self, request: Request) -> Response:
         """Check out your cart: its stock is held and the order awaits its payment (202,

@@ -1,12 +1,15 @@
 """Fixtures of the orders service's tests: signed-in clients, faked upstreams, and the
 inbox events are handed to."""
 
+import uuid
+
 import pytest
 from rest_framework.test import APIClient
 
 from orders import clients
 from orders.handlers import handlers
 from souk_common.events.consume import Inbox
+from souk_common.events.envelope import Event
 from tests.fakes import (
     FakeCart,
     FakeProducts,
@@ -128,3 +131,66 @@ def checkout(client, *, key=None, token=None, address=None, **extra):
     body = {"shipping_address": address or ADDRESS, "payment_token": token or "tok_visa", **extra}
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
     return client.post("/api/checkout/", body, format="json", **headers)
+
+
+# Events as payments and shipping publish them (version 1), about an order as the API shows it.
+
+
+def payment_succeeded(order, *, transaction_id="txn_0001", amount=None):
+    """``payment.succeeded`` as payments publishes it (version 1)."""
+    return Event(
+        type="payment.succeeded",
+        source="payments",
+        data={
+            "payment_id": str(uuid.uuid4()),
+            "order_id": order["id"],
+            "user_id": order["user_id"],
+            "amount": amount or order["total"],
+            "transaction_id": transaction_id,
+        },
+    )
+
+
+def payment_failed(order, *, reason="card_declined"):
+    return Event(
+        type="payment.failed",
+        source="payments",
+        data={
+            "payment_id": str(uuid.uuid4()),
+            "order_id": order["id"],
+            "user_id": order["user_id"],
+            "amount": order["total"],
+            "reason": reason,
+        },
+    )
+
+
+def payment_refunded(order, *, transaction_id="txn_0001"):
+    return Event(
+        type="payment.refunded",
+        source="payments",
+        data={
+            "payment_id": str(uuid.uuid4()),
+            "order_id": order["id"],
+            "user_id": order["user_id"],
+            "amount": order["total"],
+            "transaction_id": transaction_id,
+            "refund_id": "re_0001",
+        },
+    )
+
+
+def shipment_created(order, *, tracking_number="LP123456789FR"):
+    """``shipment.created`` as shipping publishes it (version 1)."""
+    return Event(
+        type="shipment.created",
+        source="shipping",
+        data={
+            "shipment_id": 1,
+            "order_id": order["id"],
+            "user_id": order["user_id"],
+            "carrier": "La Poste",
+            "tracking_number": tracking_number,
+            "estimated_days": 3,
+        },
+    )

@@ -205,6 +205,7 @@ class FakeCart:
     carts: dict[int, dict[int, int]] = field(default_factory=dict)
     guests: dict[str, dict[int, int]] = field(default_factory=dict)
     calls: list[tuple[str, int]] = field(default_factory=list)
+    server: FakeService | None = None  # where it answers (every request it received)
     failures: dict[str, Any] = field(default_factory=dict)
     garble: dict[str, Callable[[Any], str]] = field(default_factory=dict)
     lost_answers: dict[str, BaseException] = field(default_factory=dict)
@@ -288,6 +289,7 @@ class FakeShipping:
         }
     )
     quotes: list[dict[str, Any]] = field(default_factory=list)  # what was asked
+    server: FakeService | None = None  # where it answers (every request it received)
     failures: dict[str, Any] = field(default_factory=dict)
     garble: dict[str, Callable[[Any], str]] = field(default_factory=dict)
     lost_answers: dict[str, BaseException] = field(default_factory=dict)
@@ -370,6 +372,7 @@ def install(
 
 def install_cart(server: FakeService, cart: FakeCart) -> None:
     """Answer as the cart service's internal API on ``server``."""
+    cart.server = server
     user = r"/internal/carts/users/\d+/"
     server.add_callback("GET", re.compile(user), _answering(cart, "get", cart.get))
     server.add_callback("POST", re.compile(user + "merge/"), _answering(cart, "merge", cart.merge))
@@ -378,4 +381,5 @@ def install_cart(server: FakeService, cart: FakeCart) -> None:
 
 def install_shipping(server: FakeService, shipping: FakeShipping) -> None:
     """Answer as the shipping service's internal quotes on ``server``."""
+    shipping.server = server
     server.add_callback("POST", "/internal/quotes/", _answering(shipping, "quote", shipping.quote))

@@ -49,3 +49,60 @@ def test_change_page_shows_lines_and_keeps_money_and_status_read_only(admin_clie
 
 def test_orders_cannot_be_added_in_the_admin(admin_client):
     assert admin_client.get("/admin/orders/order/add/").status_code == 403
+
+
+def test_a_checkouts_shipping_payment_and_shipment_are_shown_read_only(admin_client):
+    checkout = Order.objects.create(
+        user_id=7,
+        kind="checkout",
+        status="shipped",
+        subtotal="19.00",
+        shipping_cost="5.90",
+        total="24.90",
+        shipping_address={
+            "name": "Alice Martin",
+            "line1": "12 rue Oberkampf",
+            "line2": "",
+            "city": "Paris",
+            "postal_code": "75011",
+            "country": "FR",
+        },
+        payment_status="succeeded",
+        payment_transaction_id="txn_0001",
+        shipment_carrier="La Poste",
+        shipment_tracking_number="LP123456789FR",
+    )
+
+    page = admin_client.get(f"/admin/orders/order/{checkout.pk}/change/")
+
+    assert page.status_code == 200
+    for shown in (b"rue Oberkampf", b"txn_0001", b"La Poste", b"LP123456789FR", b"5.90"):
+        assert shown in page.content
+    admin_client.post(
+        f"/admin/orders/order/{checkout.pk}/change/",
+        {
+            "status": "cancelled",
+            "payment_status": "refunded",
+            "shipment_tracking_number": "forged",
+            "shipping_cost": "0.00",
+            "lines-TOTAL_FORMS": "0",
+            "lines-INITIAL_FORMS": "0",
+            "lines-MIN_NUM_FORMS": "0",
+            "lines-MAX_NUM_FORMS": "1000",
+        },
+    )
+    checkout.refresh_from_db()
+    assert (checkout.status, checkout.payment_status) == ("shipped", "succeeded")
+    assert (checkout.shipment_tracking_number, str(checkout.shipping_cost)) == (
+        "LP123456789FR",
+        "5.90",
+    )
+
+
+def test_list_filters_by_kind(admin_client, order):
+    checkout = Order.objects.create(user_id=7, kind="checkout", status="awaiting_payment")
+
+    page = admin_client.get("/admin/orders/order/", {"kind__exact": "checkout"})
+
+    assert str(checkout.pk).encode() in page.content
+    assert str(order.pk).encode() not in page.content

@@ -11,7 +11,7 @@ import pytest
 
 from orders.models import Order
 from souk_common.testing import Dropped
-from tests.conftest import place
+from tests.conftest import ADDRESS, checkout, place
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +99,74 @@ def test_an_account_answer_that_makes_no_sense_is_502_and_no_order(alice, users,
     assert response.json()["error"]["code"] == "bad_gateway"
     assert not Order.objects.exists()
     assert products.calls == []
+
+
+# Cart and shipping, as a checkout calls them -----------------------------------------
+
+
+def cart_items(*changes):
+    """Garble the items of the cart's answer."""
+    return lambda body: json.dumps({**body, "items": [*body["items"], *changes]})
+
+
+NONSENSE_CARTS = {
+    "not json": lambda body: "<html>Bad Gateway</html>",
+    "not an object": lambda body: "[]",
+    "no items": lambda body: json.dumps({"id": body["id"]}),
+    "items not a list": lambda body: json.dumps({**body, "items": {"1": 2}}),
+    "a product id as text": cart_items({"product_id": "2", "quantity": 1}),
+    "a quantity of zero": cart_items({"product_id": 2, "quantity": 0}),
+    "a quantity over 1000": cart_items({"product_id": 2, "quantity": 1001}),
+    "a product on two lines": cart_items({"product_id": 1, "quantity": 1}),
+}
+
+
+@pytest.mark.parametrize("garble", NONSENSE_CARTS.values(), ids=NONSENSE_CARTS)
+def test_a_cart_that_makes_no_sense_is_502_and_nothing_is_recorded(
+    alice, shop, cart, shipping, garble
+):
+    products, _ = shop
+    cart.fill(1, (1, 1))
+    cart.garble["get"] = garble
+
+    response = checkout(alice)
+
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "bad_gateway"
+    assert not Order.objects.exists()
+    assert products.calls == []
+
+
+def test_cart_and_shipping_are_called_with_the_service_token_and_the_request_id(
+    alice, shop, cart, shipping
+):
+    cart.fill(1, (1, 1))
+
+    response = alice.post(
+        "/api/checkout/",
+        {"shipping_address": ADDRESS, "payment_token": "tok_visa"},
+        format="json",
+        HTTP_X_REQUEST_ID="checkout-request-1",
+    )
+
+    assert response.status_code == 202
+    requests = [*cart.server.calls, *shipping.server.calls]
+    assert [request.method for request in requests] == ["GET", "DELETE", "POST"]
+    for request in requests:
+        assert request.headers["Authorization"] == "Bearer service-token"
+        assert request.headers["X-Request-ID"] == "checkout-request-1"
+
+
+def test_cart_reads_are_retried_through_a_blip_and_a_merge_is_not(alice, shop, cart):
+    cart.fill(1, (1, 1))
+    cart.failures["get"] = [503]
+
+    assert checkout(alice).status_code == 202
+    assert cart.count("get") == 2
+
+    cart.guests["guest"] = {2: 1}
+    cart.failures["merge"] = [503]
+    response = checkout(alice, cart_id="guest")
+
+    assert response.status_code == 503
+    assert cart.count("merge") == 1

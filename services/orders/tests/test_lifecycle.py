@@ -14,10 +14,17 @@ from django.utils import timezone
 
 from orders.models import Order
 from orders.services import orders_reconcile
-from souk_common.events.envelope import Event
 from souk_common.events.models import InboxEvent, OutboxEvent
 from souk_common.testing import Dropped, Hung
-from tests.conftest import ADDRESS, checkout, place
+from tests.conftest import (
+    ADDRESS,
+    checkout,
+    payment_failed,
+    payment_refunded,
+    payment_succeeded,
+    place,
+    shipment_created,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -31,66 +38,6 @@ def order(alice, shop, cart):
     response = checkout(alice)
     assert response.status_code == 202
     return response.json()
-
-
-def payment_succeeded(order, *, transaction_id="txn_0001", amount=None):
-    """``payment.succeeded`` as payments publishes it (version 1)."""
-    return Event(
-        type="payment.succeeded",
-        source="payments",
-        data={
-            "payment_id": str(uuid.uuid4()),
-            "order_id": order["id"],
-            "user_id": order["user_id"],
-            "amount": amount or order["total"],
-            "transaction_id": transaction_id,
-        },
-    )
-
-
-def payment_failed(order, *, reason="card_declined"):
-    return Event(
-        type="payment.failed",
-        source="payments",
-        data={
-            "payment_id": str(uuid.uuid4()),
-            "order_id": order["id"],
-            "user_id": order["user_id"],
-            "amount": order["total"],
-            "reason": reason,
-        },
-    )
-
-
-def payment_refunded(order, *, transaction_id="txn_0001"):
-    return Event(
-        type="payment.refunded",
-        source="payments",
-        data={
-            "payment_id": str(uuid.uuid4()),
-            "order_id": order["id"],
-            "user_id": order["user_id"],
-            "amount": order["total"],
-            "transaction_id": transaction_id,
-            "refund_id": "re_0001",
-        },
-    )
-
-
-def shipment_created(order, *, tracking_number="LP123456789FR"):
-    """``shipment.created`` as shipping publishes it (version 1)."""
-    return Event(
-        type="shipment.created",
-        source="shipping",
-        data={
-            "shipment_id": 1,
-            "order_id": order["id"],
-            "user_id": order["user_id"],
-            "carrier": "La Poste",
-            "tracking_number": tracking_number,
-            "estimated_days": 3,
-        },
-    )
 
 
 def published(type):

@@ -185,3 +185,14 @@ def test_forged_tokens_are_refused(token_factory, products, kind):
     assert client.get("/api/orders/").status_code == 401
     assert place(client, (1, 1)).status_code == 401
     assert products.calls == []
+
+
+def test_an_order_placed_without_checkout_has_no_shipping_payment_or_shipment(alice, products):
+    placed = place(alice, (1, 1)).json()
+
+    for shown in (placed, alice.get(f"/api/orders/{placed['id']}/").json()):
+        assert {
+            name: shown[name]
+            for name in ("subtotal", "shipping_cost", "shipping_address", "payment", "shipment")
+        } == dict.fromkeys(("subtotal", "shipping_cost", "shipping_address", "payment", "shipment"))
+        assert (shown["status"], shown["total"]) == ("confirmed", "9.50")

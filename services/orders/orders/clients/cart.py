@@ -9,6 +9,9 @@ from typing import Any
 from souk_common.clients import ServiceClient, ServiceResponse
 from souk_common.errors import BadGateway, UpstreamUnavailable
 
+#: A cart line holds 1 to 1000 of its product, as an order line does.
+MAX_QUANTITY = 1000
+
 
 @dataclass(frozen=True)
 class CartLine:
@@ -79,17 +82,21 @@ def _cart(response: ServiceResponse) -> Cart:
         items = body["items"]
         if not isinstance(items, list):
             raise TypeError(items)
-        return Cart(
-            lines=tuple(
-                CartLine(product_id=_whole(item["product_id"]), quantity=_whole(item["quantity"]))
-                for item in items
+        lines = tuple(
+            CartLine(
+                product_id=_whole(item["product_id"], 2**63 - 1),
+                quantity=_whole(item["quantity"], MAX_QUANTITY),
             )
+            for item in items
         )
+        if len({line.product_id for line in lines}) != len(lines):
+            raise ValueError("a product on two lines")
+        return Cart(lines=lines)
     except (KeyError, TypeError, ValueError):
         raise BadGateway("The cart service answered with a cart that makes no sense.") from None
 
 
-def _whole(value: Any) -> int:
-    if type(value) is not int or not 1 <= value < 2**63:
+def _whole(value: Any, maximum: int) -> int:
+    if type(value) is not int or not 1 <= value <= maximum:
         raise ValueError(value)
     return value
