@@ -15,8 +15,8 @@ checkout's is its request (:func:`checkout_fingerprint`), and is looked up befor
 checkout does anything (:meth:`KeyClaim.look`): the checkout empties the cart it reads,
 so a retry must find its answer before it looks at the cart again.
 
-Placing the order is the service's job (``services.order_place``); this module keeps the
-answer. :func:`answer_once` gives ``order_place`` a :class:`KeyClaim`, which the service
+Placing the order is the service's job (``services.order_place``, ``order_checkout``); this
+module keeps the answer. :func:`answer_once` gives the service a :class:`KeyClaim`, which it
 runs in the very transaction that records the pending order: a crash leaves neither an
 order without its key nor a key without its order. The answer is kept once the order is
 settled; one the saga leaves unsettled is settled by ``services.orders_reconcile``, which

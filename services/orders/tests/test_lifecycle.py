@@ -12,13 +12,16 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from orders.handlers import handlers
 from orders.models import Order
 from orders.services import orders_reconcile
+from souk_common.events.consume import Inbox
 from souk_common.events.models import InboxEvent, OutboxEvent
-from souk_common.testing import Dropped, Hung
+from souk_common.testing import Dropped, Hung, run_concurrently
 from tests.conftest import (
     ADDRESS,
     checkout,
+    client_for,
     payment_failed,
     payment_refunded,
     payment_succeeded,
@@ -526,4 +529,48 @@ def test_a_timeout_while_products_is_down_is_finished_by_the_next_run(order, pro
     assert Order.objects.get().status == "cancelled"
     [event] = published("order.cancelled")
     assert event["reason"] == "payment_timeout"
+    assert (products.stock(1), products.stock(2)) == (10, 2)
+
+
+# Two consumers at once ---------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_payment_told_twice_to_two_consumers_at_once_pays_the_order_once(order, products):
+    # Two consumer processes, each with the payment under an event id of its own (payments
+    # published it twice): both commit at products (the same commit), one moves the order.
+    events = [payment_succeeded(order), payment_succeeded(order)]
+
+    states = run_concurrently(lambda index: Inbox(handlers).receive(events[index]), 2)
+
+    assert states == [HANDLED, HANDLED]
+    assert Order.objects.get().status == "paid"
+    assert len(published("order.paid")) == 1
+    assert (products.stock(1), products.stock(2)) == (8, 1)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_payment_and_a_cancel_at_once_end_paid_or_cancelled_never_both(
+    alice, token_factory, order, products
+):
+    def act(index):
+        if index == 0:
+            return Inbox(handlers).receive(payment_succeeded(order))
+        owner = client_for(token_factory.access(user_id=1, username="alice"))
+        return owner.post(f"/api/orders/{order['id']}/cancel/").status_code
+
+    results = run_concurrently(act, 2)
+
+    assert results[0] == HANDLED
+    now = seen(alice, order)
+    assert now["status"] == "cancelled"  # paid first then cancelled, or cancelled first
+    assert results[1] == 200
+    assert now["payment"]["status"] == "succeeded"
+    [cancelled] = published("order.cancelled")
+    paid_first = published("order.paid")
+    assert len(paid_first) <= 1
+    if paid_first:  # then the cancel found it paid, and says a refund follows
+        assert cancelled["was_paid"] is True
     assert (products.stock(1), products.stock(2)) == (10, 2)
