@@ -72,7 +72,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from orders import clients, idempotency
-from orders.clients.cart import GuestCartNotFound
+from orders.clients.cart import GuestCartNotFound, MergeRefused
 from orders.clients.products import (
     OutOfStock,
     ProductsUnavailable,
@@ -557,10 +557,10 @@ def _cart_lines(user_id: int, cart_id: str | None) -> tuple[Any, ...]:
     try:
         return carts.merge(user_id, cart_id).lines
     except GuestCartNotFound:
-        raise InvalidInput(
-            "No guest cart has this id: it is unknown or has expired.",
-            details={"cart_id": ["No guest cart has this id: it is unknown or has expired."]},
-        ) from None
+        unknown = "No guest cart has this id: it is unknown or has expired."
+        raise InvalidInput(unknown, details={"cart_id": [unknown]}) from None
+    except MergeRefused as refused:
+        raise InvalidInput(refused.message, details={"cart_id": [refused.message]}) from None
 
 
 def _hold_quote_and_place(

@@ -250,10 +250,24 @@ class FakeCart:
         failed = self._fail("merge")
         if failed:
             return failed
-        guest = self.guests.pop(request.json()["cart_id"], None)
+        guest = self.guests.get(request.json()["cart_id"])
         if guest is None:
             return _error(404, "not_found", {})
         mine = self.carts.setdefault(user_id, {})
+        if len(set(mine) | set(guest)) > 50:
+            return (
+                400,
+                {},
+                json.dumps(
+                    {
+                        "error": {
+                            "code": "validation_error",
+                            "message": "A cart holds at most 50 products.",
+                        }
+                    }
+                ),
+            )
+        del self.guests[request.json()["cart_id"]]
         for pid, quantity in guest.items():
             mine[pid] = min(1000, mine.get(pid, 0) + quantity)
         return self._answer(user_id)

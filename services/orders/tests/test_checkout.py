@@ -144,6 +144,20 @@ def test_an_unknown_or_expired_guest_cart_is_400_and_nothing_is_recorded(alice, 
     assert products.calls == []
 
 
+def test_a_guest_cart_that_cannot_be_merged_is_400_and_nothing_is_recorded(alice, shop, cart):
+    products, _ = shop
+    cart.fill(1, *((pid, 1) for pid in range(100, 140)))
+    cart.guests["guest-big"] = dict.fromkeys(range(200, 220), 1)
+
+    response = checkout(alice, cart_id="guest-big")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"cart_id": ["A cart holds at most 50 products."]}
+    assert "guest-big" in cart.guests
+    assert not Order.objects.exists()
+    assert products.calls == []
+
+
 def test_an_empty_cart_is_400_and_nothing_is_recorded(alice, shop, cart, shipping):
     products, _ = shop
 

@@ -30,6 +30,15 @@ class GuestCartNotFound(Exception):
     """The guest cart to merge does not exist, or has expired."""
 
 
+class MergeRefused(Exception):
+    """The cart service would not merge the guest cart (the user's cart would hold too
+    many products, say); ``message`` says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class CartClient:
     """Reads and empties a user's cart through the cart service's internal API
     (``cart:checkout``)."""
@@ -56,6 +65,8 @@ class CartClient:
         )
         if response.status == 404:
             raise GuestCartNotFound(cart_id)
+        if response.status == 400:
+            raise MergeRefused(_message(response) or "The carts cannot be merged.")
         return _cart(response)
 
     def empty(self, user_id: int) -> None:
@@ -94,6 +105,14 @@ def _cart(response: ServiceResponse) -> Cart:
         return Cart(lines=lines)
     except (KeyError, TypeError, ValueError):
         raise BadGateway("The cart service answered with a cart that makes no sense.") from None
+
+
+def _message(response: ServiceResponse) -> str:
+    """The message of an error the cart service answered, if it said one."""
+    body = response.json()
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return message[:500] if isinstance(message, str) else ""
 
 
 def _whole(value: Any, maximum: int) -> int:
