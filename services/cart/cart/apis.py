@@ -9,8 +9,6 @@ looks like, is 404. Internal views (``/internal/``) serve the orders service, wh
 the ``cart:checkout`` scope, and name the user in the path.
 """
 
-import re
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
@@ -29,9 +27,6 @@ from souk_common.auth import request_principal
 from souk_common.permissions import HasScope, IsUser
 from souk_common.tokens import Principal
 
-# What services.cart_create makes: 32 URL-safe characters. Anything else names no cart.
-GUEST_ID = re.compile(r"[A-Za-z0-9_-]{32}")
-
 CART_ID_HEADER = OpenApiParameter(
     "X-Cart-ID",
     OpenApiTypes.STR,
@@ -45,7 +40,7 @@ def _answer(cart: CartView, status_code: int = status.HTTP_200_OK) -> Response:
 
 
 def _guest_id(value: str) -> str:
-    if not GUEST_ID.fullmatch(value):
+    if not services.GUEST_ID.fullmatch(value):
         raise CartNotFound()
     return value
 

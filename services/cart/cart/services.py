@@ -8,6 +8,8 @@ other products, so that the cart is then usually priced from that same answer: o
 
 from __future__ import annotations
 
+import math
+import re
 import secrets
 from collections.abc import Callable
 
@@ -18,6 +20,8 @@ from souk_common.errors import InvalidInput
 
 #: 24 random bytes: 192 bits, 32 URL-safe characters.
 GUEST_ID_BYTES = 24
+#: What a guest cart's id looks like (base64url, unpadded); nothing else names one.
+GUEST_ID = re.compile(rf"[A-Za-z0-9_-]{{{math.ceil(GUEST_ID_BYTES * 4 / 3)}}}")
 
 
 class ProductUnavailable(InvalidInput):

@@ -2,19 +2,26 @@
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from souk_common import settings as common
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = common.ServiceEnv("cart", base_dir=BASE_DIR)
 
-globals().update(
-    common.service_settings(
-        env,
-        apps=["cart"],
-        title="Souk cart",
-        description="A basket for everyone, signed in or not: guests name theirs with "
-        "X-Cart-ID, a signed-in user's is found from the token.",
-    )
+title = "Souk cart"
+description = (
+    "A basket for everyone, signed in or not: guests name theirs with X-Cart-ID, "
+    "a signed-in user's is found from the token."
+)
+globals().update(common.service_settings(env, apps=["cart"], title=title, description=description))
+# Ids in paths (cart.urls.IdConverter) are integers in the OpenAPI schema.
+SPECTACULAR_SETTINGS = common.spectacular_settings(
+    title=title,
+    description=description,
+    PATH_CONVERTER_OVERRIDES={
+        "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2**63 - 1}
+    },
 )
 
 # Where carts live (cart.stores): Redis at REDIS_URL when it is set, one hash per cart
@@ -24,6 +31,10 @@ globals().update(
 CART_REDIS_URL = env.get_str("REDIS_URL")
 CART_REDIS_KEY_PREFIX = env.get_str("CART_REDIS_KEY_PREFIX", "souk:cart:")
 CART_TTL_SECONDS = env.get_int("CART_TTL_SECONDS", 3 * 3600)
+if CART_TTL_SECONDS < 1:
+    raise ImproperlyConfigured(
+        f"CART_TTL_SECONDS={CART_TTL_SECONDS}: a cart must live 1 s at least."
+    )
 # How long a call to Redis may take (to connect, and to answer) before the request fails.
 CART_REDIS_TIMEOUT = env.get_float("CART_REDIS_TIMEOUT", 1.0)
 

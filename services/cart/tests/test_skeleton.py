@@ -20,6 +20,10 @@ def test_the_schema_describes_every_operation_and_the_cart_header(client):
     assert set(paths["/api/cart/merge/"]) == {"post"}
     assert set(paths["/internal/carts/users/{user_id}/"]) == {"get", "delete"}
     assert set(paths["/internal/carts/users/{user_id}/merge/"]) == {"post"}
+    product_id = paths["/api/cart/items/{product_id}/"]["put"]["parameters"]
+    assert {"name": "product_id", "type": "integer"} in [
+        {"name": p["name"], "type": p["schema"]["type"]} for p in product_id
+    ]
     headers = [p["name"] for p in paths["/api/cart/"]["get"]["parameters"] if p["in"] == "header"]
     assert headers == ["X-Cart-ID"]
     line = schema["components"]["schemas"]["CartLineOutput"]["properties"]
