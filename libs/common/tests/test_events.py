@@ -5,6 +5,7 @@ to exactly one."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -20,8 +21,15 @@ from kombu import Producer
 
 from souk_common import sql
 from souk_common.events import broker
-from souk_common.events.consume import MALFORMED, Handlers, QueueConsumer
-from souk_common.events.envelope import Event
+from souk_common.events.consume import (
+    MALFORMED,
+    Handlers,
+    Inbox,
+    QueueConsumer,
+    dead_letter_replay,
+    inbox_secrets_redact,
+)
+from souk_common.events.envelope import REDACTED, Event
 from souk_common.events.models import InboxEvent, OutboxEvent
 from souk_common.events.publish import event_publish, event_publish_if
 from souk_common.events.relay import Relay
@@ -403,3 +411,216 @@ def test_relays_running_side_by_side_never_send_one_event_twice(broker_url, sett
     assert sorted(received) == sorted(str(event.id) for event in events)
     assert sum(relay.sent for relay in relays) == 300
     assert all(relay.sent for relay in relays)  # they shared the work
+
+
+# Types a service does not consume, and secrets kept no longer than needed.
+
+
+def queue_is_empty(shop) -> bool:
+    """Whether every message on the consumer's queue was acknowledged."""
+    with broker.connection(shop.url) as connection:
+        (queue,) = shop.consumer.queues
+        return queue(connection.default_channel).get(no_ack=True) is None
+
+
+def test_ignored_types_are_acknowledged_and_stored_nowhere_while_the_next_is_handled(shop, caplog):
+    caplog.set_level(logging.DEBUG)
+    shop.handlers.ignore("thing.noticed", "thing.seen", source=shop.source)
+    noticed = Event(type="thing.noticed", source=shop.source, data={"note": "not for us"})
+    seen = Event(type="thing.seen", source=shop.source, version=7, data={"note": "nor this"})
+    fine = Event(type="thing.happened", source=shop.source, data={"note": "fine"})
+
+    shop.publish_raw(noticed.to_json(), seen.to_json(), fine.to_json())
+    shop.consume()
+
+    assert notes() == ["fine"]
+    assert list(InboxEvent.objects.values_list("event_id", "state")) == [(fine.id, "handled")]
+    assert queue_is_empty(shop)  # all three acknowledged
+    assert "not for us" not in caplog.text  # a debug line at most: the type and the id
+    assert all(record.levelno <= logging.DEBUG for record in caplog.records
+               if str(noticed.id) in record.getMessage())  # fmt: skip
+
+
+def test_a_type_neither_handled_nor_ignored_or_ignored_from_another_source_is_a_dead_letter(shop):
+    shop.handlers.ignore("thing.noticed", source=shop.source)
+    unknown = Event(type="thing.noticd", source=shop.source, data={"note": "a typo"})
+    elsewhere = Event(type="thing.noticed", source="elsewhere", data={"note": "elsewhere"})
+
+    shop.publish_raw(unknown.to_json(), elsewhere.to_json())
+    shop.consume()
+
+    dead = InboxEvent.objects.filter(state="dead")
+    assert sorted(dead.values_list("event_id", flat=True)) == sorted([unknown.id, elsewhere.id])
+    assert queue_is_empty(shop)
+
+
+def test_a_dead_letter_of_a_type_ignored_since_leaves_nothing_once_replayed(shop):
+    before = Event(type="thing.noticed", source=shop.source, data={"note": "before"})
+    shop.publish_raw(before.to_json())
+    shop.consume()
+    assert InboxEvent.objects.get().state == "dead"
+
+    shop.handlers.ignore("thing.noticed", source=shop.source)
+    assert dead_letter_replay(before.id)
+    shop.consume()
+
+    assert not InboxEvent.objects.exists()
+
+
+def test_a_type_is_handled_or_ignored_never_both():
+    handlers = Handlers()
+    handlers.on("thing.happened", source="shop")(lambda event: None)
+    handlers.ignore("thing.noticed", source="shop")
+
+    with pytest.raises(ValueError, match="has a handler"):
+        handlers.ignore("thing.happened", source="shop")
+    with pytest.raises(ValueError, match="ignored already"):
+        handlers.on("thing.noticed", source="shop")(lambda event: None)
+    assert handlers.sources == {"shop"}
+
+
+class Cards:
+    """``card.charged`` handled by ``shop`` with its ``card`` a secret: each receipt notes
+    the card the handler was given and what the inbox's row held for it meanwhile."""
+
+    def __init__(self, shop) -> None:
+        self.failures = 0  # how many more attempts fail
+        shop.handlers.on("card.charged", source=shop.source, secrets=("card",))(self.handle)
+
+    def handle(self, event: Event) -> None:
+        stored = InboxEvent.objects.get(event_id=event.id).envelope["data"]["card"]
+        Receipt.objects.create(event_id=event.id, note=f"{event.data['card']}, row {stored}")
+        if self.failures > 0:
+            self.failures -= 1
+            raise RuntimeError("the charge failed")
+
+
+def charged(shop, card="4242 4242") -> Event:
+    return Event(type="card.charged", source=shop.source, data={"order": 7, "card": card})
+
+
+def stored_data(event: Event) -> dict:
+    return InboxEvent.objects.get(event_id=event.id).envelope["data"]
+
+
+def test_a_secret_is_sent_whole_and_kept_only_until_the_relay_and_the_handler_are_done(shop):
+    Cards(shop)
+    with transaction.atomic():
+        event = event_publish(
+            type="card.charged", data={"order": 7, "card": "4242 4242"}, secrets=("card",)
+        )
+    waiting = OutboxEvent.objects.get().envelope["data"]
+
+    shop.relay_and_consume()
+
+    assert waiting == {"order": 7, "card": "4242 4242"}  # the relay needs it
+    sent = OutboxEvent.objects.get()
+    assert sent.sent_at is not None
+    assert sent.envelope["data"] == {"order": 7, "card": REDACTED}
+    # The handler got it whole, through the broker; the row recording it handled never held it.
+    assert notes() == [f"4242 4242, row {REDACTED}"]
+    assert stored_data(event) == {"order": 7, "card": REDACTED}
+
+
+def test_a_failed_event_keeps_its_secret_for_the_retry_and_loses_it_once_handled(shop):
+    cards = Cards(shop)
+    cards.failures = 1
+    inbox = Inbox(shop.handlers)
+    event = charged(shop)
+
+    assert inbox.receive(event) == "retrying"
+    waiting = stored_data(event)
+    inbox.retry_due()
+
+    assert waiting["card"] == "4242 4242"
+    assert InboxEvent.objects.get(event_id=event.id).state == "handled"
+    assert stored_data(event) == {"order": 7, "card": REDACTED}
+    assert notes() == ["4242 4242, row 4242 4242"]  # the retry was given it
+
+
+def test_a_dead_letter_keeps_its_secret_to_be_replayed_and_the_handled_replay_drops_it(shop):
+    cards = Cards(shop)
+    cards.failures = 3
+    inbox = Inbox(shop.handlers)
+    event = charged(shop)
+    inbox.receive(event)
+    inbox.retry_due()
+    inbox.retry_due()
+    dead = stored_data(event)
+
+    dead_letter_replay(event.id)
+    inbox.retry_due()
+
+    assert dead["card"] == "4242 4242"
+    assert InboxEvent.objects.get(event_id=event.id).state == "handled"
+    assert stored_data(event)["card"] == REDACTED
+    assert notes() == ["4242 4242, row 4242 4242"]
+
+
+def test_a_service_redacts_the_copies_it_will_never_need_whole_again(shop):
+    cards = Cards(shop)
+    cards.failures = 2
+    inbox = Inbox(shop.handlers)
+    waiting, other = charged(shop), charged(shop, card="5555 4444")
+    inbox.receive(waiting)
+    inbox.receive(other)
+
+    redacted = inbox_secrets_redact(
+        InboxEvent.objects.filter(event_id=waiting.id), secrets=("card",)
+    )
+    again = inbox_secrets_redact(InboxEvent.objects.filter(event_id=waiting.id), secrets=["card"])
+
+    assert (redacted, again) == (1, 0)
+    assert stored_data(waiting) == {"order": 7, "card": REDACTED}
+    assert stored_data(other)["card"] == "5555 4444"
+    assert set(InboxEvent.objects.values_list("state", flat=True)) == {"retrying"}
+
+
+def test_a_change_takes_its_event_with_a_secret_along_and_the_relay_drops_it_once_sent(shop):
+    Cards(shop)
+    Receipt.objects.create(event_id=uuid.uuid4(), note="draft")
+
+    stored = event_publish_if(
+        finalise("draft"), type="card.charged", data={"order": 7, "card": "4242"},
+        secrets=("card",),
+    )  # fmt: skip
+    assert sql.execute_together(stored) == 1
+    waiting = OutboxEvent.objects.get().envelope["data"]["card"]
+    shop.relay_and_consume()
+
+    assert waiting == "4242"
+    assert OutboxEvent.objects.get().envelope["data"]["card"] == REDACTED
+    assert notes() == ["4242, row [redacted]", "draft, final"]
+
+
+def test_a_secret_named_is_a_key_of_the_data():
+    with pytest.raises(ValueError, match="card"):
+        event_publish(type="card.charged", data={"order": 7, "crad": "4242"}, secrets=("card",))
+    with pytest.raises(TypeError):
+        event_publish(type="card.charged", data={"order": 7, "card": "4242"}, secrets="card")
+    with pytest.raises(TypeError):
+        Handlers().on("card.charged", source="shop", secrets="card")
+    assert not OutboxEvent.objects.exists()
+
+
+def test_marking_a_batch_sent_takes_one_more_update_only_when_it_holds_a_secret(shop):
+    def updates_to_send() -> int:
+        with (
+            CaptureQueriesContext(connections["default"]) as queries,
+            broker.connection(shop.url) as connection,
+        ):
+            shop.relay.send_pending(connection)
+        return sum(query["sql"].startswith("UPDATE") for query in queries.captured_queries)
+
+    for n in range(3):
+        event_publish(type="thing.happened", data={"note": f"plain {n}"})
+    plain = updates_to_send()
+    event_publish(type="thing.happened", data={"note": "plain"})
+    event_publish(type="card.charged", data={"card": "4242"}, secrets=("card",))
+    event_publish(type="card.charged", data={"card": "5555"}, secrets=("card",))
+    mixed = updates_to_send()
+
+    assert (plain, mixed) == (1, 2)
+    assert not OutboxEvent.objects.filter(sent_at=None).exists()
+    cards = OutboxEvent.objects.filter(type="card.charged")
+    assert [event.envelope["data"]["card"] for event in cards] == [REDACTED, REDACTED]

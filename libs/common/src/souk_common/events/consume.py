@@ -12,6 +12,26 @@ A consuming app registers its handlers in its ``handlers.py``::
 and names them in ``SOUK["EVENTS_HANDLERS"] = "<app>.handlers.handlers"``. A handler
 calls the app's services, as a view does; it runs inside the transaction that records
 the event in the inbox, so its writes and the record commit or roll back together.
+
+A queue is bound to whole exchanges (fanout): it receives every type its sources
+publish. The types a service knowingly does not consume are named, and acknowledged
+with nothing stored::
+
+    handlers.ignore("order.placed", "order.shipped", source="orders")
+
+Any other type with no handler (a typo, a type nobody declared) is a dead letter.
+
+A handler whose event carries a secret names it, and the inbox's copy of the event
+keeps it only as long as it may be needed again::
+
+    @handlers.on("order.placed", source="orders", secrets=("payment_token",))
+
+The handler gets the event whole; the row recording it as handled stores
+:data:`~souk_common.events.envelope.REDACTED` in its place. An event whose handler
+failed keeps it while it waits for a retry (the retry needs it) and loses it in the
+transaction that finally records it handled; a dead letter keeps it, so that it can
+be replayed, until the service redacts it (:func:`inbox_secrets_redact`, once it knows
+the event will never be needed whole again).
 """
 
 from __future__ import annotations
@@ -20,13 +40,14 @@ import logging
 import threading
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, close_old_connections, transaction
 from django.db import connection as db_connection
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from kombu import Connection, Consumer
@@ -34,7 +55,7 @@ from kombu.message import Message
 
 from souk_common.conf import souk_settings
 from souk_common.events import broker
-from souk_common.events.envelope import Event, MalformedEvent
+from souk_common.events.envelope import Event, MalformedEvent, envelope_redacted, secret_keys
 from souk_common.events.models import InboxEvent
 from souk_common.logging import request_id_var, traceparent_var
 
@@ -50,31 +71,75 @@ class Registration:
     handler: Handler
     source: str
     versions: frozenset[int]
+    secrets: frozenset[str] = frozenset()
 
 
 class Handlers:
-    """The one place a service's event handlers are registered, by event type."""
+    """The one place a service's event handlers are registered, by event type, and the
+    types it knowingly does not consume."""
 
     def __init__(self) -> None:
         self._by_type: dict[str, Registration] = {}
+        self._ignored: dict[str, str] = {}  # type -> the source it is ignored from
 
     def on(
-        self, type: str, *, source: str, versions: tuple[int, ...] = (1,)
+        self,
+        type: str,
+        *,
+        source: str,
+        versions: tuple[int, ...] = (1,),
+        secrets: Collection[str] = (),
     ) -> Callable[[Handler], Handler]:
-        """Register the decorated function for events ``type`` from ``source``."""
+        """Register the decorated function for events ``type`` from ``source``.
+
+        ``secrets`` names keys of the event's data that must not be kept once the
+        event is handled (a payment token): the handler gets them, and the inbox's
+        row stores :data:`~souk_common.events.envelope.REDACTED` in their place from
+        the moment the event is recorded handled, in that same transaction. Until
+        then (a failed attempt waiting for a retry, a dead letter) the row keeps them.
+        """
+        keys = secret_keys(secrets)
 
         def register(handler: Handler) -> Handler:
-            if type in self._by_type:
-                raise ValueError(f"{type!r} has a handler already")
-            self._by_type[type] = Registration(handler, source, frozenset(versions))
+            self._refuse_twice(type)
+            self._by_type[type] = Registration(handler, source, frozenset(versions), keys)
             return handler
 
         return register
 
+    def ignore(self, *types: str, source: str) -> None:
+        """Events ``types`` from ``source`` are none of this service's business: the
+        consumer acknowledges them and stores nothing (no inbox row, no dead letter),
+        with at most a debug log line naming the type and the id.
+
+        For the types a source publishes to the exchange the queue is bound to for
+        others. Ignoring binds nothing; a type neither handled nor ignored (or ignored
+        from another source) stays a dead letter, as an unknown type must.
+        """
+        for type in types:
+            self._refuse_twice(type)
+            self._ignored[type] = source
+
+    def _refuse_twice(self, type: str) -> None:
+        if type in self._by_type:
+            raise ValueError(f"{type!r} has a handler already")
+        if type in self._ignored:
+            raise ValueError(f"{type!r} is ignored already")
+
     @property
     def sources(self) -> set[str]:
-        """The services whose exchanges the consumer's queue is bound to."""
+        """The services whose exchanges the consumer's queue is bound to (those whose
+        events it handles; ignoring binds nothing)."""
         return {registration.source for registration in self._by_type.values()}
+
+    def ignores(self, event: Event) -> bool:
+        """Whether ``event`` is of a type this service ignores from its source."""
+        return self._ignored.get(event.type) == event.source
+
+    def secrets_of(self, event: Event) -> frozenset[str]:
+        """The data keys of ``event`` its inbox row must not keep once it is handled."""
+        registration = self._by_type.get(event.type)
+        return registration.secrets if registration is not None else frozenset()
 
     def handler_for(self, event: Event) -> Handler:
         """The handler of ``event``; :class:`Unhandled` if it has none (a dead letter)."""
@@ -110,17 +175,26 @@ class Inbox:
         self.handlers = handlers
 
     def receive(self, event: Event) -> InboxEvent.State | None:
-        """Handle ``event`` unless its id is known; what became of it (None: a duplicate)."""
+        """Handle ``event`` unless its id is known; what became of it (None: nothing was
+        recorded, as it is a duplicate or of a type the service ignores).
+
+        Handled, its row keeps its data's secrets redacted; failed, them whole (for
+        the retry, or the replay of a dead letter)."""
+        if self.handlers.ignores(event):
+            logger.debug("event %s %s ignored", event.type, event.id)
+            return None
         try:
             handler = self.handlers.handler_for(event)
         except Unhandled as exc:
             return self._record_failure(event, exc, final=True)
         try:
             with transaction.atomic(), _context(event):
+                handled = _row(event, state=InboxEvent.State.HANDLED, attempts=1)
+                handled["envelope"] = envelope_redacted(
+                    handled["envelope"], self.handlers.secrets_of(event)
+                )
                 _, created = InboxEvent.objects.get_or_create(
-                    event_id=event.id,
-                    defaults=_row(event, state=InboxEvent.State.HANDLED, attempts=1)
-                    | {"handled_at": timezone.now()},
+                    event_id=event.id, defaults=handled | {"handled_at": timezone.now()}
                 )
                 if not created:
                     return None  # handled, waiting for a retry or dead: no second effect
@@ -169,6 +243,13 @@ class Inbox:
         row.attempts += 1
         try:
             event = Event.from_envelope(row.envelope)
+            if self.handlers.ignores(event):
+                # Kept before its type was ignored (a dead letter replayed): nothing to keep.
+                row.delete()
+                logger.info(
+                    "event %s %s is ignored now; its row is deleted", row.type, row.event_id
+                )
+                return
             handler = self.handlers.handler_for(event)
             with transaction.atomic(), _context(event):  # a savepoint: the handler's writes
                 handler(event)
@@ -187,6 +268,8 @@ class Inbox:
             row.state = InboxEvent.State.HANDLED
             row.handled_at = timezone.now()
             row.next_attempt_at = None
+            # Needed no more: the secrets go in the transaction that records it handled.
+            row.envelope = envelope_redacted(row.envelope, self.handlers.secrets_of(event))
         row.save()
 
     def _record_failure(
@@ -220,6 +303,30 @@ def dead_letter_replay(event_id: uuid.UUID) -> bool:
         .exclude(type=MALFORMED)
         .update(state=InboxEvent.State.RETRYING, attempts=0, next_attempt_at=timezone.now())
     )
+
+
+def inbox_secrets_redact(events: QuerySet[InboxEvent], *, secrets: Collection[str]) -> int:
+    """Replace the data keys ``secrets`` of the stored ``events`` with
+    :data:`~souk_common.events.envelope.REDACTED`; how many rows changed.
+
+    For the copies the inbox keeps whole (waiting for a retry, or dead letters) that the
+    service knows it will never need whole again: a charge whose order was cancelled
+    since, say. Call it in the transaction of the change that makes them useless, so
+    both commit together. A row a consumer holds at this moment, attempting it, is
+    skipped rather than waited for (that attempt may be waiting for a lock the caller
+    holds): once handled it loses its type's registered secrets anyway
+    (:meth:`Handlers.on`); failed again, it keeps them.
+    """
+    keys = secret_keys(secrets)
+    changed = 0
+    with transaction.atomic():
+        for row in events.select_for_update(skip_locked=True).order_by("event_id"):
+            envelope = envelope_redacted(row.envelope, keys)
+            if envelope is not row.envelope:
+                row.envelope = envelope
+                row.save(update_fields=["envelope"])
+                changed += 1
+    return changed
 
 
 def _reconnect_if_stale() -> None:

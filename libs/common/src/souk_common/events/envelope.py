@@ -1,13 +1,18 @@
-"""The envelope every event travels in (contract section 7), and reading one back."""
+"""The envelope every event travels in (contract section 7), reading one back, and
+redacting the secrets a stored copy must not keep."""
 
 from __future__ import annotations
 
 import json
 import secrets
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+#: What a secret in the stored copy of an event's data is replaced with once no longer needed.
+REDACTED = "[redacted]"
 
 
 class MalformedEvent(ValueError):
@@ -86,3 +91,31 @@ class Event:
 def new_traceparent() -> str:
     """A W3C ``traceparent`` starting a new trace, for an event no trace was current for."""
     return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+def secret_keys(keys: Collection[str]) -> frozenset[str]:
+    """``keys``, names of keys of an event's data that are secret, as a set.
+
+    A bare string is refused (``secrets="payment_token"`` would name its letters).
+    """
+    if isinstance(keys, str):
+        raise TypeError(f"secret keys are a collection of names, not the string {keys!r}")
+    if not all(isinstance(key, str) and key for key in keys):
+        raise TypeError(f"secret keys are names (non-empty strings): {keys!r}")
+    return frozenset(keys)
+
+
+def envelope_redacted(envelope: dict[str, Any], keys: Collection[str]) -> dict[str, Any]:
+    """``envelope`` with each of the data keys ``keys`` it holds replaced by :data:`REDACTED`.
+
+    A new envelope, the given one left as it is; the same one when there is nothing to
+    replace (no such key, each already redacted, or data that is no object). Keys the
+    data does not hold are not added; only the data's own keys are looked at.
+    """
+    data = envelope.get("data")
+    if not isinstance(data, dict):
+        return envelope
+    replaced = {key: REDACTED for key in keys if key in data and data[key] != REDACTED}
+    if not replaced:
+        return envelope
+    return {**envelope, "data": {**data, **replaced}}

@@ -10,6 +10,8 @@ class OutboxEvent(models.Model):
 
     ``id`` orders the outbox: the relay sends the oldest unsent first. Sent rows stay
     for ``EVENTS_OUTBOX_RETENTION_SECONDS`` (to look at), then the relay purges them.
+    ``secrets`` lists the data keys that are kept only until the event is sent: the
+    relay replaces them in ``envelope`` as it marks the row sent (NULL: none).
     """
 
     event_id = models.UUIDField(unique=True, editable=False)
@@ -18,6 +20,7 @@ class OutboxEvent(models.Model):
     envelope = models.JSONField()
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    secrets = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -40,7 +43,10 @@ class InboxEvent(models.Model):
     A handled event's row is written in the same transaction as the handler's
     effect, so a redelivered event finds it and has no second effect. A failed
     attempt keeps the envelope, how many attempts were made and when the next one
-    is due; after the last attempt the event is a dead letter until replayed.
+    is due; after the last attempt the event is a dead letter until replayed. The
+    envelope of a handled event has its type's secrets redacted
+    (:meth:`souk_common.events.consume.Handlers.on`); a retrying or dead one keeps them.
+    Types the service ignores leave no row.
     """
 
     class State(models.TextChoices):

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.db import transaction
 
 from souk_common import sql
 from souk_common.conf import souk_settings
-from souk_common.events.envelope import Event, new_traceparent
+from souk_common.events.envelope import Event, new_traceparent, secret_keys
 from souk_common.events.models import OutboxEvent
 from souk_common.logging import current_request_id, current_traceparent
 
 #: The outbox columns an event fills when it is stored.
-OUTBOX_FIELDS = ("event_id", "type", "version", "envelope", "created_at")
+OUTBOX_FIELDS = ("event_id", "type", "version", "envelope", "created_at", "secrets")
 
 
-def event_publish(*, type: str, data: dict[str, Any], version: int = 1) -> Event:
+def event_publish(
+    *, type: str, data: dict[str, Any], version: int = 1, secrets: Collection[str] = ()
+) -> Event:
     """Store ``type`` with ``data`` in the outbox, to be sent once the transaction commits.
 
     Call it from the service function that makes the change, inside its
@@ -29,15 +32,27 @@ def event_publish(*, type: str, data: dict[str, Any], version: int = 1) -> Event
     fewer): if storing the event fails, the caller's change cannot commit without it.
     A change that is one statement can take its event along instead:
     :func:`event_publish_if`.
+
+    ``secrets`` names keys of ``data`` that the relay must send but nothing must keep
+    (a payment token, for its one consumer): the outbox stores the event whole until
+    the relay has sent it, and the relay, marking it sent, replaces each with
+    :data:`~souk_common.events.envelope.REDACTED` in the stored copy. Each must be a
+    key of ``data`` (a name that is not is a typo that would keep the secret).
     """
     event = _event(type=type, data=data, version=version)
+    row = _outbox_row(event, secrets)
     with transaction.atomic(savepoint=False):
-        OutboxEvent.objects.create(**dict(zip(OUTBOX_FIELDS, _outbox_row(event), strict=True)))
+        OutboxEvent.objects.create(**dict(zip(OUTBOX_FIELDS, row, strict=True)))
     return event
 
 
 def event_publish_if(
-    change: sql.Statement, *, type: str, data: dict[str, Any], version: int = 1
+    change: sql.Statement,
+    *,
+    type: str,
+    data: dict[str, Any],
+    version: int = 1,
+    secrets: Collection[str] = (),
 ) -> list[sql.Statement]:
     """``change`` (a conditional ``UPDATE``, say), and ``type`` with ``data`` stored in the
     outbox only if the change changed a row: statements for
@@ -47,10 +62,11 @@ def event_publish_if(
     On PostgreSQL the change and its event are one statement: one round trip, where
     :func:`event_publish` in a transaction takes three more (``BEGIN``, the ``INSERT``,
     ``COMMIT``). ``data`` says what the change makes of the entity, as it will be once
-    the change is made.
+    the change is made; ``secrets`` are redacted once it is sent, as for
+    :func:`event_publish`.
     """
     event = _event(type=type, data=data, version=version)
-    return sql.insert_if_changed(change, OutboxEvent, OUTBOX_FIELDS, _outbox_row(event))
+    return sql.insert_if_changed(change, OutboxEvent, OUTBOX_FIELDS, _outbox_row(event, secrets))
 
 
 def _event(*, type: str, data: dict[str, Any], version: int) -> Event:
@@ -68,6 +84,18 @@ def _event(*, type: str, data: dict[str, Any], version: int) -> Event:
     )
 
 
-def _outbox_row(event: Event) -> tuple[Any, ...]:
-    """The values of :data:`OUTBOX_FIELDS` for ``event``."""
-    return (event.id, event.type, event.version, event.envelope(), event.occurred_at)
+def _outbox_row(event: Event, secrets: Collection[str]) -> tuple[Any, ...]:
+    """The values of :data:`OUTBOX_FIELDS` for ``event`` with the data keys ``secrets``
+    (stored sorted, or NULL when there are none: the relay's sign of nothing to redact)."""
+    keys = secret_keys(secrets)
+    missing = keys - event.data.keys()
+    if missing:
+        raise ValueError(f"secrets not in the data of {event.type!r}: {sorted(missing)}")
+    return (
+        event.id,
+        event.type,
+        event.version,
+        event.envelope(),
+        event.occurred_at,
+        sorted(keys) or None,
+    )

@@ -13,6 +13,7 @@ from django.utils import timezone
 from kombu import Connection, Exchange, Producer
 
 from souk_common.events import broker
+from souk_common.events.envelope import envelope_redacted
 from souk_common.events.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,11 @@ class Relay:
     back: the events stay unsent and go again, in the same order, once the broker is
     back (a consumer's inbox makes the copies already delivered harmless). Several
     relays may run at once: each takes batches the others have not locked.
+
+    An event published with secrets (:func:`~souk_common.events.publish.event_publish`)
+    is sent whole, and stored redacted from the moment it is marked sent, in the same
+    transaction: the rows with secrets are marked in one ``UPDATE`` of their own, so a
+    batch with none takes the one ``UPDATE`` it always did.
     """
 
     def __init__(
@@ -104,11 +110,24 @@ class Relay:
                     retry=False,  # a failure rolls the batch back; run() reconnects
                 )
             if batch:
-                OutboxEvent.objects.filter(id__in=[event.id for event in batch]).update(
-                    sent_at=timezone.now()
-                )
+                self._mark_sent(batch)
         self.sent += len(batch)
         return len(batch)
+
+    @staticmethod
+    def _mark_sent(batch: list[OutboxEvent]) -> None:
+        """Mark ``batch`` sent; the rows with secrets lose them in the same change."""
+        sent_at = timezone.now()
+        plain = [event.id for event in batch if not event.secrets]
+        if plain:
+            OutboxEvent.objects.filter(id__in=plain).update(sent_at=sent_at)
+        with_secrets = [event for event in batch if event.secrets]
+        for event in with_secrets:
+            event.sent_at = sent_at
+            event.envelope = envelope_redacted(event.envelope, event.secrets or ())
+        if with_secrets:
+            # One UPDATE (CASE per row) for all of them, on any database.
+            OutboxEvent.objects.bulk_update(with_secrets, ["sent_at", "envelope"])
 
     def purge(self) -> int:
         """Delete events sent longer ago than the retention period."""
