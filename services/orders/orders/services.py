@@ -72,7 +72,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from orders import clients, idempotency
-from orders.clients.cart import GuestCartNotFound, MergeRefused
+from orders.clients.cart import CartLine, GuestCartNotFound, MergeRefused
 from orders.clients.products import (
     OutOfStock,
     ProductsUnavailable,
@@ -549,7 +549,7 @@ def order_checkout(
     return PlacedOrder(order, lines)
 
 
-def _cart_lines(user_id: int, cart_id: str | None) -> tuple[Any, ...]:
+def _cart_lines(user_id: int, cart_id: str | None) -> tuple[CartLine, ...]:
     """The lines of the user's cart, after merging the guest cart ``cart_id`` into it."""
     carts = clients.cart()
     if cart_id is None:
