@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from souk_common.events.envelope import MalformedEvent
+from souk_common.events.envelope import REDACTED, MalformedEvent
 
 CENT = Decimal("0.01")
-#: What replaces the payment token in the stored copy of an event once it is not needed.
-REDACTED = "[redacted]"
+#: The keys of ``order.placed``'s data that the inbox's copy keeps only until it is
+#: handled (souk_common.events replaces them with ``REDACTED``).
+ORDER_PLACED_SECRETS = ("payment_token",)
 T = TypeVar("T")
 
 

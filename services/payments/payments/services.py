@@ -14,15 +14,14 @@ the same charge.
 A provider that is down (:class:`~payments.providers.ProviderUnavailable`) raises
 through: nothing is stored, and the consumer tries the event again with backoff, then
 keeps it as a dead letter. The card token is never logged, stored (only a masked hint)
-or published.
+or published. The inbox's copy of ``order.placed`` keeps it only until the event is
+handled (souk_common.events redacts it in that transaction, payments.handlers names it),
+or, waiting for a retry or dead, until its order is cancelled (:func:`payment_cancel`).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import uuid
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +29,8 @@ from django.db import transaction
 
 from payments import providers
 from payments.models import Payment
-from payments.payloads import REDACTED, CancelledOrder, PlacedOrder
+from payments.payloads import ORDER_PLACED_SECRETS, CancelledOrder, PlacedOrder
+from souk_common.events.consume import inbox_secrets_redact
 from souk_common.events.models import InboxEvent
 from souk_common.events.publish import event_publish
 
@@ -41,12 +41,11 @@ Status = Payment.Status
 ORDER_PLACED = "order.placed"
 
 
-def payment_charge(*, order: PlacedOrder, event_id: uuid.UUID | None = None) -> Payment:
+def payment_charge(*, order: PlacedOrder) -> Payment:
     """Charge a placed order's total, unless its payment was tried (or cancelled) already.
 
     Succeeded: ``payment.succeeded`` with the transaction id. Declined: ``payment.failed``
-    with the reason. Once the outcome is committed, the token is struck from the inbox's
-    copy of the event ``event_id``.
+    with the reason.
     """
     with transaction.atomic():
         payment, _ = Payment.objects.select_for_update().get_or_create(
@@ -62,15 +61,17 @@ def payment_charge(*, order: PlacedOrder, event_id: uuid.UUID | None = None) -> 
             )
         else:
             _charge(payment, token=order.payment_token())
-    if event_id is not None:
-        _on_commit(_tokens_forget, event_id=event_id)
     return payment
 
 
 def payment_cancel(*, order: CancelledOrder) -> Payment | None:
     """The order was cancelled: a succeeded payment is refunded (``payment.refunded``),
     once; a checkout order with no payment yet gets a ``cancelled`` one, so that an
-    ``order.placed`` arriving later never charges it. Any other payment stays as it is."""
+    ``order.placed`` arriving later never charges it. Any other payment stays as it is.
+
+    A charge of the order still waiting for a retry, or dead, will never be made: the
+    inbox's copies of its ``order.placed`` lose the token in this transaction.
+    """
     with transaction.atomic():
         payments = Payment.objects.select_for_update()
         if order.checkout:
@@ -93,8 +94,17 @@ def payment_cancel(*, order: CancelledOrder) -> Payment | None:
             payment = found
         if payment.status == Status.SUCCEEDED:
             _refund(payment)
-    # A charge still waiting for a retry, or dead, will never be made: its token goes.
-    _on_commit(_tokens_forget, order_id=order.order_id)
+        # Locked (or made) the payment first: an attempt of the charge holding its inbox
+        # row waits for it, and is skipped here; it finds the payment settled, is handled,
+        # and loses the token then.
+        inbox_secrets_redact(
+            InboxEvent.objects.filter(
+                type=ORDER_PLACED,
+                state__in=[InboxEvent.State.RETRYING, InboxEvent.State.DEAD],
+                envelope__data__order_id=str(order.order_id),
+            ),
+            secrets=ORDER_PLACED_SECRETS,
+        )
     return payment
 
 
@@ -161,32 +171,3 @@ def _facts(payment: Payment) -> dict[str, Any]:
         "user_id": payment.user_id,
         "amount": f"{payment.amount:.2f}",
     }
-
-
-def _on_commit(forget: Callable[..., None], **which: Any) -> None:
-    # After the commit, so that a retry's own save of its inbox row cannot undo it; a
-    # failure there is logged, and the payment stands.
-    transaction.on_commit(functools.partial(forget, **which), robust=True)
-
-
-def _tokens_forget(*, event_id: uuid.UUID | None = None, order_id: uuid.UUID | None = None) -> None:
-    """Strike the card token from the inbox's stored copies of ``order.placed``: the one
-    with ``event_id``, or those of ``order_id`` still waiting for a retry or dead.
-
-    souk_common's inbox keeps each event's envelope (to retry it, and to show it); the
-    token is needed there only until the order's payment is settled.
-    """
-    rows = InboxEvent.objects.filter(type=ORDER_PLACED)
-    if event_id is not None:
-        rows = rows.filter(event_id=event_id)
-    else:
-        rows = rows.filter(
-            state__in=[InboxEvent.State.RETRYING, InboxEvent.State.DEAD],
-            envelope__data__order_id=str(order_id),
-        )
-    with transaction.atomic():
-        for row in rows.select_for_update():
-            data = row.envelope.get("data") if isinstance(row.envelope, dict) else None
-            if isinstance(data, dict) and data.get("payment_token", REDACTED) != REDACTED:
-                row.envelope = {**row.envelope, "data": {**data, "payment_token": REDACTED}}
-                row.save(update_fields=["envelope"])

@@ -1,6 +1,7 @@
 """No card data: the token an order is placed with is in no answer, no row (the database
 dumped whole, the inbox's copy of the event included once the payment is settled), no
-event published and no log line."""
+event published and no log line. The inbox's copy loses it in the transaction that
+settles the payment, not after: these tests never commit, and find it gone."""
 
 import io
 import logging
@@ -15,8 +16,7 @@ from payments.models import Payment
 from souk_common.events.models import InboxEvent, OutboxEvent
 from tests.conftest import cancelled_event, placed_event
 
-# Committed for real: the inbox's copy loses its token once the outcome is committed.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 TOKENS = [
     "tok_visa",

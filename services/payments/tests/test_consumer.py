@@ -14,6 +14,8 @@ from payments.handlers import handlers
 from payments.models import Payment
 from souk_common.events import broker
 from souk_common.events.consume import QueueConsumer
+from souk_common.events.envelope import Event
+from souk_common.events.models import InboxEvent
 from souk_common.events.publish import event_publish
 from souk_common.events.relay import Relay
 from tests.conftest import cancelled_event, placed_event
@@ -69,6 +71,8 @@ def test_an_order_placed_twice_through_the_broker_is_charged_once_and_its_outcom
             content_type="application/json",
         )  # fmt: skip
     relay_as("orders", broker_url, settings, cancelled_event(order_id=order_id, was_paid=True))
+    paid = Event(type="order.paid", source="orders", data={"order_id": str(order_id)})
+    relay_as("orders", broker_url, settings, paid)  # none of payments' business
     listener = Queue(f"listener-{uuid.uuid4().hex[:8]}", broker.exchange("payments"))
     with broker.connection(broker_url) as connection:
         listener(connection.default_channel).declare()
@@ -78,6 +82,14 @@ def test_an_order_placed_twice_through_the_broker_is_charged_once_and_its_outcom
 
     assert len(provider.charges()) == len(provider.refunds()) == 1
     assert Payment.objects.get().status == "refunded"
+    # order.paid acknowledged and stored nowhere; the copy of order.placed has no token.
+    assert sorted(InboxEvent.objects.values_list("type", "state")) == [
+        ("order.cancelled", "handled"),
+        ("order.placed", "handled"),
+    ]
+    assert InboxEvent.objects.get(type="order.placed").envelope["data"]["payment_token"] == (
+        "[redacted]"
+    )
     received = []
     with broker.connection(broker_url) as connection:
         channel = connection.default_channel
