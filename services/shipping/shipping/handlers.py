@@ -21,3 +21,11 @@ def order_cancelled(event: Event) -> None:
     services.shipment_cancel(
         order_id=order.order_id, user_id=order.user_id, was_paid=order.was_paid
     )
+
+
+# The queue is bound to all of souk.orders (a fanout exchange): orders' other events
+# arrive too, and are none of shipping's business (acknowledged, nothing stored; an
+# order.placed carries a card token that must not be kept).
+handlers.ignore(
+    "order.confirmed", "order.placed", "order.payment_failed", "order.shipped", source="orders"
+)

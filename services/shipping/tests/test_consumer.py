@@ -14,6 +14,8 @@ from shipping.handlers import handlers
 from shipping.models import Shipment
 from souk_common.events import broker
 from souk_common.events.consume import QueueConsumer
+from souk_common.events.envelope import Event
+from souk_common.events.models import InboxEvent
 from souk_common.events.publish import event_publish
 from souk_common.events.relay import Relay
 from tests.conftest import paid_event
@@ -85,3 +87,31 @@ def test_a_paid_order_relayed_by_orders_twice_and_again_ships_once_and_says_so_o
     assert shipment.status == "created"
     assert [(e["type"], e["source"]) for e in announced] == [("shipment.created", "shipping")]
     assert announced[0]["data"]["tracking_number"] == shipment.tracking_number
+
+
+def test_an_order_placed_relayed_by_orders_is_acknowledged_and_leaves_no_inbox_row(
+    queues, broker_url, settings
+):
+    consumer, _ = queues
+    paid = paid_event()
+    placed = Event(
+        type="order.placed",
+        source="orders",
+        data={**paid.data, "status": "awaiting_payment", "payment_token": "tok_mastercard"},
+    )
+    shipping = settings.SOUK
+    settings.SOUK = {**shipping, "EVENTS_SOURCE": "orders"}  # publish as orders does
+    with transaction.atomic():
+        event_publish(type=placed.type, data=placed.data)
+        sent = event_publish(type=paid.type, data=paid.data)
+    relay("orders", broker_url)
+    settings.SOUK = shipping
+
+    with broker.connection(broker_url) as connection:
+        consumer.consume(connection, threading.Event(), until_idle=True)
+        (queue,) = consumer.queues
+        left = queue(connection.default_channel).get(no_ack=True)
+
+    assert left is None  # both acknowledged
+    assert list(InboxEvent.objects.values_list("event_id", "state")) == [(sent.id, "handled")]
+    assert Shipment.objects.get().order_id == uuid.UUID(paid.data["order_id"])

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from shipping.models import Shipment, ShippingRate
+from souk_common.events.envelope import Event
 from souk_common.events.models import InboxEvent, OutboxEvent
 from souk_common.testing import run_concurrently
 from tests.conftest import cancelled_event, paid_event
@@ -201,3 +202,24 @@ def test_a_paid_order_cancelled_while_its_payment_is_handled_ends_cancelled(inbo
         "cancelled"
     }
     assert Shipment.objects.filter(order_id__in=orders).count() == len(orders)
+
+
+@pytest.mark.parametrize(
+    "type", ["order.confirmed", "order.placed", "order.payment_failed", "order.shipped"]
+)
+def test_orders_other_events_leave_no_inbox_row_and_no_dead_letter(inbox, type):
+    # What each carries does not matter here: a paid order's facts (and a card token).
+    data = {**paid_event().data, "payment_token": "tok_visa"}
+
+    state = inbox.receive(Event(type=type, source="orders", data=data))
+
+    assert state is None
+    assert not InboxEvent.objects.exists()
+    assert not Shipment.objects.exists()
+    assert not OutboxEvent.objects.exists()
+
+
+def test_an_orders_event_of_a_type_nobody_declared_is_a_dead_letter(inbox):
+    unknown = Event(type="order.misplaced", source="orders", data=paid_event().data)
+
+    assert inbox.receive(unknown) == "dead"
