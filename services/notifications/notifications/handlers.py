@@ -39,3 +39,9 @@ def order_shipped(event: Event) -> None:
 @handlers.on("order.cancelled", source="orders")
 def order_cancelled(event: Event) -> None:
     services.order_cancellation_send(event_id=event.id, order=payloads.cancelled_order(event.data))
+
+
+# The queue is bound to all of souk.orders (a fanout exchange): order.placed arrives too,
+# mails nobody (order.paid or order.payment_failed follows), and carries a card token
+# that must not be kept: acknowledged, nothing stored.
+handlers.ignore("order.placed", source="orders")

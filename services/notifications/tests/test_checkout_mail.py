@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from notifications.models import SentEmail
+from souk_common.events.envelope import Event
 from souk_common.events.models import InboxEvent
 from tests.conftest import (
     ADDRESS,
@@ -253,3 +254,28 @@ def test_checkout_data_that_breaks_its_version_is_a_dead_letter_at_its_first_ret
     assert "version 1" in row.last_error
     assert smtp.mail == []
     assert not SentEmail.objects.exists()
+
+
+def placed_event():
+    """``order.placed`` as orders publishes it: the order waiting for its payment, and the
+    card token for payments."""
+    data = {**paid_event().data, "status": "awaiting_payment", "payment_token": "tok_visa"}
+    return Event(type="order.placed", source="orders", data=data)
+
+
+def test_a_placed_order_mails_nobody_and_leaves_no_inbox_row_and_no_dead_letter(
+    inbox, smtp, users_service
+):
+    state = inbox.receive(placed_event())
+
+    assert state is None
+    assert not InboxEvent.objects.exists()
+    assert smtp.mail == []
+    assert not SentEmail.objects.exists()
+
+
+def test_an_orders_event_of_a_type_nobody_declared_is_a_dead_letter(inbox, smtp, users_service):
+    unknown = Event(type="order.misplaced", source="orders", data=paid_event().data)
+
+    assert inbox.receive(unknown) == "dead"
+    assert smtp.mail == []

@@ -15,6 +15,7 @@ from notifications.handlers import handlers
 from notifications.models import SentEmail
 from souk_common.events import broker
 from souk_common.events.consume import QueueConsumer
+from souk_common.events.envelope import Event
 from souk_common.events.models import InboxEvent
 from souk_common.events.publish import event_publish
 from souk_common.events.relay import Relay
@@ -138,3 +139,25 @@ def test_mail_the_server_refused_is_sent_by_the_consumer_once_the_server_is_back
     assert (waiting.state, waiting.attempts) == ("retrying", 1)
     assert [mail.to for mail in smtp.mail] == ["user3@example.com"]
     assert InboxEvent.objects.get(event_id=order.id).state == "handled"
+
+
+def test_an_order_placed_relayed_by_orders_is_acknowledged_and_leaves_no_inbox_row(
+    consumer, broker_url, settings, smtp, users_service
+):
+    paid = paid_event(user_id=3)
+    placed = Event(
+        type="order.placed",
+        source="orders",
+        data={**paid.data, "status": "awaiting_payment", "payment_token": "tok_mastercard"},
+    )
+    _, sent = relay_as("orders", broker_url, settings, (placed.type, placed.data),
+                       (paid.type, paid.data))  # fmt: skip
+
+    consume(consumer)
+    with broker.connection(broker_url) as connection:
+        queue = consumer.queues[0]  # one queue, bound to souk.users and souk.orders
+        left = queue(connection.default_channel).get(no_ack=True)
+
+    assert left is None  # both acknowledged
+    assert list(InboxEvent.objects.values_list("event_id", "state")) == [(sent.id, "handled")]
+    assert [mail.to for mail in smtp.mail] == ["user3@example.com"]  # order.paid's alone
