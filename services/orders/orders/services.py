@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -237,6 +237,7 @@ def _move(
     *,
     along: Iterable[sql.Statement] = (),
     event: tuple[str, dict[str, Any]] | None = None,
+    secrets: Collection[str] = (),
     **fields: Any,
 ) -> bool:
     """Change the status only if it still is ``expected``; say whether we did.
@@ -244,13 +245,18 @@ def _move(
     This conditional UPDATE is every status change of an order, so the saga and the
     recovery can never both win. ``along``: statements sent with it in the same round
     trip, all or none (each must check for itself that the order moved). ``event``
-    (type, data) is stored with the change if the order moved, and only then.
+    (type, data) is stored with the change if the order moved, and only then; its
+    ``secrets`` (keys of data) are redacted in the outbox once the relay has sent it.
     """
     now = timezone.now()
     change = sql.update(
         Order.objects.filter(pk=order.pk, status=expected), status=new, updated_at=now, **fields
     )
-    moving = [change] if event is None else event_publish_if(change, type=event[0], data=event[1])
+    moving = (
+        [change]
+        if event is None
+        else event_publish_if(change, type=event[0], data=event[1], secrets=secrets)
+    )
     if sql.execute_together([*moving, *along]):
         order.status, order.updated_at = new, now
         for name, value in fields.items():
@@ -269,6 +275,7 @@ def _move_and_publish(
     lines: Iterable[OrderLine],
     facts: dict[str, Any] | None = None,
     along: Iterable[sql.Statement] = (),
+    secrets: Collection[str] = (),
     **fields: Any,
 ) -> bool:
     """:func:`_move`, and if the order moved, ``event`` about it: publishing is a write,
@@ -279,7 +286,10 @@ def _move_and_publish(
     ``facts`` are what this event carries besides what every order event does.
     """
     data = _order_event_data(order, lines, status=new, total=fields.get("total", order.total))
-    return _move(order, expected, new, along=along, event=(event, data | (facts or {})), **fields)
+    event_data = data | (facts or {})
+    return _move(
+        order, expected, new, along=along, event=(event, event_data), secrets=secrets, **fields
+    )
 
 
 def _order_event_data(
@@ -527,7 +537,8 @@ def order_checkout(
     Raises :class:`AccountInactive`, :class:`EmptyCart`, ``InvalidInput`` (an unknown guest
     cart) or the cart service's failure before anything is recorded; once the order is
     recorded, every refusal or failure raised names it and its status in its details.
-    ``payment_token`` goes to payments in ``order.placed``, and is stored nowhere else.
+    ``payment_token`` goes to payments in ``order.placed``: kept in the outbox only until
+    the relay has sent it, and stored nowhere else.
     """
     account = clients.users().account(user_id)
     if account is None or not account.is_active:
@@ -599,6 +610,7 @@ def _hold_quote_and_place(
             "shipping_address": address.as_json(),
             "payment_token": payment_token,
         },
+        secrets=("payment_token",),
         subtotal=subtotal,
         shipping_cost=quote.cost,
         total=total,
