@@ -26,6 +26,9 @@ GATEWAY_UPSTREAMS = {
     "users": env.get_str("USERS_URL", "http://127.0.0.1:8001"),
     "products": env.get_str("PRODUCTS_URL", "http://127.0.0.1:8002"),
     "orders": env.get_str("ORDERS_URL", "http://127.0.0.1:8003"),
+    "cart": env.get_str("CART_URL", "http://127.0.0.1:8004"),
+    "payments": env.get_str("PAYMENTS_URL", "http://127.0.0.1:8005"),
+    "shipping": env.get_str("SHIPPING_URL", "http://127.0.0.1:8006"),
 }
 GATEWAY_CONNECT_TIMEOUT = env.get_float("GATEWAY_CONNECT_TIMEOUT", 1.0)
 GATEWAY_READ_TIMEOUT = env.get_float("GATEWAY_READ_TIMEOUT", 10.0)
@@ -48,6 +51,16 @@ GATEWAY_ROUTES = [
     # The order saga calls two services, with retries: it gets more time.
     {"prefix": "/api/orders/", "upstream": "orders", "methods": f"{_READ_ONLY},POST",
      "auth_required": True, "timeout_seconds": env.get_float("GATEWAY_ORDERS_TIMEOUT", 15.0)},
+    # Checkout calls cart, products and shipping before it answers, as an order does.
+    {"prefix": "/api/checkout/", "upstream": "orders", "methods": "POST,OPTIONS",
+     "auth_required": True, "timeout_seconds": env.get_float("GATEWAY_ORDERS_TIMEOUT", 15.0)},
+    # Guests have carts: no token needed.
+    {"prefix": "/api/cart/", "upstream": "cart", "methods": f"{_READ_ONLY},POST,PUT,DELETE",
+     "timeout_seconds": 5},
+    {"prefix": "/api/shipping/", "upstream": "shipping", "methods": f"{_READ_ONLY},POST",
+     "timeout_seconds": 5},
+    {"prefix": "/api/payments/", "upstream": "payments", "methods": _READ_ONLY,
+     "auth_required": True, "timeout_seconds": 5},
 ]  # fmt: skip
 GATEWAY_ROUTES_REFRESH_SECONDS = env.get_float("GATEWAY_ROUTES_REFRESH_SECONDS", 5.0)
 

@@ -9,12 +9,12 @@ import pytest
 import requests
 
 from souk_common.testing import TokenFactory, signing_key_for_tests
-from tests.processes import GatewayProcess, Upstream, migrate_template
+from tests.processes import UPSTREAMS, GatewayProcess, Upstream, migrate_template
 
 
 @pytest.fixture(scope="session")
 def upstreams() -> Iterator[dict[str, Upstream]]:
-    servers = {name: Upstream(name) for name in ("users", "products", "orders")}
+    servers = {name: Upstream(name) for name in UPSTREAMS}
     yield servers
     for server in servers.values():
         server.stop()
@@ -45,9 +45,7 @@ def start_gateway(
         )
         settings = {
             "GATEWAY_DATABASE_URL": f"sqlite:///{database}",
-            "USERS_URL": upstreams["users"].url,
-            "PRODUCTS_URL": upstreams["products"].url,
-            "ORDERS_URL": upstreams["orders"].url,
+            **{f"{name.upper()}_URL": upstream.url for name, upstream in upstreams.items()},
             "JWT_JWKS_URL": "",
             "JWT_PUBLIC_KEYS": signing_key_for_tests().public.to_pem().replace("\n", "\\n"),
             "GATEWAY_RATE_PER_ADDRESS": "100000/min",

@@ -40,6 +40,10 @@ def http_json(method: str, url: str) -> object:
         return json.loads(response.read())
 
 
+# Every upstream the gateway's settings name; the tests give each a fake (upstream_server.py).
+UPSTREAMS = ("users", "products", "orders", "cart", "payments", "shipping")
+
+
 class Upstream:
     """``upstream_server.py`` as a process: it records what reaches it."""
 
