@@ -75,17 +75,20 @@ DEFAULT_THREADS = {
 DEFAULT_WORKERS = max(1, len(os.sched_getaffinity(0)) // len(SERVICES))
 # Services that call others with a service token, and the scopes they get.
 SERVICE_CLIENTS = {
-    "orders": ["users:read", "stock:reserve"],
+    # Checkout reads and empties the cart, and asks shipping for its cost.
+    "orders": ["users:read", "stock:reserve", "cart:checkout", "shipping:quote"],
     # Staff-only operations check the account's current state with users.
     "products": ["users:read"],
     # An event names an account; its e-mail address is asked of users.
     "notifications": ["users:contact"],
+    # Staff see every payment: checked with users, as products does.
+    "payments": ["users:read"],
 }
 # Services that publish events, each run with a relay sending its outbox to the broker
 # (`<service>-relay`), and services that consume them, each with a consumer of its queue
 # (`<service>-consumer`): a service that starts publishing or consuming is one name here.
-RELAYS = ("users", "orders")
-CONSUMERS = ("notifications",)
+RELAYS = ("users", "orders", "payments", "shipping")
+CONSUMERS = ("notifications", "orders", "payments", "shipping")
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,10 @@ PROCESSES: dict[str, Process] = {
     ),
     # The orders recovery, on a schedule.
     "reconciler": Process("orders", lambda stack: stack.reconciler_command()),
+    # Expired carts of the embedded store (none with Redis, which expires them itself).
+    "cart-purger": Process(
+        "cart", lambda stack: stack.manage_command("purge_carts", "--every", "600")
+    ),
 }
 # Consumers start before relays: a queue receives only what is published once it exists
 # (Stack.prepare has each consumer declare its queue before anything starts, too).
