@@ -49,8 +49,9 @@ ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.get_int("ACCESS_TOKEN_SECONDS", 30
 REFRESH_TOKEN_LIFETIME = timedelta(seconds=env.get_int("REFRESH_TOKEN_SECONDS", 86400))
 SERVICE_TOKEN_LIFETIME = timedelta(seconds=env.get_int("SERVICE_TOKEN_SECONDS", 300))
 # The scopes a service client may be granted: users:read an account's state (active,
-# staff), users:contact its name and e-mail address, stock:reserve products' reservations.
-SERVICE_SCOPES = ["users:read", "users:contact", "stock:reserve"]
+# staff), users:contact its name and e-mail address, stock:reserve products' reservations,
+# cart:checkout a user's cart (read, merge, empty), shipping:quote shipping's cost of an order.
+SERVICE_SCOPES = ["users:read", "users:contact", "stock:reserve", "cart:checkout", "shipping:quote"]
 
 # This service verifies its own tokens offline, with the keys it publishes.
 SOUK = {
