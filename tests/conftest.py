@@ -42,6 +42,10 @@ SYSTEM_ENVIRONMENT = {
     # Short-lived service tokens, so a hang can span a renewal (tests/faults): orders and
     # products renew theirs with users every 5 s (half of 10).
     "SERVICE_TOKEN_SECONDS": "10",
+    # A checkout with no payment outcome is cancelled after 45 s, not 15 minutes: once
+    # payments has given up on a provider that stays down (5 tries over 30 s), as
+    # tests/e2e/test_checkout.py expects.
+    "CHECKOUT_PAYMENT_TIMEOUT": "45",
 }
 
 

@@ -126,3 +126,97 @@ def orders_of(system: RunningStack, order_ids: list[str]) -> list[dict[str, obje
 
 def check_stock_invariant(system: RunningStack) -> None:
     system.stack.manage("products", "check_stock_invariant", capture=True)
+
+
+# The shop: carts, checkout and an order's life after it ---------------------------------
+
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "12 St James's Square",
+    "city": "London",
+    "postal_code": "SW1Y 4JH",
+    "country": "GB",
+}
+
+
+def guest_cart(system: RunningStack) -> str:
+    """A new guest cart's id."""
+    response = system.http.post(f"{system.gateway}/api/cart/", timeout=10)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def put_in_cart(
+    system: RunningStack, product_id: int, quantity: int, *, cart_id=None, token=None
+) -> dict[str, object]:
+    """Set a line of a guest cart (``cart_id``) or of a user's (``token``); the cart after."""
+    headers = bearer(token) if token else {"X-Cart-ID": cart_id}
+    response = system.http.put(
+        f"{system.gateway}/api/cart/items/{product_id}/",
+        json={"quantity": quantity},
+        headers=headers,
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def checkout(
+    system: RunningStack,
+    token: str,
+    payment_token: str = "tok_visa",  # noqa: S107 (the mock provider's test card)
+    *,
+    cart_id: str | None = None,
+    key: str | None = None,
+    timeout: float = 30,
+) -> requests.Response:
+    headers = bearer(token)
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    body: dict[str, object] = {"shipping_address": ADDRESS, "payment_token": payment_token}
+    if cart_id is not None:
+        body["cart_id"] = cart_id
+    return requests.post(
+        f"{system.gateway}/api/checkout/", json=body, headers=headers, timeout=timeout
+    )
+
+
+def order_of(system: RunningStack, token: str, order_id: str) -> dict[str, object]:
+    response = system.http.get(
+        f"{system.gateway}/api/orders/{order_id}/", headers=bearer(token), timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def wait_for_status(
+    system: RunningStack, token: str, order_id: str, status: str, timeout: float = 60
+) -> dict[str, object]:
+    """The order once it has ``status`` (as its owner sees it); fails after ``timeout``."""
+    seen: list[object] = []
+
+    def reached():
+        order = order_of(system, token, order_id)
+        seen.append(order["status"])
+        return order if order["status"] == status else None
+
+    try:
+        return wait_for(reached, timeout=timeout, interval=0.25)
+    except AssertionError:
+        raise AssertionError(f"order {order_id} never {status}: last {seen[-1:]}") from None
+
+
+def payments_of(system: RunningStack, token: str, order_id: str) -> list[dict[str, object]]:
+    response = system.http.get(
+        f"{system.gateway}/api/payments/",
+        params={"order_id": order_id},
+        headers=bearer(token),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return list(response.json()["results"])
+
+
+def mail_to(system: RunningStack, address: str) -> list:
+    assert system.smtp is not None
+    return [mail for mail in system.smtp.mail if mail.to == address]

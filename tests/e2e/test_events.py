@@ -6,11 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from harness import bearer, new_product, place_order, register_and_sign_in, wait_for
-
-
-def mail_to(system, address: str) -> list:
-    return [mail for mail in system.smtp.mail if mail.to == address]
+from harness import bearer, mail_to, new_product, place_order, register_and_sign_in, wait_for
 
 
 def test_signing_up_then_placing_and_cancelling_an_order_mails_the_customer_each_time(system):
