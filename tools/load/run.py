@@ -1,6 +1,6 @@
 """The load test (`nox -s load`): the whole system on PostgreSQL, driven by Locust.
 
-Two runs, each through the gateway with 32 concurrent clients that never pause:
+By default two runs, each through the gateway with 32 concurrent clients that never pause:
 
 - ``mixed``: browse 70 %, search 15 %, order 10 %, cancel 5 %;
 - ``orders``: every client places orders back to back (the target: >= 100 orders/s,
@@ -12,6 +12,11 @@ and consumer on RabbitMQ (a virtual host of the run's own; the embedded broker, 
 loudly, when RabbitMQ cannot be had), mail to an SMTP server in this process. Each
 order's confirmation mail is timed from the moment its 201 arrived (the order committed
 just before) to the mail's arrival; every order must get exactly one.
+
+``--scenario checkout`` runs the checkout instead (see :func:`measure_checkout`): every
+client puts 1-3 products in its cart and checks out (``tok_visa``), back to back; each
+order is timed from its 202 to ``paid`` and ``shipped`` (read from orders' database after
+the run, not by polling the API) and to its paid mail; every one must get there.
 
 ``--baseline COMMIT`` measures order placement instead, side by side: the orders
 service of COMMIT (a git worktree, its own souk_common) against this checkout's, in
@@ -30,6 +35,7 @@ import json
 import math
 import os
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -43,6 +49,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import psycopg
 import requests
 
 from bench import cpu_seconds, env_at, worktree, worktrees_removed, write_section
@@ -94,11 +101,13 @@ def stock_up(stack: Stack) -> list[int]:
 
 @dataclass(frozen=True)
 class LocustRun:
-    """What one Locust run measured: its stats rows by name, and when each order placed
-    was answered 201 (``time.time()``, by order id)."""
+    """What one Locust run measured: its stats rows by name, when each order placed was
+    answered 201 (a checkout: 202; ``time.time()``, by order id), and its failures (rows
+    with Name, Error and Occurrences)."""
 
     rows: dict[str, dict[str, str]]
     answered: dict[str, float]
+    failures: list[dict[str, str]] = dataclasses.field(default_factory=list)
 
 
 def run_locust(
@@ -109,34 +118,47 @@ def run_locust(
     products: list[int],
     out: Path,
     name: str | None = None,
+    user_class: str = "Shopper",
+    stop_timeout: int = 0,
 ) -> LocustRun:
-    """Locust through ``gateway`` for ``seconds`` with ``mix``; its files under ``out``."""
+    """Locust through ``gateway`` for ``seconds`` with ``mix`` (clients of the locustfile's
+    ``user_class``); its files under ``out``. With ``stop_timeout``, each client finishes
+    the task it is in (for up to that many seconds) when the time is up, so that every
+    request the servers took has its answer recorded."""
     prefix = out / (name or mix)
     placed = prefix.parent / f"{prefix.name}_placed.txt"
+    final = prefix.parent / f"{prefix.name}_final.json"
     env = {
         **os.environ,
         "SOUK_LOAD_ACCOUNTS": json.dumps(accounts),
         "SOUK_LOAD_PRODUCTS": json.dumps(products),
         "SOUK_LOAD_MIX": mix,
         "SOUK_LOAD_PLACED": str(placed),
+        "SOUK_LOAD_STATS": str(final),
     }
     subprocess.run(
         [
             sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
             "--users", str(CLIENTS), "--spawn-rate", str(CLIENTS), "--run-time", f"{seconds}s",
             "--host", gateway, "--csv", str(prefix), "--only-summary",
-            "--loglevel", "WARNING",
+            "--loglevel", "WARNING", "--stop-timeout", str(stop_timeout), user_class,
         ],
         env=env,
         check=False,
     )  # fmt: skip
-    with (prefix.parent / f"{prefix.name}_stats.csv").open() as stats:
-        rows = {row["Name"]: row for row in csv.DictReader(stats)}
+    failures = []
+    if final.exists():  # the statistics once every client stopped
+        stats = json.loads(final.read_text())
+        rows = {row["Name"]: row for row in stats["rows"]}
+        failures = stats["failures"]
+    else:  # Locust's CSV, rewritten once a second
+        with (prefix.parent / f"{prefix.name}_stats.csv").open() as stats_csv:
+            rows = {row["Name"]: row for row in csv.DictReader(stats_csv)}
     answered = {}
     for line in placed.read_text().splitlines() if placed.exists() else []:
         order_id, at = line.split()
         answered[order_id] = float(at)
-    return LocustRun(rows, answered)
+    return LocustRun(rows, answered, failures)
 
 
 CONFIRMED_SUBJECT = re.compile(r"Your Souk order (\S+) is confirmed")
@@ -513,6 +535,418 @@ the run, never relayed, so that they weigh on no other run):
     )
 
 
+# The checkout scenario (``--scenario checkout``) ----------------------------------------
+
+PAID_SUBJECT = re.compile(r"Your Souk order (\S+) is paid")
+
+# Every checkout order of orders' database, with when it became paid and shipped: the
+# ``created_at`` of its ``order.paid`` and ``order.shipped`` in the outbox, stored in the
+# transaction that changed its status (the order keeps no time of its own for either),
+# and how many of each it has (one, or something is wrong).
+CHECKOUT_ORDERS = """
+WITH paid AS (
+    SELECT envelope->'data'->>'order_id' AS order_id, min(created_at) AS at, count(*) AS copies
+    FROM souk_events_outboxevent WHERE type = 'order.paid' GROUP BY 1
+), shipped AS (
+    SELECT envelope->'data'->>'order_id' AS order_id, min(created_at) AS at, count(*) AS copies
+    FROM souk_events_outboxevent WHERE type = 'order.shipped' GROUP BY 1
+)
+SELECT o.id::text, o.status, o.placed_at, paid.at, coalesce(paid.copies, 0),
+       shipped.at, coalesce(shipped.copies, 0)
+FROM orders_order o
+LEFT JOIN paid ON paid.order_id = o.id::text
+LEFT JOIN shipped ON shipped.order_id = o.id::text
+WHERE o.kind = 'checkout'
+"""
+
+
+@dataclass(frozen=True)
+class CheckoutOrder:
+    """A checkout order as orders' database has it (times as ``time.time()`` values)."""
+
+    status: str
+    placed_at: float | None
+    paid_at: float | None
+    paid_events: int
+    shipped_at: float | None
+    shipped_events: int
+
+
+def checkout_orders(database: psycopg.Connection) -> dict[str, CheckoutOrder]:
+    """Every checkout order in orders' database, by id."""
+    orders = {}
+    for order_id, status, placed, paid, paid_events, shipped, shipped_events in database.execute(
+        CHECKOUT_ORDERS
+    ):
+        orders[order_id] = CheckoutOrder(
+            status,
+            placed.timestamp() if placed else None,
+            paid.timestamp() if paid else None,
+            paid_events,
+            shipped.timestamp() if shipped else None,
+            shipped_events,
+        )
+    return orders
+
+
+def paid_mail(smtp: SmtpServer, wanted: dict[str, float]) -> dict[str, list[float]]:
+    """When each "is paid" mail about the orders of ``wanted`` arrived, by order id."""
+    arrivals: dict[str, list[float]] = {}
+    for mail in list(smtp.mail):
+        match = PAID_SUBJECT.fullmatch(mail.subject)
+        if match and match[1] in wanted:
+            arrivals.setdefault(match[1], []).append(mail.received_at)
+    return arrivals
+
+
+@dataclass(frozen=True)
+class CheckoutTimes:
+    """What became of a run's checkouts: each 202's arrival (by order id), every checkout
+    order in orders' database after the drain, and the paid mail's arrivals."""
+
+    answered: dict[str, float]
+    orders: dict[str, CheckoutOrder]
+    mail: dict[str, list[float]]
+    drain_s: float  # how long the drain waited after the run
+
+    def since_answer(self, when: Callable[[str], float | None]) -> list[float]:
+        """Milliseconds from each 202 to ``when`` (the order id's moment; None: not yet)."""
+        return [
+            (at - answered) * 1000
+            for order_id, answered in self.answered.items()
+            if (at := when(order_id)) is not None
+        ]
+
+    def paid_at(self, order_id: str) -> float | None:
+        order = self.orders.get(order_id)
+        return order.paid_at if order else None
+
+    def shipped_at(self, order_id: str) -> float | None:
+        order = self.orders.get(order_id)
+        return order.shipped_at if order else None
+
+    def mailed_at(self, order_id: str) -> float | None:
+        arrivals = self.mail.get(order_id)
+        return min(arrivals) if arrivals else None
+
+    def row(self, name: str, when: Callable[[str], float | None]) -> str:
+        latencies = self.since_answer(when)
+        timed = latencies or [float("nan")]
+        last_answer = max(self.answered.values(), default=0.0)
+        moments = [at for oid in self.answered if (at := when(oid)) is not None]
+        after = sum(1 for at in moments if at > last_answer)
+        last = max(0.0, max(moments, default=last_answer) - last_answer)
+        return (
+            f"| {name} | {len(self.answered):,} | {len(latencies):,} "
+            f"| {len(self.answered) - len(latencies):,} | {percentile(timed, 50):,.0f} "
+            f"| {percentile(timed, 99):,.0f} | {max(timed):,.0f} | {after:,} | {last:.1f} |"
+        )
+
+    def placed_to_paid_ms(self) -> list[float]:
+        """From each answered order's ``placed_at`` (the orders server's clock, as it began
+        awaiting payment) to its ``order.paid``."""
+        return [
+            (order.paid_at - order.placed_at) * 1000
+            for order_id in self.answered
+            if (order := self.orders.get(order_id)) and order.paid_at and order.placed_at
+        ]
+
+    def paid_before_answer(self) -> int:
+        """Orders paid before their 202 reached the client."""
+        return sum(1 for latency in self.since_answer(self.paid_at) if latency < 0)
+
+    def statuses(self) -> dict[str, int]:
+        """How many checkout orders of the database are in each status."""
+        counts: dict[str, int] = {}
+        for order in self.orders.values():
+            counts[order.status] = counts.get(order.status, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+    def unanswered(self) -> int:
+        """Checkout orders in the database whose 202 the load never saw (an error answer,
+        a checkout refused once recorded)."""
+        return sum(1 for order_id in self.orders if order_id not in self.answered)
+
+    def published_twice(self) -> int:
+        return sum(
+            1 for order in self.orders.values() if order.paid_events > 1 or order.shipped_events > 1
+        )
+
+    def mailed_twice(self) -> int:
+        return sum(1 for arrivals in self.mail.values() if len(arrivals) > 1)
+
+
+CHECKOUT_TIMES_HEAD = (
+    "| from the 202 to | checkouts (202) | reached | missing | p50 (ms) | p99 (ms) "
+    "| max (ms) | reached after the last 202 | the last after the last 202 (s) |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def checkout_outcomes(
+    orders_database: str,
+    smtp: SmtpServer,
+    answered: dict[str, float],
+    *,
+    quiet: float = 30.0,
+    limit: float = 600.0,
+) -> CheckoutTimes:
+    """Wait until every order ``answered`` 202 is shipped and its paid mail has arrived
+    (or nothing moves for ``quiet`` seconds, or ``limit``), reading orders' database once a
+    second (the API is not polled), then what became of them."""
+    started = time.monotonic()
+    deadline, progress_at, seen = started + limit, started, (-1, -1, -1)
+    with psycopg.connect(orders_database, autocommit=True) as database:
+        while time.monotonic() < deadline:
+            orders, mail = checkout_orders(database), paid_mail(smtp, answered)
+            done = (
+                sum(1 for oid in answered if (o := orders.get(oid)) and o.paid_at),
+                sum(1 for oid in answered if (o := orders.get(oid)) and o.shipped_at),
+                len(mail),
+            )
+            if done == (len(answered),) * 3:
+                break
+            if done != seen:
+                seen, progress_at = done, time.monotonic()
+            elif time.monotonic() - progress_at > quiet:
+                break
+            time.sleep(1)
+        drained = time.monotonic() - started
+        time.sleep(2)  # a second copy of an event or mail would show meanwhile
+        return CheckoutTimes(
+            answered, checkout_orders(database), paid_mail(smtp, answered), drained
+        )
+
+
+def query_rows(database_url: str, query: str) -> list[tuple]:
+    with psycopg.connect(database_url, autocommit=True) as database:
+        return list(database.execute(query))
+
+
+def events_health(stack: Stack) -> str:
+    """Each consumer's inbox (handled, retrying, dead, failed attempts) and each relay's
+    unsent outbox, from the services' databases: a table's rows."""
+    rows = []
+    for service in SERVICES:
+        if service not in CONSUMERS and service not in RELAYS:
+            continue
+        url = stack.database_urls[service]
+        inbox = {"handled": 0, "retrying": 0, "dead": 0}
+        attempts = 0
+        if service in CONSUMERS:
+            for state, count, tries in query_rows(
+                url,
+                "SELECT state, count(*), coalesce(sum(attempts), 0) "
+                "FROM souk_events_inboxevent GROUP BY state",
+            ):
+                inbox[state] = count
+                attempts += tries
+        failed = max(0, attempts - inbox["handled"])
+        unsent = (
+            query_rows(url, "SELECT count(*) FROM souk_events_outboxevent WHERE sent_at IS NULL")[
+                0
+            ][0]
+            if service in RELAYS
+            else "-"
+        )
+        consumed = (
+            f"{inbox['handled']:,} | {inbox['retrying']:,} | {inbox['dead']:,} | {failed:,}"
+            if service in CONSUMERS
+            else "- | - | - | -"
+        )
+        rows.append(f"| {service} | {consumed} | {unsent} |")
+    return (
+        "| service | events handled | retrying | dead letters | failed attempts | outbox unsent |\n"
+        "|---|---:|---:|---:|---:|---:|\n" + "\n".join(rows)
+    )
+
+
+def payments_by_status(stack: Stack) -> str:
+    """``succeeded 1,234`` etc.: the payments in payments' database, by status."""
+    counts = query_rows(
+        stack.database_urls["payments"],
+        "SELECT status, count(*), count(DISTINCT order_id) FROM payments_payment GROUP BY status",
+    )
+    return ", ".join(f"{status} {count:,}" for status, count, _ in counts) or "none"
+
+
+def failure_rows(run: LocustRun) -> list[str]:
+    """Locust's failures of a run: a table's rows."""
+    return [
+        f"| {row['Name']} | {int(row['Occurrences']):,} | "
+        f"{row['Error'].replace('|', '/').replace(chr(10), ' ')[:160]} |"
+        for row in run.failures
+    ]
+
+
+def process_cpu(running: RunningStack) -> dict[str, float]:
+    """CPU seconds each process of the stack (and its workers) has spent so far."""
+    return {name: cpu_seconds(popen.pid) for name, popen in running.processes.items()}
+
+
+def own_cpu_seconds(who: int) -> float:
+    """CPU seconds of this process (``RUSAGE_SELF``) or its waited-for children."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def answered_per_second(answered: dict[str, float]) -> float:
+    """Checkouts answered per second, between the first answer and the last."""
+    if len(answered) < 2:
+        return 0.0
+    return (len(answered) - 1) / (max(answered.values()) - min(answered.values()))
+
+
+def measure_checkout(
+    running: RunningStack,
+    smtp: SmtpServer,
+    *,
+    seconds: int,
+    accounts: list,
+    products: list[int],
+    out: Path,
+    workers: dict[str, int],
+    broker: str,
+    load_at_start: tuple[float, float, float],
+) -> None:
+    """The checkout scenario: ``CLIENTS`` clients each filling its cart and checking out
+    back to back for ``seconds``; then the drain (every order paid, shipped and mailed),
+    timed from each 202; written to docs/benchmarks.md."""
+    stack = running.stack
+    load_before = os.getloadavg()
+    cpu_before, machine_before = process_cpu(running), machine_cpu_seconds()
+    self_before = own_cpu_seconds(resource.RUSAGE_SELF)
+    locust_before = own_cpu_seconds(resource.RUSAGE_CHILDREN)
+    run = run_locust(
+        stack.url("gateway"),
+        "checkout",
+        seconds,
+        accounts,
+        products,
+        out,
+        user_class="CheckoutShopper",
+        stop_timeout=30,
+    )
+    locust_cpu = own_cpu_seconds(resource.RUSAGE_CHILDREN) - locust_before
+    load_after_run = os.getloadavg()
+    times = checkout_outcomes(stack.database_urls["orders"], smtp, run.answered)
+    cpu_after, machine_after = process_cpu(running), machine_cpu_seconds()
+    self_cpu = own_cpu_seconds(resource.RUSAGE_SELF) - self_before
+    invariant = stack.manage("products", "check_stock_invariant", capture=True).strip()
+    health = events_health(stack)
+    payments = payments_by_status(stack)
+    failed = failure_rows(run)
+
+    checkouts = max(1, len(run.answered))
+    spent = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
+    cpu_rows = "\n".join(
+        f"| {name} | {cpu / checkouts * 1000:.2f} |"
+        for name, cpu in sorted(spent.items(), key=lambda item: -item[1])
+    )
+    machine = machine_after - machine_before
+    others = machine - sum(spent.values()) - locust_cpu - self_cpu
+    per_checkout = {
+        name: cpu / checkouts * 1000
+        for name, cpu in (
+            ("machine", machine),
+            ("stack", sum(spent.values())),
+            ("locust", locust_cpu),
+            ("self", self_cpu),
+            ("others", others),
+        )
+    }
+    placed = times.placed_to_paid_ms() or [float("nan")]
+    statuses = ", ".join(f"{status} {count:,}" for status, count in times.statuses().items())
+    table_head = (
+        "| requests | count | per second | p50 (ms) | p95 (ms) | p99 (ms) | errors |\n"
+        "|---|---:|---:|---:|---:|---:|---:|"
+    )
+    request_rows = "\n".join(
+        summary(run.rows, name)
+        for name in ("cart: put item", "checkout", "Aggregated")
+        if name in run.rows
+    )
+    failure_text = (
+        "Failures, as Locust counted them:\n\n| request | count | error |\n|---|---:|---|\n"
+        + "\n".join(failed)
+        if failed
+        else "No request failed."
+    )
+    carts = (
+        "carts, and every service's cache, in Redis at `REDIS_URL`"
+        if os.environ.get("REDIS_URL")
+        else "carts in the cart service's own database: no `REDIS_URL`"
+    )
+    processes_used = ", ".join(f"{name} {workers.get(name, DEFAULT_WORKERS)}" for name in SERVICES)
+    write_section(
+        "Load: checkout (cart, checkout, paid)",
+        f"""Measured {time.strftime("%Y-%m-%d")} with `nox -s load -- --scenario checkout --seconds
+{seconds}` (`tools/load/run.py`, `measure_checkout`; Locust's `CheckoutShopper`): {CLIENTS}
+signed-in clients with no think time, each with an account of its own, each putting
+1-3 products in its cart (`PUT /api/cart/items/<id>/`, 1-2 of each) and checking out
+(`POST /api/checkout/`, a GB address, `tok_visa`), back to back for {seconds} s; then each
+client finishes the checkout it is in. PostgreSQL ({carts}), rate limits off. Server
+processes: {processes_used}; every relay and consumer runs, events through {broker},
+mail to an SMTP server in the load process. Every service, PostgreSQL, RabbitMQ and
+Locust share this 2-core machine. Load average (1, 5, 15 min): {fmt_load(load_at_start)}
+before the stack started (other work on the machine), {fmt_load(load_before)} as the run
+began, {fmt_load(load_after_run)} at its end.
+
+**{len(run.answered):,} checkouts answered 202, {answered_per_second(run.answered):.1f} per
+second** (between the first 202 and the last):
+
+{table_head}
+{request_rows}
+
+{failure_text}
+
+Checkout to paid: for each checkout answered 202 (the order `awaiting_payment`,
+`order.placed` committed with it), from the moment the answer arrived to the order
+becoming `paid` and `shipped` (the `created_at` of its `order.paid` and `order.shipped`
+in orders' outbox, stored in the transaction that changed its status), and to the
+arrival of its "is paid" mail at the SMTP server. Read from orders' database once a
+second after the run, not by polling the API; the drain waits until every order is
+shipped and mailed, or for 30 s without progress ({times.drain_s:.0f} s here):
+
+{CHECKOUT_TIMES_HEAD}
+{times.row("`paid`", times.paid_at)}
+{times.row("`shipped`", times.shipped_at)}
+{times.row("the paid mail", times.mailed_at)}
+
+From `placed_at` (the orders server's clock as the order began awaiting payment, before
+the cart is emptied and the answer sent) to `paid`: p50 {percentile(placed, 50):,.0f} ms,
+p99 {percentile(placed, 99):,.0f} ms; {times.paid_before_answer():,} order(s) were paid
+before their 202 reached the client. Checkout orders in orders' database afterwards:
+{statuses or "none"} ({times.unanswered():,} of them never answered 202 to the load);
+`order.paid` or `order.shipped` stored more than once for {times.published_twice():,},
+paid mail sent more than once for {times.mailed_twice():,}. Payments: {payments}.
+`{invariant}`.
+
+The events afterwards, from each service's database:
+
+{health}
+
+CPU per checkout (ms) during the run and the drain, from `/proc` and `getrusage`: the
+whole machine {per_checkout["machine"]:.1f}; the stack's processes
+{per_checkout["stack"]:.1f}, Locust {per_checkout["locust"]:.1f}, the load process (its
+SMTP server, the drain's reads) {per_checkout["self"]:.1f}, other work on the machine
+{per_checkout["others"]:.1f}. Each process of the stack (with its workers):
+
+| process | CPU per checkout (ms) |
+|---|---:|
+{cpu_rows}
+""",
+    )
+
+
+def broker_name(broker_url: str | None) -> str:
+    return "RabbitMQ (a virtual host of the run's own)" if broker_url else "the embedded broker"
+
+
+def fmt_load(averages: tuple[float, float, float]) -> str:
+    return ", ".join(f"{value:.2f}" for value in averages)
+
+
 def main() -> None:
     # Stopped by a signal, the run unwinds as on Ctrl-C: its processes, worktree, virtual
     # host and databases go with it.
@@ -535,9 +969,19 @@ def main() -> None:
         help="measure order placement against the orders service of COMMIT, side by side",
     )
     parser.add_argument("--rounds", type=int, default=3, help="with --baseline (default 3)")
+    parser.add_argument(
+        "--scenario",
+        choices=("default", "checkout"),
+        default="default",
+        help="default: the mixed and the order-placement runs; checkout: clients filling "
+        "their carts and checking out, timed to paid",
+    )
     args = parser.parse_args()
+    if args.baseline and args.scenario != "default":
+        parser.error("--baseline measures order placement: no --scenario with it")
     seconds = args.seconds or (20 if args.baseline else 60)
     workers = dict(args.workers)
+    load_at_start = os.getloadavg()
     problem = postgres_problem()
     if problem is not None:
         raise SystemExit(f"the load test needs PostgreSQL ({postgres_url()}): {problem}")
@@ -563,6 +1007,20 @@ def main() -> None:
         stack = running.stack
         products = stock_up(stack)
         accounts = stack.create_accounts(CLIENTS * 2, f"load{uuid.uuid4().hex[:6]}-", lifetime=3600)
+        if args.scenario == "checkout":
+            measure_checkout(
+                running,
+                smtp,
+                seconds=seconds,
+                accounts=accounts,
+                products=products,
+                out=scratch,
+                workers=workers,
+                broker=broker_name(broker_url),
+                load_at_start=load_at_start,
+            )
+            print((Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md").read_text())
+            return
         if args.baseline:
             contenders = compare_orders(
                 running,
@@ -588,7 +1046,7 @@ def main() -> None:
             )
             mail[mix] = confirmation_mail(smtp, results[mix].answered)
         invariant = stack.manage("products", "check_stock_invariant", capture=True).strip()
-    broker = "RabbitMQ (a virtual host of the run's own)" if broker_url else "the embedded broker"
+    broker = broker_name(broker_url)
     mixed = results["mixed"].rows
     orders = results["orders"].rows
     table_head = (
