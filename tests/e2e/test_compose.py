@@ -85,6 +85,16 @@ def test_rabbitmq_is_healthy_once_it_answers_a_ping():
     assert rabbitmq["healthcheck"]["test"] == ["CMD", "rabbitmq-diagnostics", "-q", "ping"]
 
 
+def test_redis_keeps_the_carts_across_a_restart_and_never_evicts_one():
+    redis = SERVICES["redis"]
+    command = redis["command"]
+
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+    assert "redis:/data" in redis["volumes"]
+    assert SERVICES["cart"]["environment"]["REDIS_URL"].startswith("redis://redis:6379/")
+
+
 @pytest.mark.parametrize("name", sorted(EVENT_PROCESSES))
 def test_every_relay_and_consumer_runs_its_command_once_its_service_and_rabbitmq_are_up(name):
     service, command = EVENT_PROCESSES[name]
