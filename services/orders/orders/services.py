@@ -91,6 +91,7 @@ from souk_common.errors import (
     UpstreamError,
     UpstreamUnavailable,
 )
+from souk_common.events.models import InboxEvent
 from souk_common.events.publish import event_publish_if
 
 logger = logging.getLogger(__name__)
@@ -872,10 +873,25 @@ def orders_reconcile(
     return counts
 
 
+def _payment_waiting(order: Order) -> bool:
+    """Whether a ``payment.succeeded`` for ``order`` was received and not yet handled:
+    retrying, or a dead letter (its handler failed, and rolled back what it did)."""
+    return InboxEvent.objects.filter(
+        type="payment.succeeded",
+        state__in=(InboxEvent.State.RETRYING, InboxEvent.State.DEAD),
+        envelope__data__order_id=str(order.id),
+    ).exists()
+
+
 def _cancel_unpaid(placed_before: datetime, limit: int, counts: dict[str, int]) -> None:
     """Cancel checkouts placed before ``placed_before`` still awaiting payment."""
     unpaid = Order.objects.filter(status=Status.AWAITING_PAYMENT, placed_at__lt=placed_before)
     for order in unpaid.order_by("placed_at")[:limit]:
+        if _payment_waiting(order):
+            # Its outcome came, and its handling waits for a retry (products down, say) or
+            # an operator's replay: the customer paid; the order is not timed out.
+            logger.warning("order %s: its payment came and waits in the inbox", order.id)
+            continue
         timed_out = CancelReason.PAYMENT_TIMEOUT
         if not _move(order, Status.AWAITING_PAYMENT, Status.CANCELLING, cancel_reason=timed_out):
             continue  # paid, or failed, or cancelled meanwhile

@@ -514,6 +514,22 @@ def test_paid_and_failed_orders_never_time_out(alice, cart, order, inbox, produc
     assert not published("order.cancelled")
 
 
+def test_a_payment_waiting_for_products_is_never_timed_out(order, inbox, products):
+    products.failures["commit"] = Dropped()
+    assert inbox.receive(payment_succeeded(order)) == RETRYING
+    age(order, minutes=20)
+
+    counts = orders_reconcile(grace=timedelta(seconds=30))
+
+    # The customer paid: the order waits for its payment's retry, not cancelled, not refunded.
+    assert counts["cancelled"] == 0
+    assert Order.objects.get().status == "awaiting_payment"
+    assert not published("order.cancelled")
+    products.failures.clear()
+    assert inbox.retry_due(now=later()) == 1
+    assert Order.objects.get().status == "paid"
+
+
 def test_a_timeout_while_products_is_down_is_finished_by_the_next_run(order, products):
     age(order, minutes=20)
     products.failures["release"] = Dropped()
