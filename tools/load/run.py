@@ -34,6 +34,7 @@ import dataclasses
 import json
 import math
 import os
+import pwd
 import re
 import resource
 import signal
@@ -537,7 +538,11 @@ the run, never relayed, so that they weigh on no other run):
 
 # The checkout scenario (``--scenario checkout``) ----------------------------------------
 
-PAID_SUBJECT = re.compile(r"Your Souk order (\S+) is paid")
+# The mail a checkout's customer gets as it is paid, then shipped.
+ORDER_MAIL = {
+    "paid": re.compile(r"Your Souk order (\S+) is paid"),
+    "shipped": re.compile(r"Your Souk order (\S+) has shipped"),
+}
 
 # Every checkout order of orders' database, with when it became paid and shipped: the
 # ``created_at`` of its ``order.paid`` and ``order.shipped`` in the outbox, stored in the
@@ -589,24 +594,27 @@ def checkout_orders(database: psycopg.Connection) -> dict[str, CheckoutOrder]:
     return orders
 
 
-def paid_mail(smtp: SmtpServer, wanted: dict[str, float]) -> dict[str, list[float]]:
-    """When each "is paid" mail about the orders of ``wanted`` arrived, by order id."""
-    arrivals: dict[str, list[float]] = {}
+def order_mail(smtp: SmtpServer, wanted: dict[str, float]) -> dict[str, dict[str, list[float]]]:
+    """When each mail of ``ORDER_MAIL`` about the orders of ``wanted`` arrived: by kind
+    ("paid", "shipped"), then by order id."""
+    arrivals: dict[str, dict[str, list[float]]] = {kind: {} for kind in ORDER_MAIL}
     for mail in list(smtp.mail):
-        match = PAID_SUBJECT.fullmatch(mail.subject)
-        if match and match[1] in wanted:
-            arrivals.setdefault(match[1], []).append(mail.received_at)
+        for kind, subject in ORDER_MAIL.items():
+            match = subject.fullmatch(mail.subject)
+            if match and match[1] in wanted:
+                arrivals[kind].setdefault(match[1], []).append(mail.received_at)
     return arrivals
 
 
 @dataclass(frozen=True)
 class CheckoutTimes:
     """What became of a run's checkouts: each 202's arrival (by order id), every checkout
-    order in orders' database after the drain, and the paid mail's arrivals."""
+    order in orders' database after the drain, and the arrivals of their paid and shipped
+    mail (see :func:`order_mail`)."""
 
     answered: dict[str, float]
     orders: dict[str, CheckoutOrder]
-    mail: dict[str, list[float]]
+    mail: dict[str, dict[str, list[float]]]
     drain_s: float  # how long the drain waited after the run
 
     def since_answer(self, when: Callable[[str], float | None]) -> list[float]:
@@ -625,8 +633,12 @@ class CheckoutTimes:
         order = self.orders.get(order_id)
         return order.shipped_at if order else None
 
-    def mailed_at(self, order_id: str) -> float | None:
-        arrivals = self.mail.get(order_id)
+    def paid_mail_at(self, order_id: str) -> float | None:
+        arrivals = self.mail["paid"].get(order_id)
+        return min(arrivals) if arrivals else None
+
+    def shipped_mail_at(self, order_id: str) -> float | None:
+        arrivals = self.mail["shipped"].get(order_id)
         return min(arrivals) if arrivals else None
 
     def row(self, name: str, when: Callable[[str], float | None]) -> str:
@@ -673,7 +685,10 @@ class CheckoutTimes:
         )
 
     def mailed_twice(self) -> int:
-        return sum(1 for arrivals in self.mail.values() if len(arrivals) > 1)
+        """Mails (paid or shipped) that arrived more than once for an order."""
+        return sum(
+            1 for kind in self.mail.values() for arrivals in kind.values() if len(arrivals) > 1
+        )
 
 
 CHECKOUT_TIMES_HEAD = (
@@ -691,20 +706,21 @@ def checkout_outcomes(
     quiet: float = 30.0,
     limit: float = 600.0,
 ) -> CheckoutTimes:
-    """Wait until every order ``answered`` 202 is shipped and its paid mail has arrived
-    (or nothing moves for ``quiet`` seconds, or ``limit``), reading orders' database once a
-    second (the API is not polled), then what became of them."""
+    """Wait until every order ``answered`` 202 is shipped and its paid and shipped mail
+    have arrived (or nothing moves for ``quiet`` seconds, or ``limit``), reading orders'
+    database once a second (the API is not polled), then what became of them."""
     started = time.monotonic()
-    deadline, progress_at, seen = started + limit, started, (-1, -1, -1)
+    deadline, progress_at, seen = started + limit, started, (-1, -1, -1, -1)
     with psycopg.connect(orders_database, autocommit=True) as database:
         while time.monotonic() < deadline:
-            orders, mail = checkout_orders(database), paid_mail(smtp, answered)
+            orders, mail = checkout_orders(database), order_mail(smtp, answered)
             done = (
                 sum(1 for oid in answered if (o := orders.get(oid)) and o.paid_at),
                 sum(1 for oid in answered if (o := orders.get(oid)) and o.shipped_at),
-                len(mail),
+                len(mail["paid"]),
+                len(mail["shipped"]),
             )
-            if done == (len(answered),) * 3:
+            if done == (len(answered),) * len(done):
                 break
             if done != seen:
                 seen, progress_at = done, time.monotonic()
@@ -714,7 +730,7 @@ def checkout_outcomes(
         drained = time.monotonic() - started
         time.sleep(2)  # a second copy of an event or mail would show meanwhile
         return CheckoutTimes(
-            answered, checkout_orders(database), paid_mail(smtp, answered), drained
+            answered, checkout_orders(database), order_mail(smtp, answered), drained
         )
 
 
@@ -790,6 +806,44 @@ def own_cpu_seconds(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+# The servers the stack shares with whatever else runs here, by the account they run as.
+SERVER_ACCOUNTS = {"postgres": "PostgreSQL", "rabbitmq": "RabbitMQ"}
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_account() -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of each process run by an account of ``SERVER_ACCOUNTS``, by pid:
+    (the account, its CPU)."""
+    accounts = {}
+    for name in SERVER_ACCOUNTS:
+        with contextlib.suppress(KeyError):
+            accounts[pwd.getpwnam(name).pw_uid] = name
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            account = accounts.get(entry.stat().st_uid)
+            if account is None:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(entry.name)] = (account, (int(fields[11]) + int(fields[12])) / TICKS)
+    return found
+
+
+def cpu_spent_by_account(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    """CPU seconds each account of ``SERVER_ACCOUNTS`` spent between two readings (a
+    process that ended meanwhile is not counted)."""
+    spent = dict.fromkeys(SERVER_ACCOUNTS, 0.0)
+    for pid, (account, cpu) in after.items():
+        spent[account] += cpu - before.get(pid, (account, 0.0))[1]
+    return spent
+
+
 def answered_per_second(answered: dict[str, float]) -> float:
     """Checkouts answered per second, between the first answer and the last."""
     if len(answered) < 2:
@@ -815,6 +869,7 @@ def measure_checkout(
     stack = running.stack
     load_before = os.getloadavg()
     cpu_before, machine_before = process_cpu(running), machine_cpu_seconds()
+    servers_before = cpu_by_account()
     self_before = own_cpu_seconds(resource.RUSAGE_SELF)
     locust_before = own_cpu_seconds(resource.RUSAGE_CHILDREN)
     run = run_locust(
@@ -831,7 +886,11 @@ def measure_checkout(
     load_after_run = os.getloadavg()
     times = checkout_outcomes(stack.database_urls["orders"], smtp, run.answered)
     cpu_after, machine_after = process_cpu(running), machine_cpu_seconds()
+    servers = cpu_spent_by_account(servers_before, cpu_by_account())
     self_cpu = own_cpu_seconds(resource.RUSAGE_SELF) - self_before
+    unpaid = [oid for oid in run.answered if times.paid_at(oid) is None]
+    if unpaid:
+        print(f"\n!!! {len(unpaid)} checkout(s) answered 202 never became paid: {unpaid[:5]}")
     invariant = stack.manage("products", "check_stock_invariant", capture=True).strip()
     health = events_health(stack)
     payments = payments_by_status(stack)
@@ -844,17 +903,36 @@ def measure_checkout(
         for name, cpu in sorted(spent.items(), key=lambda item: -item[1])
     )
     machine = machine_after - machine_before
-    others = machine - sum(spent.values()) - locust_cpu - self_cpu
+    others = machine - sum(spent.values()) - sum(servers.values()) - locust_cpu - self_cpu
     per_checkout = {
         name: cpu / checkouts * 1000
         for name, cpu in (
             ("machine", machine),
             ("stack", sum(spent.values())),
+            *servers.items(),
             ("locust", locust_cpu),
             ("self", self_cpu),
             ("others", others),
         )
     }
+    last_answer = max(run.answered.values(), default=0.0)
+    first_answer = min(run.answered.values(), default=0.0)
+    paid_in_run = sum(1 for oid in run.answered if (at := times.paid_at(oid)) and at <= last_answer)
+    paid_moments = [at for oid in run.answered if (at := times.paid_at(oid)) is not None]
+    drain_s = max(paid_moments, default=last_answer) - last_answer
+    paid_per_second = paid_in_run / max(last_answer - first_answer, 1e-9)
+    paid_rates = (
+        f"{paid_in_run:,} orders became paid while checkouts were answered "
+        f"({paid_per_second:.1f} per second, against {answered_per_second(run.answered):.1f} "
+        f"checkouts), {len(paid_moments) - paid_in_run:,} in the {drain_s:.1f} s after the "
+        f"last 202 ({(len(paid_moments) - paid_in_run) / max(drain_s, 1e-9):.1f} per second)"
+    ) + (
+        ": while the clients run, the relays and consumers get too little of the machine to "
+        "keep up, so the time to `paid` is mostly the backlog they leave, and it grows with "
+        "the run's length."
+        if paid_per_second < 0.9 * answered_per_second(run.answered)
+        else "."
+    )
     placed = times.placed_to_paid_ms() or [float("nan")]
     statuses = ", ".join(f"{status} {count:,}" for status, count in times.statuses().items())
     table_head = (
@@ -904,14 +982,18 @@ Checkout to paid: for each checkout answered 202 (the order `awaiting_payment`,
 `order.placed` committed with it), from the moment the answer arrived to the order
 becoming `paid` and `shipped` (the `created_at` of its `order.paid` and `order.shipped`
 in orders' outbox, stored in the transaction that changed its status), and to the
-arrival of its "is paid" mail at the SMTP server. Read from orders' database once a
-second after the run, not by polling the API; the drain waits until every order is
-shipped and mailed, or for 30 s without progress ({times.drain_s:.0f} s here):
+arrival of its "is paid" and "has shipped" mail at the SMTP server. Read from orders'
+database once a second after the run, not by polling the API; the drain waits until
+every order is shipped and both its mails have arrived, or for 30 s without progress
+({times.drain_s:.0f} s here):
 
 {CHECKOUT_TIMES_HEAD}
 {times.row("`paid`", times.paid_at)}
 {times.row("`shipped`", times.shipped_at)}
-{times.row("the paid mail", times.mailed_at)}
+{times.row("the paid mail", times.paid_mail_at)}
+{times.row("the shipped mail", times.shipped_mail_at)}
+
+{paid_rates}
 
 From `placed_at` (the orders server's clock as the order began awaiting payment, before
 the cart is emptied and the answer sent) to `paid`: p50 {percentile(placed, 50):,.0f} ms,
@@ -919,7 +1001,7 @@ p99 {percentile(placed, 99):,.0f} ms; {times.paid_before_answer():,} order(s) we
 before their 202 reached the client. Checkout orders in orders' database afterwards:
 {statuses or "none"} ({times.unanswered():,} of them never answered 202 to the load);
 `order.paid` or `order.shipped` stored more than once for {times.published_twice():,},
-paid mail sent more than once for {times.mailed_twice():,}. Payments: {payments}.
+a paid or shipped mail sent more than once for {times.mailed_twice():,}. Payments: {payments}.
 `{invariant}`.
 
 The events afterwards, from each service's database:
@@ -928,9 +1010,11 @@ The events afterwards, from each service's database:
 
 CPU per checkout (ms) during the run and the drain, from `/proc` and `getrusage`: the
 whole machine {per_checkout["machine"]:.1f}; the stack's processes
-{per_checkout["stack"]:.1f}, Locust {per_checkout["locust"]:.1f}, the load process (its
-SMTP server, the drain's reads) {per_checkout["self"]:.1f}, other work on the machine
-{per_checkout["others"]:.1f}. Each process of the stack (with its workers):
+{per_checkout["stack"]:.1f}, PostgreSQL {per_checkout["postgres"]:.1f} and RabbitMQ
+{per_checkout["rabbitmq"]:.1f} (every process of their accounts, other users' work
+included), Locust {per_checkout["locust"]:.1f}, the load process (its SMTP server, the
+drain's reads) {per_checkout["self"]:.1f}, the rest (the kernel, other work on the
+machine) {per_checkout["others"]:.1f}. Each process of the stack (with its workers):
 
 | process | CPU per checkout (ms) |
 |---|---:|
