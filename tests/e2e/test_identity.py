@@ -86,7 +86,7 @@ def test_service_identity_is_not_routed_but_works_directly(system):
 
     assert through_gateway.status_code == 404
     assert direct.status_code == 200
-    assert direct.json()["scope"] == "stock:reserve users:read"
+    assert direct.json()["scope"] == "cart:checkout shipping:quote stock:reserve users:read"
 
 
 @pytest.mark.parametrize("kind", ["alg-none", "hs256-public-key", "expired", "refresh"])
