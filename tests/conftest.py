@@ -9,15 +9,19 @@ failed, with REQUIRE_POSTGRES=1. Events travel through RabbitMQ at ``RABBITMQ_UR
 a virtual host of the run's own (deleted afterwards) behind a proxy the tests can cut,
 when it answers and ``rabbitmqctl`` can make the virtual host; through the embedded
 broker otherwise, said loudly -- or failed, with REQUIRE_RABBITMQ=1. Mail goes to an
-SMTP server in the test process (``system.smtp``).
+SMTP server in the test process (``system.smtp``). Carts and the gateway's rate limits
+live in Redis when it answers (``redis_url``).
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 
 from databases import postgres_problem, rabbitmq_problem, scratch_vhost
 from harness import RunningStack
@@ -75,6 +79,22 @@ def rabbitmq_vhost() -> Iterator[str | None]:
 
 
 @pytest.fixture(scope="session")
+def redis_url() -> str | None:
+    """Redis for the stack's carts and the gateway's rate limits (``SYSTEM_TEST_REDIS_URL``,
+    default database 12 of the local server), or None: the embedded stores, said loudly --
+    or failed, with REQUIRE_REDIS=1."""
+    url = os.environ.get("SYSTEM_TEST_REDIS_URL") or "redis://127.0.0.1:6379/12"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("REQUIRE_REDIS", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"REQUIRE_REDIS=1 but Redis at {url} does not answer: {exc}")
+        print(f"\n!!! Redis at {url} does not answer ({exc}); carts stay in the database.\n")
+        return None
+    return url
+
+
+@pytest.fixture(scope="session")
 def broker_proxy(rabbitmq_vhost: str | None) -> Iterator[TcpProxy | None]:
     """A proxy every process reaches RabbitMQ through, so a test can cut the connection."""
     if rabbitmq_vhost is None:
@@ -99,7 +119,13 @@ def system(
     rabbitmq_vhost: str | None,
     broker_proxy: TcpProxy | None,
     smtp: SmtpServer,
+    redis_url: str | None,
 ) -> Iterator[RunningStack]:
+    environment = {**SYSTEM_ENVIRONMENT, "EMAIL_URL": smtp.url}
+    if redis_url is not None:
+        # Carts in Redis as in production, under keys of this run's own.
+        run = uuid.uuid4().hex[:8]
+        environment |= {"REDIS_URL": redis_url, "CART_REDIS_KEY_PREFIX": f"souk:e2e:{run}:cart:"}
     broker_url = None
     if rabbitmq_vhost is not None and broker_proxy is not None:
         server = urlsplit(rabbitmq_vhost)
@@ -111,7 +137,7 @@ def system(
         purpose="e2e",
         postgres=on_postgres,
         broker_url=broker_url,
-        extra_env={**SYSTEM_ENVIRONMENT, "EMAIL_URL": smtp.url},
+        extra_env=environment,
         running=RunningStack,
     ) as system:
         system.smtp = smtp
