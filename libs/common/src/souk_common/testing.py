@@ -104,7 +104,8 @@ def postgres_error(url: str, timeout: int = 2) -> str | None:
 def database_for_tests(service: str) -> dict[str, Any]:
     """``DATABASES["default"]`` for one service's tests.
 
-    PostgreSQL when it answers (test database ``test_souk_<service>``); else
+    PostgreSQL when it answers (test database ``test_souk_<service>``, followed by
+    ``SOUK_TEST_DATABASE_SUFFIX`` so that two checkouts may test side by side); else
     SQLite with a loud warning, or an error when ``REQUIRE_POSTGRES=1``.
     """
     url = postgres_url()
@@ -112,7 +113,8 @@ def database_for_tests(service: str) -> dict[str, Any]:
     if error is None:
         config = database_config(url, conn_max_age=0)
         config["NAME"] = f"souk_{service}"
-        config["TEST"] = {"NAME": f"test_souk_{service}"}
+        suffix = os.environ.get("SOUK_TEST_DATABASE_SUFFIX", "")
+        config["TEST"] = {"NAME": f"test_souk_{service}{suffix}"}
         return config
     if postgres_required():
         raise ImproperlyConfigured(
