@@ -27,11 +27,19 @@ def test_require_postgres_makes_a_missing_server_an_error(monkeypatch):
 
 
 @pytest.mark.postgres
-def test_uses_postgres_when_it_answers():
+def test_uses_postgres_when_it_answers(monkeypatch):
+    monkeypatch.delenv("SOUK_TEST_DATABASE_SUFFIX", raising=False)
     config = database_for_tests("orders")
 
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert config["TEST"]["NAME"] == "test_souk_orders"
+
+
+@pytest.mark.postgres
+def test_a_checkout_may_name_test_databases_of_its_own(monkeypatch):
+    monkeypatch.setenv("SOUK_TEST_DATABASE_SUFFIX", "_second")
+
+    assert database_for_tests("orders")["TEST"]["NAME"] == "test_souk_orders_second"
 
 
 def test_run_concurrently_returns_results_and_errors_in_order():
