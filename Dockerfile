@@ -1,39 +1,53 @@
-# One image recipe for every service: `docker build --build-arg SERVICE=users .`
-# compose.yaml builds it four times, once per service.
-FROM python:3.11-slim
+# One image for every service: `docker build -t souk .`. A container runs the service
+# its SOUK_SERVICE names (docker/entrypoint.sh); compose.yaml builds the image once and
+# runs each of its containers from it.
+#
+# Everything installed is what uv.lock pins, each file checked against the hash the lock
+# holds; the base image and uv are pinned by digest, so a rebuild starts from the same
+# bytes. To move them on, put in the digests these print (their "Digest:" line):
+#   docker buildx imagetools inspect python:3.11-slim
+#   docker buildx imagetools inspect ghcr.io/astral-sh/uv:0.13.0
+FROM ghcr.io/astral-sh/uv:0.13.0@sha256:cdc6093146eb3ff6a40107b38f008b789e050e77ad87865e381d9917da55a168 AS uv
 
-ARG SERVICE
+FROM python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7
+
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_PROJECT_ENVIRONMENT=/app/.venv \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_NO_CACHE=1 \
+    UV_PYTHON_DOWNLOADS=never \
+    PATH=/app/.venv/bin:$PATH \
     SOUK_ENV=production \
-    SOUK_SERVICE=${SERVICE} \
     STATIC_ROOT=/app/staticfiles \
     LOG_FORMAT=json
 
+RUN useradd --system --no-create-home --uid 10001 souk
 WORKDIR /app
-# Dependencies first, from the pyproject.toml files alone: a change to the source
-# reuses this layer, and only a change to a dependency list installs them again.
-COPY docker/dependencies.py /tmp/dependencies.py
-COPY libs/common/pyproject.toml /app/libs/common/pyproject.toml
-COPY services/${SERVICE}/pyproject.toml /app/services/${SERVICE}/pyproject.toml
-RUN python /tmp/dependencies.py /app/libs/common/pyproject.toml \
-        /app/services/${SERVICE}/pyproject.toml > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/dependencies.py /tmp/requirements.txt \
-    && useradd --system --no-create-home --uid 10001 souk
+# Dependencies first, from the lock alone: a change to the source reuses this layer, and
+# only a change to uv.lock installs them again. --frozen takes the lock as it is; the
+# step after the source checks it against every pyproject.toml. uv is mounted for the
+# step, never part of the image.
+COPY pyproject.toml uv.lock /app/
+RUN --mount=from=uv,source=/uv,target=/bin/uv \
+    uv sync --frozen --no-install-workspace --all-packages --no-default-groups --group build
 
-# Then the source, with nothing to resolve or download (the build backend is already
-# installed); pip check proves every declared dependency is there.
+# Then the source: souk-common and every service, installed with the build backend the
+# lock pinned and nothing to download. --locked refuses a lock the pyproject.toml files
+# have left behind (run `uv lock`).
 COPY libs/common /app/libs/common
-COPY services/${SERVICE} /app/services/${SERVICE}
-RUN pip install --no-deps --no-build-isolation /app/libs/common /app/services/${SERVICE} \
-    && pip check
+COPY services /app/services
+RUN --mount=from=uv,source=/uv,target=/bin/uv \
+    uv sync --locked --all-packages --no-default-groups --group build --no-build-isolation
 
-WORKDIR /app/services/${SERVICE}
-# Static files (admin, Swagger UI) are collected at build time and served by WhiteNoise.
-RUN SOUK_ENV=development SOUK_VAR_DIR=/tmp/build python manage.py collectstatic --no-input -v0 \
+# Static files (admin, Swagger UI) of every service, collected at build time and served
+# by WhiteNoise; the services share one lock, so a file two of them have is one file.
+WORKDIR /app/services
+RUN for service in */; do \
+        (cd "${service}" && SOUK_ENV=development SOUK_VAR_DIR=/tmp/build \
+            python manage.py collectstatic --no-input -v0) || exit 1; \
+    done \
     && rm -rf /tmp/build
 COPY docker/entrypoint.sh /usr/local/bin/souk-entrypoint
 USER souk

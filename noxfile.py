@@ -5,6 +5,10 @@ that each of them requires; the library's and each service's tests keep one of t
 own, with souk_common and that one service alone, so a dependency a package uses but
 does not declare fails there. `nox --parallel auto` (what CI runs) runs the sessions
 that allow it side by side; the system tests, which measure latencies, always run alone.
+
+Every session installs what uv.lock pins, packages and tools alike, with `uv sync
+--locked`: the same versions on every machine, and an error, never a silent new
+resolution, when a pyproject.toml has changed since the last `uv lock`.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ import nox
 
 # --parallel and allow_parallel= (sessions side by side) came with 2026.8.10.
 nox.needs_version = ">=2026.8.10"
-# uv makes a virtualenv and fills it from its cache in seconds; without uv, venv and pip.
-nox.options.default_venv_backend = "uv|venv"
+# uv makes a virtualenv and fills it from uv.lock (and its cache) in seconds; it is required.
+nox.options.default_venv_backend = "uv"
 # typecheck first: the longest of the checks, it should not be the last to start.
 nox.options.sessions = [
     "typecheck",
@@ -44,26 +48,36 @@ SERVICES = (
 )
 SYSTEM_SUITES = ("e2e", "faults", "fuzz")
 DEV = {"SOUK_ENV": "development"}
-LINT_TOOLS = ("ruff>=0.9,<0.18", "import-linter>=2.1,<3")
-TYPE_TOOLS = (
-    "types-django-filter>=24",
-    "mypy>=1.15,<3",
-    "django-stubs[compatible-mypy]>=5.1,<7",
-    "djangorestframework-stubs>=3.15,<4",
-)
-# requests drives the services; PyYAML reads compose.yaml (tests/e2e/test_compose.py).
-SYSTEM_TOOLS = ("requests>=2.32,<3", "pyyaml>=6,<7", "schemathesis>=4.0,<5")
+# The tools are dependency groups of the root pyproject.toml ([dependency-groups]), locked
+# with the packages: a tool is one line there, then `uv lock`.
+CHECK_TOOLS = ("lint", "typecheck", "system")
 SHARED_VENV = "venv"
 HERE = Path(__file__).resolve().parent
 
 
 def packages(*services: str, test: bool = True) -> list[str]:
-    """souk-common and the given services, editable, with their test extras."""
-    extra = "[test]" if test else ""
-    args = ["-e", f"libs/common{extra}"]
-    for service in services:
-        args += ["-e", f"services/{service}{extra}"]
-    return args
+    """What :func:`sync` installs: the given services, or souk-common alone, editable,
+    with what they depend on (souk-common, for a service) and their test extras."""
+    names = [f"souk-{service}" for service in services] or ["souk-common"]
+    return [
+        *(f"--package={name}" for name in names),
+        *(["--extra=test"] if test else []),
+    ]
+
+
+def tools(*groups: str) -> list[str]:
+    """What :func:`sync` installs beside the packages: these groups of tools."""
+    return [f"--group={group}" for group in groups]
+
+
+def sync(session: nox.Session, *selection: str) -> None:
+    """Make the session's virtualenv hold exactly what uv.lock pins for ``selection``
+    (:func:`packages`, :func:`tools`) and nothing else. --locked: a lock the pyproject.toml
+    files have left behind is an error that says to run `uv lock`."""
+    session.run_install(
+        "uv", "sync", "--locked", "--no-default-groups", *selection,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+    )  # fmt: skip
 
 
 def in_shared_venv(**options: Any) -> Callable[[Callable[[nox.Session], None]], Any]:
@@ -88,13 +102,13 @@ def shared(session: nox.Session, program: str, *args: str, **kwargs: Any) -> Non
 def venv(session: nox.Session) -> None:
     """The virtualenv the checks and the system tests share: every package and tool, once.
     Kept between runs; installing again brings it up to date."""
-    session.install(*packages(*SERVICES), *LINT_TOOLS, *TYPE_TOOLS, *SYSTEM_TOOLS)
+    sync(session, *packages(*SERVICES), *tools(*CHECK_TOOLS))
 
 
 @nox.session
 def up(session: nox.Session) -> None:
     """Run the four services on 8000-8003 (SQLite under var/ by default) until Ctrl-C."""
-    session.install(*packages(*SERVICES, test=False))
+    sync(session, *packages(*SERVICES, test=False))
     # Ctrl-C reaches both: nox waits while the supervisor stops every process (<= 10 s).
     session.run("python", "tools/up.py", *session.posargs, interrupt_timeout=20)
 
@@ -126,7 +140,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(allow_parallel=True)
 def lib(session: nox.Session) -> None:
     """souk_common's own tests, with souk_common alone installed."""
-    session.install(*packages())
+    sync(session, *packages())
     session.chdir("libs/common")
     session.run("pytest", *session.posargs)
 
@@ -135,7 +149,7 @@ def lib(session: nox.Session) -> None:
 @nox.parametrize("service", SERVICES)
 def tests(session: nox.Session, service: str) -> None:
     """One service's tests, from its own folder with its own settings and packages."""
-    session.install(*packages(service))
+    sync(session, *packages(service))
     session.chdir(f"services/{service}")
     session.run("pytest", *session.posargs)
 
@@ -156,9 +170,11 @@ def migrations(session: nox.Session) -> None:
 def new_service(session: nox.Session) -> None:
     """A new service, whole and registered everywhere: `-- <name> [--port N]` (not in `nox`).
 
-    tools/new_service.py writes it, registers it and makes its first migration; then the
-    shared virtualenv installs it, so the checks see it at once."""
+    tools/new_service.py writes it, registers it and makes its first migration; uv.lock
+    takes in the new workspace member; then the shared virtualenv installs it, so the
+    checks see it at once."""
     shared(session, "python", "tools/new_service.py", *session.posargs)
+    session.run("uv", "lock", external=True)
     # The shared virtualenv installs the packages noxfile.py lists now: the new one too.
     envdir = (HERE / session.cache_dir).parent
     session.run(
@@ -170,7 +186,7 @@ def new_service(session: nox.Session) -> None:
 @nox.session(allow_parallel=True)
 def compose(session: nox.Session) -> None:
     """compose.yaml against the Compose Specification schema kept in tools/."""
-    session.install("check-jsonschema>=0.29,<1")
+    sync(session, "--only-group=compose")
     session.run("check-jsonschema", "--schemafile", "tools/compose-spec.json", "compose.yaml")
 
 
@@ -208,10 +224,7 @@ def load(session: nox.Session) -> None:
     results into docs/benchmarks.md (not in `nox`). `-- --baseline <commit>` measures
     order placement against another commit's orders service, side by side;
     `-- --scenario checkout` carts checked out, timed from the 202 to paid."""
-    session.install(
-        *packages(*SERVICES, test=False),
-        *("requests>=2.32,<3", "locust>=2.30,<3", "aiosmtpd>=1.4,<2"),
-    )
+    sync(session, *packages(*SERVICES, test=False), *tools("load"))
     session.run("python", "tools/load/run.py", *session.posargs)
 
 
@@ -220,10 +233,7 @@ def bench(session: nox.Session) -> None:
     """Benchmarks written to docs/benchmarks.md: `-- servers|clients|gateway|relay [options]`
     (needs wrk; `-- gateway --baseline <commit>` also measures another commit's gateway;
     `-- relay` the events relay on RabbitMQ and the embedded broker)."""
-    session.install(
-        *packages(*SERVICES, test=False),
-        *("gunicorn>=23,<28", "requests>=2.32,<3", "aiohttp>=3.10,<4", "httpx>=0.27,<1"),
-    )
+    sync(session, *packages(*SERVICES, test=False), *tools("bench"))
     if session.posargs:
         session.run("python", "tools/bench.py", *session.posargs)
         return

@@ -5,6 +5,10 @@
 # loop), `serve-admin` its admin (and later metrics) one; every other service has one.
 set -eu
 
+# One image holds every service: SOUK_SERVICE (compose sets it) names the one this
+# container runs, from its folder under the working directory (the image's /app/services).
+cd "${SOUK_SERVICE:?set SOUK_SERVICE to the service this container runs, e.g. users}"
+
 prepare() {
   python manage.py migrate --no-input
   python manage.py createcachetable

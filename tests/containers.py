@@ -10,7 +10,6 @@ check sent and got: ``{"exit": 0, "requests": [{"path": ..., "host": ..., "statu
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -21,10 +20,10 @@ import threading
 import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+IMAGE_ROOT = "/app"  # where the image holds what it copies from this repository
 CONTAINER_PORT = 8000
 
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}; $$ is a $.
@@ -58,26 +57,22 @@ def dockerfile(path: Path = REPO / "Dockerfile") -> list[tuple[str, str]]:
     return instructions
 
 
-def image_environment(build_args: Mapping[str, str]) -> dict[str, str]:
-    """The ENV the Dockerfile gives an image built with ``build_args``."""
-    values = dict(build_args)
+def image_environment() -> dict[str, str]:
+    """The ENV the Dockerfile gives the image."""
     env: dict[str, str] = {}
     for keyword, arguments in dockerfile():
         if keyword == "ENV":
             for pair in shlex.split(arguments):
                 name, _, value = pair.partition("=")
-                env[name] = re.sub(r"\$\{(\w+)\}", lambda m: values.get(m[1], ""), value)
+                env[name] = value
     return env
 
 
-def dependencies_script() -> ModuleType:
-    """docker/dependencies.py, which lists what the image installs before the source."""
-    spec = importlib.util.spec_from_file_location("dependencies", REPO / "docker/dependencies.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def image_workdir() -> Path:
+    """The folder of this repository that the image's working directory holds: the image
+    copies the repository's folders under IMAGE_ROOT as they are (tests/e2e/test_dockerfile.py)."""
+    workdirs = [arguments for keyword, arguments in dockerfile() if keyword == "WORKDIR"]
+    return REPO / Path(workdirs[-1]).relative_to(IMAGE_ROOT)
 
 
 def env_example() -> dict[str, str]:

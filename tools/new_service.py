@@ -309,10 +309,8 @@ COMPOSE_DATABASE = """\
 COMPOSE_SERVICE = """\
   {{name}}:
     <<: *service
-    build:
-      context: .
-      args: {SERVICE: {{name}}}
     environment:
+      SOUK_SERVICE: {{name}}
       SECRET_KEY: ${{{NAME}}_SECRET_KEY:?set {{NAME}}_SECRET_KEY in .env}
       ALLOWED_HOSTS: {{name}},localhost
       {{NAME}}_DATABASE_URL: postgres://{{name}}:${{{NAME}}_DB_PASSWORD}@{{name}}-db:5432/{{name}}

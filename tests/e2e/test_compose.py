@@ -2,10 +2,10 @@
 health check answered 200 by its service on production settings, and a relay for every
 service that publishes events, a consumer for every one that consumes them.
 
-No Docker engine here: each service runs from its folder with the environment its
-container gets (the Dockerfile's ENV, then compose's), its database pointed at a
-scratch one; the entry point prepares it, then the health check's own command is run
-against it (tests/containers.py).
+No Docker engine here: each service runs with the environment its container gets (the
+Dockerfile's ENV, then compose's), its database pointed at a scratch one; the entry
+point, started where the image starts it, finds the service SOUK_SERVICE names and
+prepares it, then the health check's own command is run against it (tests/containers.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from containers import REPO, compose, env_example, image_environment, interpolate
+from containers import REPO, compose, env_example, image_environment, image_workdir, interpolate
 from souk_common.keys import SigningKey
 from stack import (
     CONSUMERS,
@@ -37,6 +37,13 @@ HTTP_CHECKED = [
     if not spec.get("healthcheck", {}).get("disable")
     and "http://" in " ".join(spec.get("healthcheck", {}).get("test", []))
 ]
+# The containers of the services (all of them from the one image), by the service each runs.
+SERVICE_OF = {
+    name: spec["environment"]["SOUK_SERVICE"]
+    for name, spec in SERVICES.items()
+    if "SOUK_SERVICE" in spec.get("environment", {})
+}
+ENTRYPOINT = REPO / "docker" / "entrypoint.sh"
 # Containers that run one of a service's manage.py commands instead of serving it.
 COMMANDS = [name for name, spec in SERVICES.items() if spec.get("command", [None])[0] == "manage"]
 EVENT_PROCESSES = {
@@ -72,7 +79,7 @@ def test_some_services_have_http_health_checks():
 
 def container_environment(spec: dict[str, Any], dot_env: dict[str, str]) -> dict[str, str]:
     """What a container's process sees: the image's ENV, then compose's, interpolated."""
-    env = image_environment(spec["build"]["args"])
+    env = image_environment()
     env.update(
         {key: interpolate(str(value), dot_env) for key, value in spec["environment"].items()}
     )
@@ -100,7 +107,7 @@ def test_every_relay_and_consumer_runs_its_command_once_its_service_and_rabbitmq
     service, command = EVENT_PROCESSES[name]
     spec = SERVICES[name]
 
-    assert spec["build"]["args"]["SERVICE"] == service
+    assert SERVICE_OF[name] == service
     assert spec["command"] == ["manage", command]
     # Its service's container migrated the database it reads; the broker answers pings.
     assert spec["depends_on"] == {
@@ -116,11 +123,7 @@ def test_every_relay_and_consumer_runs_its_command_once_its_service_and_rabbitmq
 def test_every_process_of_a_service_with_events_has_the_one_broker(dot_env):
     expected = f"amqp://souk:{dot_env['RABBITMQ_PASSWORD']}@rabbitmq:5672//"
     services = set(RELAYS) | set(CONSUMERS)
-    containers = [
-        name
-        for name, spec in SERVICES.items()
-        if spec.get("build", {}).get("args", {}).get("SERVICE") in services
-    ]
+    containers = [name for name, service in SERVICE_OF.items() if service in services]
 
     brokers = {
         name: container_environment(SERVICES[name], dot_env).get("BROKER_URL")
@@ -141,11 +144,11 @@ def test_each_command_container_loads_its_settings_on_production(name, dot_env, 
     database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     env.update({key: database_url for key in env if key.endswith("_DATABASE_URL")})
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    folder = REPO / "services" / spec["build"]["args"]["SERVICE"]
 
+    # As the container runs it: the entry point, from the image's working directory.
     checked = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=60,
+        ["sh", str(ENTRYPOINT), "manage", "check"],
+        cwd=image_workdir(), env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -156,7 +159,7 @@ def test_the_health_check_is_answered_200_on_production_settings(
     name, dot_env, on_postgres, tmp_path
 ):
     spec = SERVICES[name]
-    service = spec["build"]["args"]["SERVICE"]
+    service = SERVICE_OF[name]
     env = container_environment(spec, dot_env)
     assert env["SOUK_ENV"] == "production"
     database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
@@ -168,8 +171,8 @@ def test_the_health_check_is_answered_200_on_production_settings(
     folder = REPO / "services" / service
     try:
         prepared = subprocess.run(
-            ["sh", str(REPO / "docker" / "entrypoint.sh"), "prepare"],
-            cwd=folder, env=env, capture_output=True, text=True, timeout=120,
+            ["sh", str(ENTRYPOINT), "prepare"],
+            cwd=image_workdir(), env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert prepared.returncode == 0, prepared.stdout + prepared.stderr
 
