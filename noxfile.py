@@ -51,8 +51,14 @@ TYPE_TOOLS = (
     "django-stubs[compatible-mypy]>=5.1,<7",
     "djangorestframework-stubs>=3.15,<4",
 )
-# requests drives the services; PyYAML reads compose.yaml (tests/e2e/test_compose.py).
-SYSTEM_TOOLS = ("requests>=2.32,<3", "pyyaml>=6,<7", "schemathesis>=4.0,<5")
+# requests drives the services; PyYAML reads compose.yaml (tests/e2e/test_compose.py);
+# selenium drives the system's Chromium through the admins (tests/e2e/test_staff_sign_in.py).
+SYSTEM_TOOLS = (
+    "requests>=2.32,<3",
+    "pyyaml>=6,<7",
+    "schemathesis>=4.0,<5",
+    "selenium>=4.20,<5",
+)
 SHARED_VENV = "venv"
 HERE = Path(__file__).resolve().parent
 
