@@ -298,10 +298,10 @@ class Stack:
             )  # fmt: skip
 
     def seed_demo(self, admin_password: str) -> None:
-        """Idempotent demo data: the staff account ``admin`` everywhere, and a catalogue."""
+        """Idempotent demo data: the staff account ``admin`` in the users service (it signs
+        in to every service's admin, souk_common.staff), and a catalogue."""
         self.extra_env["DEMO_ADMIN_PASSWORD"] = admin_password
-        for service in SERVICES:
-            self.manage(service, "ensure_demo_admin", capture=True)
+        self.manage("users", "ensure_demo_admin", capture=True)
         print(self.manage("products", "seed_demo_catalogue", capture=True).strip(), flush=True)
 
     @property

@@ -52,4 +52,8 @@ CART_UPSTREAMS = {
 
 # Tokens are verified here, statelessly, with the users service's published keys. The
 # cart calls products' public API only, so it needs no identity of its own.
-SOUK = env.jwt_verification()
+SOUK = {
+    **env.jwt_verification(),
+    # Staff sign in to the admin with their users account (souk_common.staff).
+    "USERS_URL": env.get_str("USERS_URL", "http://127.0.0.1:8001"),
+}

@@ -17,7 +17,11 @@ globals().update(
 ASGI_APPLICATION = "gateway_service.asgi.application"
 
 # Tokens are verified here, statelessly, with the users service's published keys.
-SOUK = env.jwt_verification()
+SOUK = {
+    **env.jwt_verification(),
+    # Staff sign in to the admin with their users account (souk_common.staff).
+    "USERS_URL": env.get_str("USERS_URL", "http://127.0.0.1:8001"),
+}
 
 
 # The proxy (proxy/app.py). Upstreams by name; routes by path prefix. Routes edited in

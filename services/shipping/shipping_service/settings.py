@@ -35,4 +35,9 @@ SHIPPING_UPSTREAMS = {
 # internal quote needs a service token with the shipping:quote scope). Shipping consumes
 # orders' events (order.paid, order.cancelled) and publishes its own (shipment.created)
 # through the broker at BROKER_URL.
-SOUK = {**env.jwt_verification(), **env.events(handlers="shipping.handlers.handlers")}
+SOUK = {
+    **env.jwt_verification(),
+    **env.events(handlers="shipping.handlers.handlers"),
+    # Staff sign in to the admin with their users account (souk_common.staff).
+    "USERS_URL": env.get_str("USERS_URL", "http://127.0.0.1:8001"),
+}

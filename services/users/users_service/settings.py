@@ -18,6 +18,8 @@ globals().update(
     )
 )
 AUTH_USER_MODEL = "accounts.User"
+# The accounts are here: staff sign in to this admin with them, and manage them in it.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 REST_FRAMEWORK = common.rest_framework_settings(
     authentication_classes=("accounts.authentication.UserJWTAuthentication",),
     DEFAULT_THROTTLE_RATES={

@@ -2,6 +2,7 @@
 and :class:`AdminConfig` stands in for ``django.contrib.admin``."""
 
 from django.apps import AppConfig
+from django.conf import settings
 from django.contrib.admin import apps as admin_apps
 
 
@@ -10,11 +11,31 @@ class SoukCommonConfig(AppConfig):
     verbose_name = "Souk common"
 
     def ready(self) -> None:
-        from souk_common import schema  # noqa: F401 - registers the OpenAPI extension
+        from souk_common import (
+            schema,  # noqa: F401 - registers the OpenAPI extension
+            staff,  # noqa: F401 - keeps and revokes staff sessions' tokens
+        )
 
 
 class AdminConfig(admin_apps.AdminConfig):
-    """Django's admin, whose site limits failed logins (:class:`souk_common.admin.AdminSite`)."""
+    """Django's admin, whose site limits failed logins (:class:`souk_common.admin.AdminSite`).
+
+    Where staff sign in with their users account (:mod:`souk_common.staff`), accounts
+    and groups are managed in the users service alone: this admin does not show them.
+    """
 
     default = False  # ``souk_common`` itself is SoukCommonConfig
     default_site = "souk_common.admin.AdminSite"
+
+    def ready(self) -> None:
+        super().ready()
+        from souk_common.staff import STAFF_BACKEND
+
+        if STAFF_BACKEND in settings.AUTHENTICATION_BACKENDS:
+            from django.contrib import admin
+            from django.contrib.auth import get_user_model
+            from django.contrib.auth.models import Group
+
+            for model in (get_user_model(), Group):
+                if admin.site.is_registered(model):
+                    admin.site.unregister(model)

@@ -6,6 +6,8 @@ the session header. It gives every service's tests the same fixtures (tokens, a
 other services faked at the HTTP boundary) and the same
 checks of the service's skeleton (:class:`ServiceSkeletonChecks`). Each test
 starts with no account state or service token remembered from another.
+``admin_client`` is pytest-django's signed in as the service signs staff in: through
+the users service (faked) where staff sign in with their users account.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.test import Client
 from souk_common.testing import (
     FakeService,
     FakeUsersService,
+    FakeUsersSignIn,
     broker_error,
     rabbitmq_required,
     rabbitmq_url,
@@ -31,6 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "postgres: only meaningful on PostgreSQL (concurrency, row locks)"
     )
+    config.pluginmanager.register(_AdminClient(), "souk-admin-client")
 
 
 def _database_vendor() -> str | None:
@@ -150,17 +154,85 @@ def fake_service() -> Iterator[Callable[[], FakeService]]:
 
 
 @pytest.fixture
-def users_service(fake_service: Callable[[], FakeService], settings: Any) -> FakeUsersService:
+def users_server(fake_service: Callable[[], FakeService], settings: Any) -> FakeService:
+    """The users service, faked at its HTTP boundary; ``SOUK["USERS_URL"]`` names it."""
+    server = fake_service()
+    settings.SOUK = {**getattr(settings, "SOUK", {}), "USERS_URL": server.url}
+    return server
+
+
+@pytest.fixture
+def users_service(users_server: FakeService) -> FakeUsersService:
     """The users service's internal API, faked; ``SOUK["USERS_URL"]`` names it.
 
     Every account is active and not staff until the test says otherwise
     (``users_service.staff.add(7)``).
     """
     users = FakeUsersService()
-    server = fake_service()
-    users.install(server)
-    settings.SOUK = {**getattr(settings, "SOUK", {}), "USERS_URL": server.url}
+    users.install(users_server)
     return users
+
+
+@pytest.fixture
+def users_sign_in(users_server: FakeService) -> FakeUsersSignIn:
+    """The users service's sign-in and ``/api/users/me/``, faked: where staff sign in to
+    the admin (souk_common.staff). Accounts are added by the test (``users_sign_in.add``)."""
+    sign_in = FakeUsersSignIn()
+    sign_in.install(users_server)
+    return sign_in
+
+
+def _staff_sign_in_here() -> bool:
+    from django.conf import settings
+
+    from souk_common.staff import STAFF_BACKEND
+
+    return STAFF_BACKEND in settings.AUTHENTICATION_BACKENDS
+
+
+@pytest.fixture
+def make_staff_account(request: pytest.FixtureRequest, db: None) -> Callable[[str, str], None]:
+    """``make_staff_account(username, password)``: a staff account this service's admin
+    signs in: the users service's (faked) where staff sign in with it, else a local one."""
+
+    def make(username: str, password: str) -> None:
+        if _staff_sign_in_here():
+            request.getfixturevalue("users_sign_in").add(username, password)
+        else:
+            from django.contrib.auth import get_user_model
+
+            get_user_model()._default_manager.create_user(
+                username, f"{username}@example.com", password, is_staff=True
+            )
+
+    return make
+
+
+class _AdminClient:
+    """pytest-django's ``admin_client``, signed in as this service signs staff in.
+
+    Registered after every plugin (``pytest_configure``), so it stands in for
+    pytest-django's: where staff sign in with their users account, the client signs in
+    through the login form against the users service's fake, and each of its requests
+    is confirmed with it, as in production.
+    """
+
+    @pytest.fixture
+    def admin_client(self, request: pytest.FixtureRequest, db: None) -> Client:
+        client = Client()
+        if not _staff_sign_in_here():  # the accounts are here: pytest-django's superuser
+            from django.contrib.auth import get_user_model
+
+            admin = get_user_model()._default_manager.create_superuser(
+                "admin", "admin@example.com", None
+            )
+            client.force_login(admin)
+            return client
+        credentials = {"username": "admin", "password": "an-admin-password"}
+        request.getfixturevalue("users_sign_in").add(*credentials.values())
+        response = client.post("/admin/login/", credentials)
+        assert response.status_code == 302, response.content.decode()[:2000]
+        return client
 
 
 class ServiceSkeletonChecks:
@@ -208,7 +280,7 @@ class ServiceSkeletonChecks:
 
     @pytest.mark.django_db
     def test_admin_logins_are_limited_per_username_and_per_address(
-        self, client: Client, settings: Any
+        self, client: Client, settings: Any, make_staff_account: Any
     ) -> None:
         """Failed admin logins are limited (souk_common.admin); a limited login shows the
         login page saying why, with 429, and checks no password."""
@@ -222,8 +294,8 @@ class ServiceSkeletonChecks:
             "ADMIN_LOGIN_FAILURES_PER_ADDRESS": 5,
         }
         users = get_user_model()._default_manager
-        users.create_user("boss", "boss@example.com", "right-password-1", is_staff=True)
-        users.create_user("clerk", "clerk@example.com", "right-password-2", is_staff=True)
+        make_staff_account("boss", "right-password-1")
+        make_staff_account("clerk", "right-password-2")
 
         def log_in(username: str, password: str, address: str) -> Any:
             body = {"username": username, "password": password}

@@ -315,8 +315,14 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A staff session lasts as long as the users service confirms it (souk_common.staff).
+    "souk_common.staff.StaffSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Staff sign in to a service's admin with their users account (souk_common.staff); the
+# users service, whose admin manages the accounts, sets ModelBackend instead.
+AUTHENTICATION_BACKENDS = ["souk_common.staff.StaffBackend"]
 
 TEMPLATES = [
     {
@@ -395,7 +401,8 @@ def service_settings(
     Security from the environment (secret key, hosts, cookies, HSTS), the apps
     (Django's, DRF and drf-spectacular, souk_common, then ``apps``), middleware,
     templates, the database and cache from their URLs, UTC and i18n, static files
-    through WhiteNoise, DRF with stateless JWT authentication, the OpenAPI
+    through WhiteNoise, DRF with stateless JWT authentication, staff signing in
+    to the admin with their users account (souk_common.staff), the OpenAPI
     settings, and logging with the request id. A service sets after it only what
     is its own, and overrides what it must (the users service its authentication).
     """
@@ -412,6 +419,7 @@ def service_settings(
         "SILENCED_SYSTEM_CHECKS": SILENCED_SYSTEM_CHECKS,
         "INSTALLED_APPS": [*DJANGO_APPS, *THIRD_PARTY_APPS, "souk_common", *apps],
         "MIDDLEWARE": MIDDLEWARE,
+        "AUTHENTICATION_BACKENDS": AUTHENTICATION_BACKENDS,
         "ROOT_URLCONF": f"{project}.urls",
         "WSGI_APPLICATION": f"{project}.wsgi.application",
         "TEMPLATES": TEMPLATES,

@@ -567,3 +567,121 @@ def _hmac_signed(claims: dict[str, Any], secret: bytes, kid: str) -> str:
     signing_input = ".".join(_b64(part) for part in parts)
     signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{_b64(signature)}"
+
+
+@dataclass
+class FakeAccount:
+    """An account of :class:`FakeUsersSignIn`; change its flags as the users service would."""
+
+    id: int
+    username: str
+    password: str
+    is_staff: bool = True
+    is_active: bool = True
+
+
+@dataclass
+class FakeUsersSignIn:
+    """The users service's sign-in as staff use it, as a :class:`FakeService` answers it.
+
+    ``POST /api/auth/token/`` (a pair for an active account's right password; 401
+    otherwise), ``POST /api/auth/token/refresh/`` (a refresh token is good once, and
+    only for an active account), ``POST /api/auth/logout/`` and ``GET /api/users/me/``
+    (401 for an inactive account). Access tokens are real RS256 tokens of ``tokens``,
+    living ``access_seconds``. ``me_calls`` counts the account lookups; ``failure``
+    (:class:`Dropped` or :class:`Hung`) is raised by every call instead.
+    """
+
+    tokens: TokenFactory = field(default_factory=TokenFactory)
+    access_seconds: float = 300
+    accounts: dict[int, FakeAccount] = field(default_factory=dict)
+    failure: BaseException | None = None
+    me_calls: int = 0
+    revoked: set[str] = field(default_factory=set)
+    _refresh_tokens: dict[str, int] = field(default_factory=dict)
+
+    def add(
+        self, username: str, password: str, *, is_staff: bool = True, is_active: bool = True
+    ) -> FakeAccount:
+        """A new account (ids from 101 up, unlike any a test makes locally)."""
+        account = FakeAccount(101 + len(self.accounts), username, password, is_staff, is_active)
+        self.accounts[account.id] = account
+        return account
+
+    def install(self, fake: FakeService) -> None:
+        fake.add_callback("POST", "/api/auth/token/", self._sign_in)
+        fake.add_callback("POST", "/api/auth/token/refresh/", self._renew)
+        fake.add_callback("POST", "/api/auth/logout/", self._sign_out)
+        fake.add_callback("GET", "/api/users/me/", self._me)
+
+    def _pair(self, account: FakeAccount) -> Answer:
+        refresh = f"refresh-{uuid.uuid4().hex}"
+        self._refresh_tokens[refresh] = account.id
+        access = self.tokens.access(
+            user_id=account.id,
+            username=account.username,
+            is_staff=account.is_staff,
+            lifetime=self.access_seconds,
+        )
+        return 200, {}, _json_text({"access": access, "refresh": refresh})
+
+    def _fail_if_told(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def _sign_in(self, request: FakeRequest) -> Answer:
+        self._fail_if_told()
+        body = request.json()
+        for account in self.accounts.values():
+            if (
+                account.username.casefold() == str(body.get("username")).casefold()
+                and account.password == body.get("password")
+                and account.is_active
+            ):
+                return self._pair(account)
+        return _refused()
+
+    def _renew(self, request: FakeRequest) -> Answer:
+        self._fail_if_told()
+        refresh = str(request.json().get("refresh"))
+        account = self.accounts.get(self._refresh_tokens.get(refresh, 0))
+        if account is None or refresh in self.revoked or not account.is_active:
+            return _refused()
+        self.revoked.add(refresh)
+        return self._pair(account)
+
+    def _sign_out(self, request: FakeRequest) -> Answer:
+        self._fail_if_told()
+        self.revoked.add(str(request.json().get("refresh")))
+        return 204, {}, b""
+
+    def _me(self, request: FakeRequest) -> Answer:
+        self._fail_if_told()
+        self.me_calls += 1
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        try:
+            claims = jwt.decode(
+                token,
+                self.tokens.signing_key.public.key,
+                algorithms=["RS256"],
+                audience=self.tokens.audience,
+            )
+        except jwt.InvalidTokenError:
+            return _refused()
+        account = self.accounts.get(claims.get("user_id", 0))
+        if account is None or not account.is_active:
+            return _refused()
+        body = {
+            "id": account.id,
+            "username": account.username,
+            "email": f"{account.username}@example.com",
+            "first_name": "",
+            "last_name": "",
+            "is_staff": account.is_staff,
+            "date_joined": "2026-01-01T00:00:00Z",
+        }
+        return 200, {}, _json_text(body)
+
+
+def _refused() -> Answer:
+    return 401, {}, _json_text({"error": {"code": "not_authenticated"}})

@@ -1,4 +1,8 @@
-"""Create or update the demo staff account ``admin`` (development only)."""
+"""Create or update the demo staff account ``admin`` (development only).
+
+Accounts live in the users service: staff sign in to every other service's admin with
+them (souk_common.staff), so the demo account is made there alone.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from souk_common.staff import STAFF_BACKEND
 
 
 class Command(BaseCommand):
@@ -19,6 +25,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, username: str, **options: Any) -> None:
         if os.environ.get("SOUK_ENV", "production") != "development":
             raise CommandError("demo accounts exist only with SOUK_ENV=development")
+        if STAFF_BACKEND in settings.AUTHENTICATION_BACKENDS:
+            raise CommandError(
+                "staff sign in here with their users account: "
+                "make the demo admin in the users service"
+            )
         password = os.environ.get("DEMO_ADMIN_PASSWORD", "")
         if not password:
             raise CommandError("DEMO_ADMIN_PASSWORD is empty")
