@@ -217,15 +217,17 @@ def load(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks written to docs/benchmarks.md: `-- servers|clients|gateway|relay [options]`
-    (needs wrk; `-- gateway --baseline <commit>` also measures another commit's gateway;
-    `-- relay` the events relay on RabbitMQ and the embedded broker)."""
+    """Benchmarks written to docs/benchmarks.md: `-- servers|clients|gateway|relay|choices
+    [options]` (needs wrk; `-- gateway --baseline <commit>` also measures another commit's
+    gateway; `-- relay` the events relay on RabbitMQ and the embedded broker; `-- choices`
+    hand-written pieces against the libraries that could replace them, python-ipware too)."""
     session.install(
         *packages(*SERVICES, test=False),
         *("gunicorn>=23,<28", "requests>=2.32,<3", "aiohttp>=3.10,<4", "httpx>=0.27,<1"),
+        "python-ipware>=4,<5",
     )
     if session.posargs:
         session.run("python", "tools/bench.py", *session.posargs)
         return
-    for which in ("servers", "clients", "gateway", "relay"):
+    for which in ("servers", "clients", "gateway", "relay", "choices"):
         session.run("python", "tools/bench.py", which)
