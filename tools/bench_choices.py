@@ -71,7 +71,7 @@ def outcome(call: Callable[[], Any]) -> str:
         value = call()
     except Exception as exc:  # noqa: BLE001 - the exception is the answer being compared
         message = str(exc).splitlines()[0] if str(exc) else ""
-        return f"{type(exc).__name__}{': ' + message if message else ''}"[:70]
+        return f"{type(exc).__name__}{': ' + message if message else ''}"
     return repr(value)
 
 
@@ -353,10 +353,11 @@ def compare_client_address(rounds: int) -> str:
     )
     return (
         "### `souk_common.network` against python-ipware (django-ipware's engine)\n\n"
-        "Columns: ours (services: the proxy-secret rule; gateway: "
-        "`GATEWAY_TRUSTED_PROXY_COUNT=1`), ipware's defaults, ipware told that only "
-        "`X-Forwarded-For` then the peer count and that no proxy entry follows the "
-        "client's (`proxy_count=0`), ipware with `proxy_count=1`.\n\n"
+        "Columns: ours (a service: the proxy-secret rule; the gateway: "
+        "`GATEWAY_TRUSTED_PROXY_COUNT=1`); ipware as it comes; ipware set up as close to "
+        "ours as it goes (only `X-Forwarded-For`, then the peer; `proxy_count=0`: the "
+        "client's entry is the last); ipware with `proxy_count=1` (it counts proxies "
+        "after the client's entry, not the proxies that wrote them).\n\n"
         + behaviour_table(
             ("request", "ours", "ipware default", "ipware XFF, count 0", "ipware count 1"), rows
         )
@@ -530,7 +531,7 @@ def main(rounds: int) -> str:
         compare_jwks(rounds),
     ]
     body = (
-        f"`nox -s bench -- choices --rounds {rounds}` (`tools/bench_choices.py`): each "
+        f"\n`nox -s bench -- choices --rounds {rounds}` (`tools/bench_choices.py`): each "
         "hand-written piece and the library that would replace it, on the same inputs, "
         "and the cost of one call of each (timeit, median of "
         f"{rounds} interleaved rounds, this run's Python {sys.version.split()[0]}). "
