@@ -8,6 +8,7 @@ median of each contender together with the ratio between them.
     python tools/bench.py gateway    # the gateway's cost: through it vs straight to orders
     python tools/bench.py clients    # the gateway's upstream client: requests, urllib3, ours
     python tools/bench.py relay      # the events relay: events/s to RabbitMQ, the embedded broker
+    python tools/bench.py choices    # hand-written pieces against libraries (bench_choices.py)
 """
 
 from __future__ import annotations
@@ -705,7 +706,7 @@ with no database, with and without publisher confirms, to see the broker's share
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Souk benchmarks")
-    parser.add_argument("which", choices=["servers", "gateway", "clients", "relay"])
+    parser.add_argument("which", choices=["servers", "gateway", "clients", "relay", "choices"])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument(
@@ -721,6 +722,16 @@ def main() -> None:
         bench_clients(args.rounds)
     elif args.which == "relay":
         bench_relay(args.rounds, args.events)
+    elif args.which == "choices":
+        subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "tools" / "bench_choices.py"),
+                "--rounds",
+                str(args.rounds),
+            ],
+            check=True,
+        )
     else:
         bench_gateway(args.rounds, args.seconds, args.baseline)
 

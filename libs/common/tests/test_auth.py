@@ -2,6 +2,7 @@
 
 import base64
 import json
+import threading
 import time
 
 import jwt
@@ -144,6 +145,27 @@ def test_unknown_kids_cannot_make_us_hammer_the_users_service(clock, users):
     for _ in range(50):
         assert keys.get("random-kid") is None
 
+    assert len(users.calls) == 1
+
+
+def test_threads_that_need_a_key_at_once_fetch_the_key_set_once(clock, users):
+    key = SigningKey.generate()
+
+    def slow_jwks(request):
+        time.sleep(0.05)
+        return 200, {}, json.dumps(jwks_document(key.public))
+
+    users.add_callback("GET", JWKS_PATH, slow_jwks)
+    keys = JwksKeySet(users.url + JWKS_PATH, clock=clock)
+    found = []
+    threads = [threading.Thread(target=lambda: found.append(keys.get(key.kid))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(found) == 8
+    assert None not in found
     assert len(users.calls) == 1
 
 

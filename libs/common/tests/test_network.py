@@ -22,6 +22,17 @@ def test_a_direct_client_is_the_peer_whatever_it_claims():
     assert client_address(meta, proxy_secret=SECRET) == "203.0.113.9"
 
 
+@pytest.mark.parametrize(
+    "header", ["HTTP_X_REAL_IP", "HTTP_FORWARDED", "HTTP_CF_CONNECTING_IP", "HTTP_TRUE_CLIENT_IP"]
+)
+def test_other_headers_naming_a_client_are_not_believed_even_from_the_gateway(header):
+    # django-ipware's defaults believe each of these, from anyone.
+    meta = {**request_meta("10.0.0.5", secret=SECRET), header: "1.2.3.4"}
+
+    assert client_address(meta, proxy_secret=SECRET) == "10.0.0.5"
+    assert client_address_after_hops(meta, 1) == "10.0.0.5"
+
+
 def test_a_local_process_without_the_secret_is_the_peer_too():
     # Before: any process on 127.0.0.1 was a trusted proxy and could name any client.
     meta = request_meta("127.0.0.1", "198.51.100.7")

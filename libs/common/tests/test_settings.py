@@ -154,6 +154,28 @@ def test_numbers_and_lists():
         make_env(COUNT="three").get_int("COUNT", 1)
 
 
+@pytest.mark.parametrize(
+    ("method", "raw", "message"),
+    [
+        ("get_bool", "2", "not a boolean"),
+        ("get_float", "3 seconds", "not a number"),
+        ("get_float", "1.5.2", "not a number"),
+    ],
+)
+def test_a_value_is_refused_rather_than_guessed_at(method, raw, message):
+    # environ.Env reads "2" as true, "3 seconds" as 3.0 and "1.5.2" as 15.2.
+    with pytest.raises(ImproperlyConfigured, match=f"VALUE={raw!r} is {message}"):
+        getattr(make_env(VALUE=raw), method)("VALUE", 1)
+
+
+def test_values_are_taken_as_written():
+    # environ.Env would read "$..." as the name of another variable, and "" as no number.
+    env = make_env(SOUK_ENV="production", SECRET_KEY="$ecret-key", COUNT="")
+
+    assert env.secret_key() == "$ecret-key"
+    assert env.get_int("COUNT", 7) == 7
+
+
 def test_postgres_gets_a_connect_timeout():
     config = database_config("postgres://postgres@127.0.0.1:5432/orders", connect_timeout=2)
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+# Not wsgiref.util.is_hop_by_hop: its list (RFC 2616's) names "trailers" for Trailer and lacks
+# Proxy-Connection, and a set lookup costs a third of its call (docs/decisions.md).
 HOP_BY_HOP = frozenset(
     {
         "connection",

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 
 from django.core.cache import BaseCache
 
-_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+# Every unit DRF's throttle rates document (second, minute, hour, day), and their short forms.
+_UNITS = {
+    **dict.fromkeys(("s", "sec", "second"), 1),
+    **dict.fromkeys(("m", "min", "minute"), 60),
+    **dict.fromkeys(("h", "hour"), 3600),
+    **dict.fromkeys(("d", "day"), 86400),
+}
 
 
 @dataclass(frozen=True)
@@ -23,9 +29,14 @@ class Rate:
 
     @classmethod
     def parse(cls, text: str) -> Rate:
+        """The rate written as DRF's throttles write it (the users service's are).
+
+        Not DRF's ``parse_rate`` itself: it reads the unit's first letter only, so
+        ``5/month`` would be five a minute; a unit not known here stops start-up.
+        """
         count, _, unit = text.partition("/")
         if unit not in _UNITS:
-            raise ValueError(f"rate {text!r}: use <count>/<s|min|hour>")
+            raise ValueError(f"rate {text!r}: use <count>/<s|min|hour|day>")
         return cls(int(count), _UNITS[unit])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache.backends.locmem import LocMemCache
+from rest_framework.throttling import SimpleRateThrottle
 
 from proxy.headers import UnsafeHeader, request_headers, response_headers
 from proxy.limits import Bulkhead, Rate, RateLimiter
@@ -59,6 +60,13 @@ def test_request_headers_drop_hop_by_hop_named_and_client_identity_headers():
     }
 
 
+@pytest.mark.parametrize("name", [b"trailer", b"proxy-connection"])
+def test_hop_by_hop_headers_wsgiref_would_forward_are_dropped(name):
+    # wsgiref.util.is_hop_by_hop knows "trailers" (no such header) and not these two.
+    assert request_headers([(name, b"x-checksum"), (b"accept", b"*/*")]) == {"accept": "*/*"}
+    assert response_headers([(name.decode().title(), "x-checksum")]) == []
+
+
 def test_a_header_value_with_a_line_break_is_refused():
     with pytest.raises(UnsafeHeader):
         request_headers([(b"x-evil", b"a\r\nInjected: 1")])
@@ -85,6 +93,21 @@ def test_rates_parse():
     assert Rate.parse("5/s") == Rate(5, 1)
     with pytest.raises(ValueError, match="rate"):
         Rate.parse("5/fortnight")
+
+
+@pytest.mark.parametrize("text", ["1/s", "2/second", "3/m", "4/minute", "5/hour", "6/day", "7/d"])
+def test_rates_mean_what_drf_reads_them_as(text):
+    # The users service's throttles are DRF's: one notation for every rate in the stack.
+    limit, window = SimpleRateThrottle.parse_rate(None, text)
+
+    assert Rate.parse(text) == Rate(limit, window)
+
+
+@pytest.mark.parametrize("text", ["5/month", "5/mango", "5/ms"])
+def test_a_unit_drf_would_read_by_its_first_letter_is_refused(text):
+    # DRF's parse_rate takes "5/month" for five a minute; a typo must not loosen a limit.
+    with pytest.raises(ValueError, match="rate"):
+        Rate.parse(text)
 
 
 def test_rate_limiter_counts_per_window_and_says_when_to_retry():

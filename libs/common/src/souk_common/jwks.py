@@ -47,6 +47,11 @@ class JwksKeySet(KeySet):
 
     A failed fetch keeps the keys already known, so a users service restart
     does not log everyone out of the other services.
+
+    Not PyJWT's ``PyJWKClient``, which refetches for every unknown kid (tokens with
+    random kids would make each service hammer the users service), forgets its keys
+    when a fetch fails, takes an entry's ``kid`` on its word, and lets every thread
+    on a cold cache fetch at once (docs/decisions.md).
     """
 
     def __init__(

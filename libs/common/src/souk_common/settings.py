@@ -39,6 +39,12 @@ class ServiceEnv:
 
     ``service`` names the service (``users``, ``products``...): it prefixes its
     database URL variable (``USERS_DATABASE_URL``) and names its SQLite file.
+
+    django-environ parses the URLs (database, e-mail); the scalars are read here,
+    because ``environ.Env``'s take ``maybe`` for false, ``3 seconds`` for 3.0, an
+    empty number for an error, and a value starting with ``$`` for the name of
+    another variable (a secret that starts so would read as empty). Each refusal
+    here names the variable (docs/decisions.md).
     """
 
     def __init__(
