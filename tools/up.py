@@ -19,6 +19,10 @@ import argparse
 import os
 import secrets
 import sys
+import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -79,8 +83,30 @@ def demo_admin_password(var_dir: Path) -> tuple[str, str]:
     return stored.read_text().strip(), f"generated, kept in {stored}"
 
 
+def announce_ready(
+    supervisor: Supervisor, gateway: str, began: float, timeout: float = 600
+) -> None:
+    """Say once, when the gateway's /health first answers 200 (every service ready), how long
+    the start took: the moment to try README.md's walkthrough."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{gateway}/health", timeout=2) as response:
+                if response.status == 200:
+                    supervisor.say(
+                        "supervisor",
+                        f"ready: every service answers behind {gateway} "
+                        f"({time.monotonic() - began:.0f} s after preparing began)",
+                    )
+                    return
+        except (urllib.error.URLError, OSError):
+            pass  # not yet; 503 (an upstream not ready yet) is an HTTPError, a URLError
+        time.sleep(1)
+
+
 def up() -> int:
     """Prepare and run every process in this terminal, restarting any that dies, until Ctrl-C."""
+    began = time.monotonic()
     stack = stack_from_environment()
     stack.var_dir.mkdir(parents=True, exist_ok=True)
     password, origin = demo_admin_password(stack.var_dir)
@@ -109,7 +135,11 @@ def up() -> int:
         f"  Try:    curl {stack.url('gateway')}/health\n",
         flush=True,
     )
-    return Supervisor(programs).run()
+    supervisor = Supervisor(programs)
+    threading.Thread(
+        target=announce_ready, args=(supervisor, stack.url("gateway"), began), daemon=True
+    ).start()
+    return supervisor.run()
 
 
 def main(argv: list[str] | None = None) -> int:
