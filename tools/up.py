@@ -21,8 +21,6 @@ import secrets
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -83,25 +81,21 @@ def demo_admin_password(var_dir: Path) -> tuple[str, str]:
     return stored.read_text().strip(), f"generated, kept in {stored}"
 
 
-def announce_ready(
-    supervisor: Supervisor, gateway: str, began: float, timeout: float = 600
-) -> None:
-    """Say once, when the gateway's /health first answers 200 (every service ready), how long
-    the start took: the moment to try README.md's walkthrough."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{gateway}/health", timeout=2) as response:
-                if response.status == 200:
-                    supervisor.say(
-                        "supervisor",
-                        f"ready: every service answers behind {gateway} "
-                        f"({time.monotonic() - began:.0f} s after preparing began)",
-                    )
-                    return
-        except (urllib.error.URLError, OSError):
-            pass  # not yet; 503 (an upstream not ready yet) is an HTTPError, a URLError
-        time.sleep(1)
+def announce_ready(supervisor: Supervisor, stack: Stack, began: float) -> None:
+    """Say once, when every process with a port answers its /health/ready, how long the start
+    took: the moment to try README.md's walkthrough. (Each asked directly: the gateway's
+    /health would log an error for each 503 it answers while the others start.)"""
+    try:
+        for name in DEFAULT_PORTS:
+            stack.wait_ready(name, timeout=600)
+    except TimeoutError as exc:
+        supervisor.say("supervisor", f"not ready after 10 minutes: {exc}")
+        return
+    supervisor.say(
+        "supervisor",
+        f"ready: every service answers, {stack.url('gateway')} is the way in "
+        f"({time.monotonic() - began:.0f} s after preparing began)",
+    )
 
 
 def up() -> int:
@@ -136,9 +130,7 @@ def up() -> int:
         flush=True,
     )
     supervisor = Supervisor(programs)
-    threading.Thread(
-        target=announce_ready, args=(supervisor, stack.url("gateway"), began), daemon=True
-    ).start()
+    threading.Thread(target=announce_ready, args=(supervisor, stack, began), daemon=True).start()
     return supervisor.run()
 
 
