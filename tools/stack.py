@@ -316,7 +316,7 @@ class Stack:
         """Create every PostgreSQL database the URLs name that does not exist yet."""
         for service, url in self.database_urls.items():
             if url.startswith(("postgres://", "postgresql://")) and ensure_postgres_database(url):
-                print(f"created PostgreSQL database for {service}: {url}", flush=True)
+                print(f"created PostgreSQL database for {service}: {masked(url)}", flush=True)
 
     def migrate(self, progress: Progress | None = None) -> None:
         """Every service's migrations and cache table, a step of ``progress`` each."""
@@ -370,7 +370,7 @@ class Stack:
     def prepare(self, *, admin_password: str | None = None) -> None:
         """Everything before the services start: databases, migrations, seeds; each step
         on a line of its own as it runs, with its number and time (the first start takes
-        a minute, and should not spend it in silence)."""
+        minutes, and should not spend them in silence)."""
         self.var_dir.mkdir(parents=True, exist_ok=True)
         postgres = any(
             url.startswith(("postgres://", "postgresql://")) for url in self.database_urls.values()
@@ -429,7 +429,7 @@ class Stack:
                     if consumer.poll() is None:
                         consumer.terminate()  # it stops after its declarations and handling
                     consumer.wait(timeout=30)
-            print(f"declared {queue} at {masked(self.broker_url)}", flush=True)
+            print(f"declared {queue}", flush=True)  # the banner says which broker
 
     # Processes ---------------------------------------------------------------------
 

@@ -126,7 +126,7 @@ def up() -> int:
         f"  Mail:   {mail_line(stack)}\n"
         f"  Admin:  user 'admin', password '{password}' ({origin}); "
         f"each service's admin is at <its address>/admin/\n"
-        f"  Try:    curl {stack.url('gateway')}/health\n",
+        f"  Try:    curl {stack.url('gateway')}/health, then README.md's walkthrough\n",
         flush=True,
     )
     supervisor = Supervisor(programs)
