@@ -86,7 +86,7 @@ def measure(
                     )
                     results.setdefault((contender.name, count), []).append(result)
                     print(
-                        f"round {round_number} {contender.name:<28} c={count:<3} "
+                        f"round {round_number}/{rounds} {contender.name:<28} c={count:<3} "
                         f"{result.requests_per_second:9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
                         f"p99 {result.p99_ms:6.2f} ms  errors {result.errors}",
                         flush=True,
@@ -264,6 +264,11 @@ def cpu_per_request(
         spent[contender.name] = {
             name: (after[name] - before[name]) / requests_done * 1e6 for name in involved
         }
+        print(
+            f"cpu per request {contender.name:<28} "
+            + ", ".join(f"{name} {us:.0f} us" for name, us in spent[contender.name].items()),
+            flush=True,
+        )
     return spent
 
 
@@ -573,7 +578,7 @@ def bench_clients(rounds: int, calls: int = 5000) -> None:
     takes_103 = {name: call() == 103 for name, call in interim.items()}
     timings: dict[str, list[float]] = {name: [] for name in clients}
     try:
-        for _ in range(rounds):
+        for round_number in range(1, rounds + 1):
             for name, call in clients.items():
                 for _ in range(200):
                     call()
@@ -581,6 +586,10 @@ def bench_clients(rounds: int, calls: int = 5000) -> None:
                 for _ in range(calls):
                     call()
                 timings[name].append((time.perf_counter() - started) / calls * 1e6)
+                print(
+                    f"round {round_number}/{rounds} {name:<44} {timings[name][-1]:7.0f} us/call",
+                    flush=True,
+                )
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -664,7 +673,7 @@ def bench_relay(rounds: int, events: int) -> None:
                         raise SystemExit(f"{broker_name}, {what}: {result['queued']} queued")
                     results.setdefault((broker_name, what), []).append(result)
                     print(
-                        f"round {round_number} {broker_name:<16} {what:<20} "
+                        f"round {round_number}/{rounds} {broker_name:<16} {what:<20} "
                         f"{result['per_second']:8,.0f} events/s  {result['seconds']:6.1f} s"
                         + (f"  (outbox filled in {result['fill_seconds']:.1f} s)"
                            if "fill_seconds" in result else ""),

@@ -22,6 +22,7 @@ ports and scratch databases. ``nox -s up`` supervises the processes instead (``u
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import secrets
@@ -37,6 +38,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from databases import database_url, drop_postgres_database, ensure_postgres_database
@@ -183,6 +185,40 @@ def scratch_database_urls(purpose: str) -> dict[str, str]:
     return {service: database_url(f"souk_{purpose}_{service}_{run}") for service in SERVICES}
 
 
+class Progress:
+    """Numbered steps, each on one line as it runs: ``[3/12] migrating orders... 2.1 s``.
+
+    What a step prints itself (``print``) is held back and shown under its line once the
+    step is done, so the line is never broken in two; a step that fails says so.
+    """
+
+    def __init__(self, total: int, out: TextIO | None = None) -> None:
+        self.total = total
+        self.done = 0
+        self._out = out or sys.stdout
+
+    @contextlib.contextmanager
+    def step(self, what: str) -> Iterator[None]:
+        self.done += 1
+        print(f"[{self.done}/{self.total}] {what}... ", end="", file=self._out, flush=True)
+        said = io.StringIO()
+        started = time.monotonic()
+        try:
+            with contextlib.redirect_stdout(said):
+                yield
+        except BaseException:
+            self._end("failed", said.getvalue())
+            raise
+        self._end(f"{time.monotonic() - started:.1f} s", said.getvalue())
+
+    def _end(self, outcome: str, said: str) -> None:
+        print(outcome, file=self._out)
+        for line in said.splitlines():
+            if line.strip():
+                print(f"       {line}", file=self._out)
+        self._out.flush()
+
+
 @dataclass
 class Stack:
     """Where and how the services run on this machine.
@@ -280,12 +316,15 @@ class Stack:
         """Create every PostgreSQL database the URLs name that does not exist yet."""
         for service, url in self.database_urls.items():
             if url.startswith(("postgres://", "postgresql://")) and ensure_postgres_database(url):
-                print(f"created PostgreSQL database for {service}: {url}", flush=True)
+                print(f"created PostgreSQL database for {service}: {masked(url)}", flush=True)
 
-    def migrate(self) -> None:
+    def migrate(self, progress: Progress | None = None) -> None:
+        """Every service's migrations and cache table, a step of ``progress`` each."""
+        progress = progress or Progress(len(SERVICES))
         for service in SERVICES:
-            self.manage(service, "migrate", "--no-input", "-v0")
-            self.manage(service, "createcachetable")
+            with progress.step(f"migrating {service}"):
+                self.manage(service, "migrate", "--no-input", "-v0", capture=True)
+                self.manage(service, "createcachetable", capture=True)
 
     def ensure_service_clients(self) -> None:
         """Register each calling service with the users service (idempotent)."""
@@ -329,16 +368,32 @@ class Stack:
         ]
 
     def prepare(self, *, admin_password: str | None = None) -> None:
-        """Everything before the services start: databases, migrations, seeds."""
+        """Everything before the services start: databases, migrations, seeds; each step
+        on a line of its own as it runs, with its number and time (the first start takes
+        minutes, and should not spend them in silence)."""
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        key = ensure_private_key_file(self.signing_key_path)
-        print(f"signing key {key.kid} in {self.signing_key_path}", flush=True)
-        self.create_databases()
-        self.migrate()
-        self.ensure_service_clients()
+        postgres = any(
+            url.startswith(("postgres://", "postgresql://")) for url in self.database_urls.values()
+        )
+        steps = 1 + postgres + len(SERVICES) + 1 + (admin_password is not None) + 1
+        progress = Progress(steps)
+        started = time.monotonic()
+        first = not self.signing_key_path.exists()
+        with progress.step("generating the signing key" if first else "reading the signing key"):
+            key = ensure_private_key_file(self.signing_key_path)
+            print(f"key {key.kid} in {self.signing_key_path}")
+        if postgres:
+            with progress.step("creating missing PostgreSQL databases"):
+                self.create_databases()
+        self.migrate(progress)
+        with progress.step("registering the service clients with users"):
+            self.ensure_service_clients()
         if admin_password is not None:
-            self.seed_demo(admin_password)
-        self.declare_queues()
+            with progress.step("seeding the demo admin and catalogue"):
+                self.seed_demo(admin_password)
+        with progress.step("declaring the consumers' queues"):
+            self.declare_queues()
+        print(f"prepared in {time.monotonic() - started:.1f} s", flush=True)
 
     def declare_queues(self, timeout: float = 60.0) -> None:
         """Each consumer's queue on the broker, bound to the exchanges it consumes from.
@@ -374,7 +429,7 @@ class Stack:
                     if consumer.poll() is None:
                         consumer.terminate()  # it stops after its declarations and handling
                     consumer.wait(timeout=30)
-            print(f"declared {queue} at {masked(self.broker_url)}", flush=True)
+            print(f"declared {queue}", flush=True)  # the banner says which broker
 
     # Processes ---------------------------------------------------------------------
 
