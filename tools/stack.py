@@ -21,6 +21,7 @@ ports and scratch databases. ``nox -s up`` supervises the processes instead (``u
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import io
 import json
@@ -31,6 +32,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -47,6 +49,7 @@ from souk_common.keys import SigningKey, ensure_private_key_file
 from souk_common.testing import TokenFactory
 
 REPO = Path(__file__).resolve().parent.parent
+_SECRETS_LOCK = threading.Lock()
 SERVICES = (
     "users",
     "products",
@@ -211,6 +214,12 @@ class Progress:
             raise
         self._end(f"{time.monotonic() - started:.1f} s", said.getvalue())
 
+    def report(self, what: str, seconds: float) -> None:
+        """A step that ran elsewhere (a thread of a pool), said once it is done."""
+        self.done += 1
+        print(f"[{self.done}/{self.total}] {what}... ", end="", file=self._out)
+        self._end(f"{seconds:.1f} s", "")
+
     def _end(self, outcome: str, said: str) -> None:
         print(outcome, file=self._out)
         for line in said.splitlines():
@@ -261,13 +270,15 @@ class Stack:
         return self.var_dir / "keys" / "jwt-signing.pem"
 
     def secret(self, name: str) -> str:
-        """A development secret kept under ``var/secrets/``, generated on first use."""
+        """A development secret kept under ``var/secrets/``, generated on first use (once,
+        though the preparing steps that ask for it run side by side)."""
         path = self.var_dir / "secrets" / name
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(32))
-        return path.read_text().strip()
+        with _SECRETS_LOCK:
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.touch(mode=0o600)
+                path.write_text(secrets.token_urlsafe(32))
+            return path.read_text().strip()
 
     def env(self, service: str) -> dict[str, str]:
         """The environment a service process runs with."""
@@ -319,29 +330,51 @@ class Stack:
                 print(f"created PostgreSQL database for {service}: {masked(url)}", flush=True)
 
     def migrate(self, progress: Progress | None = None) -> None:
-        """Every service's migrations and cache table, a step of ``progress`` each."""
+        """Every service's migrations and cache table, a step of ``progress`` each.
+
+        The services' databases are their own, so they are migrated side by side, one
+        process per core: most of a process's time is Django starting, on the CPU.
+        """
         progress = progress or Progress(len(SERVICES))
-        for service in SERVICES:
-            with progress.step(f"migrating {service}"):
-                self.manage(service, "migrate", "--no-input", "-v0", capture=True)
-                self.manage(service, "createcachetable", capture=True)
+
+        def prepare(service: str) -> tuple[str, float]:
+            started = time.monotonic()
+            self.manage(service, "prepare_database", "-v0", capture=True)
+            return service, time.monotonic() - started
+
+        workers = max(2, len(os.sched_getaffinity(0)))
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            for done in concurrent.futures.as_completed(
+                [pool.submit(prepare, service) for service in SERVICES]
+            ):
+                service, seconds = done.result()
+                progress.report(f"migrated {service}", seconds)
 
     def ensure_service_clients(self) -> None:
-        """Register each calling service with the users service (idempotent)."""
-        for client_id, scopes in SERVICE_CLIENTS.items():
-            self.secret(f"{client_id}-client-secret")
+        """Register each calling service with the users service (idempotent), side by side."""
+
+        def register(client_id: str, scopes: list[str]) -> None:
             self.manage(
                 "users", "ensure_service_client", client_id, "--scopes", *scopes,
                 "--secret-file", str(self.var_dir / "secrets" / f"{client_id}-client-secret"),
                 capture=True,
             )  # fmt: skip
 
+        for client_id in SERVICE_CLIENTS:
+            self.secret(f"{client_id}-client-secret")
+        with concurrent.futures.ThreadPoolExecutor(len(SERVICE_CLIENTS)) as pool:
+            for done in [pool.submit(register, *client) for client in SERVICE_CLIENTS.items()]:
+                done.result()
+
     def seed_demo(self, admin_password: str) -> None:
         """Idempotent demo data: the staff account ``admin`` in the users service (it signs
         in to every service's admin, souk_common.staff), and a catalogue."""
         self.extra_env["DEMO_ADMIN_PASSWORD"] = admin_password
-        self.manage("users", "ensure_demo_admin", capture=True)
-        print(self.manage("products", "seed_demo_catalogue", capture=True).strip(), flush=True)
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            admin = pool.submit(self.manage, "users", "ensure_demo_admin", capture=True)
+            catalogue = pool.submit(self.manage, "products", "seed_demo_catalogue", capture=True)
+            admin.result()
+            print(catalogue.result().strip(), flush=True)
 
     @property
     def admin_password(self) -> str:
