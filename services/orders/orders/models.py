@@ -68,6 +68,10 @@ class Order(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user_id = models.BigIntegerField()
+    # The customer's username, from the token that placed the order (usernames never
+    # change), so the admin names customers without asking the users service; blank for
+    # orders placed before it was kept.
+    username = models.CharField(max_length=150, blank=True, default="", db_default="")
     kind = models.CharField(
         max_length=16, choices=Kind.choices, default=Kind.SALE, db_default=Kind.SALE
     )

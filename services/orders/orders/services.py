@@ -112,6 +112,7 @@ CANCELLABLE = (Status.CONFIRMED, Status.AWAITING_PAYMENT, Status.PAID)
 ORDER_RECORDED_FIELDS = [
     "id",
     "user_id",
+    "username",
     "kind",
     "status",
     "total",
@@ -326,9 +327,14 @@ def _money(value: Decimal | None) -> str | None:
 
 
 def order_place(
-    *, user_id: int, lines: Iterable[RequestedLine], claim: Claim | None = None
+    *,
+    user_id: int,
+    lines: Iterable[RequestedLine],
+    username: str = "",
+    claim: Claim | None = None,
 ) -> PlacedOrder:
     """Place an order for ``user_id`` (see the module docstring) and return it, confirmed.
+    ``username`` (the token's) is kept on the order, for the admin to name the customer.
 
     Raises :class:`AccountInactive` before anything is recorded; once the order is
     recorded, every refusal or failure raised names it and its status in its details
@@ -339,7 +345,7 @@ def order_place(
     account = clients.users().account(user_id)
     if account is None or not account.is_active:
         raise AccountInactive()
-    order, order_lines = _record(user_id, requested, claim)
+    order, order_lines = _record(user_id, requested, claim, username=username)
     release_database_connection()  # not needed while products works
     _reserve_and_confirm(order, order_lines)
     return PlacedOrder(order, order_lines)
@@ -350,6 +356,7 @@ def _record(
     requested: tuple[RequestedLine, ...],
     claim: Claim | None,
     *,
+    username: str = "",
     kind: str = Kind.SALE,
     shipping_address: dict[str, str] | None = None,
 ) -> tuple[Order, list[OrderLine]]:
@@ -357,6 +364,7 @@ def _record(
     now = timezone.now()
     order = Order(
         user_id=user_id,
+        username=username,
         kind=kind,
         status=Status.PENDING,
         shipping_address=shipping_address,
@@ -372,7 +380,7 @@ def _record(
         sql.insert(
             Order,
             ORDER_RECORDED_FIELDS,
-            [(order.id, user_id, kind, order.status, None, shipping_address, now, now)],
+            [(order.id, user_id, username, kind, order.status, None, shipping_address, now, now)],
         ),
         sql.insert(
             OrderLine,
@@ -529,6 +537,7 @@ def order_checkout(
     shipping_address: ShippingAddress,
     payment_token: str,
     cart_id: str | None = None,
+    username: str = "",
     claim: Claim | None = None,
 ) -> PlacedOrder:
     """Check out the user's cart (with the guest cart ``cart_id`` merged into it first):
@@ -550,7 +559,12 @@ def order_checkout(
     if not requested:
         raise EmptyCart(details={"cart": ["Your cart is empty."]})
     order, lines = _record(
-        user_id, requested, claim, kind=Kind.CHECKOUT, shipping_address=shipping_address.as_json()
+        user_id,
+        requested,
+        claim,
+        username=username,
+        kind=Kind.CHECKOUT,
+        shipping_address=shipping_address.as_json(),
     )
     release_database_connection()  # not needed while products and shipping work
     _hold_quote_and_place(order, lines, shipping_address, payment_token)
