@@ -21,6 +21,9 @@ A checkout's (each status below is entered with its event, all or none)::
     awaiting_payment: order.placed   paid: order.paid   payment_failed: order.payment_failed
     shipped: order.shipped           cancelled: order.cancelled
 
+A rejected or failed order sold nothing; it is listed all the same, its lines named and
+priced from the catalogue when it settled, and its total theirs.
+
 pending, failing and cancelling are not final: ``reconcile_orders`` drives any
 order left in one of them (a crash, a hang) to a final state, and cancels a
 checkout left awaiting payment past ``CHECKOUT_PAYMENT_TIMEOUT``. A payment or a
