@@ -54,8 +54,8 @@ def test_the_admin_replays_only_dead_letters_and_names_the_others(admin_client):
 
     text = response.content.decode()
     assert "1 dead letter(s) replayed" in text
-    assert f"{handled.event_id} was not replayed: it is handled, not a dead letter." in text
-    assert f"{malformed.event_id} was not replayed: it is no event" in text
+    assert f"Event {handled.event_id} was not replayed: it is handled, not a dead letter." in text
+    assert f"Event {malformed.event_id} was not replayed: it is no event" in text
     states = [InboxEvent.objects.get(pk=row.pk).state for row in (dead, handled, malformed)]
     assert states == ["retrying", "handled", "dead"]
 

@@ -73,14 +73,14 @@ class InboxEventAdmin(ReadOnly):
             elif row.type == MALFORMED:
                 self.message_user(
                     request,
-                    f"{row.event_id} was not replayed: it is no event (kept as it came), "
+                    f"Event {row.event_id} was not replayed: it is no event (kept as it came), "
                     "so no handler can take it.",
                     messages.WARNING,
                 )
             else:
                 self.message_user(
                     request,
-                    f"{row.event_id} was not replayed: it is {row.state}, not a dead letter.",
+                    f"Event {row.event_id} was not replayed: it is {row.state}, not a dead letter.",
                     messages.WARNING,
                 )
         self.message_user(
