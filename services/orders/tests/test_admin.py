@@ -125,6 +125,7 @@ def test_orders_cannot_be_deleted_one_by_one_or_in_bulk(admin_client, order):
     page = admin_client.get(ORDERS)
 
     assert b'value="delete_selected"' not in page.content
+    assert b'value="cancel_selected"' in page.content  # the one action offered
     assert admin_client.get(f"{ORDERS}{order.pk}/delete/").status_code == 403
     assert admin_client.post(f"{ORDERS}{order.pk}/delete/", {"post": "yes"}).status_code == 403
     admin_client.post(ORDERS, {"action": "delete_selected", "_selected_action": [order.pk]})
