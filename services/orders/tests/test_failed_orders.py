@@ -125,3 +125,15 @@ def test_an_order_refused_while_the_catalogue_cannot_be_read_is_rejected_all_the
     assert response.status_code == 409
     order = Order.objects.get()
     assert (order.status, order.total) == ("rejected", None)  # unnamed, but settled
+
+
+def test_the_catalogue_is_not_asked_again_when_it_fails(alice, products):
+    products.failures["catalogue"] = Dropped()
+
+    response = place(alice, (2, 5))
+
+    assert response.status_code == 409
+    # One attempt, not retried (a pooled connection found closed is replaced, once): the
+    # client waits for its refusal meanwhile.
+    assert products.count("catalogue") <= 2
+    assert Order.objects.get().status == "rejected"

@@ -15,6 +15,8 @@ from souk_common.errors import BadGateway, UpstreamUnavailable
 CENT = Decimal("0.01")
 #: The most ids the catalogue answers about in one page (an order has at most 50 lines).
 MAX_IDS = 100
+#: Seconds the catalogue has to answer (:meth:`ProductsClient.catalogue`).
+CATALOGUE_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True)
@@ -98,14 +100,19 @@ class ProductsClient:
 
     def catalogue(self, product_ids: Iterable[int]) -> dict[int, CataloguedProduct]:
         """The products among ``product_ids`` on sale now, by id, in one call; an id left
-        out does not exist or is retired."""
+        out does not exist or is retired.
+
+        One attempt (a pooled connection found closed is replaced, once), given a second
+        at most: it only names an order that sold nothing, while its client waits."""
         asked = sorted(set(product_ids))
         if not asked:
             return {}
         if len(asked) > MAX_IDS:
             raise ValueError(f"at most {MAX_IDS} products in one call")
         params = {"ids": ",".join(map(str, asked)), "page_size": str(MAX_IDS)}
-        response = self._client.get("/api/products/", params=params)
+        response = self._client.get(
+            "/api/products/", params=params, idempotent=False, read_timeout=CATALOGUE_TIMEOUT
+        )
         if response.status != 200:
             raise BadGateway(f"The products service answered {response.status} unexpectedly.")
         return {
