@@ -141,12 +141,15 @@ class OrderPlaceApi(APIView):
         """
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user_id = request_principal(request).user_id or 0
+        caller = request_principal(request)
+        user_id = caller.user_id or 0
         lines = [services.RequestedLine(**item) for item in serializer.validated_data["items"]]
         key = _idempotency_key(request)
 
         def place(claim: services.Claim | None = None) -> idempotency.Answer:
-            placed = services.order_place(user_id=user_id, lines=lines, claim=claim)
+            placed = services.order_place(
+                user_id=user_id, lines=lines, username=caller.username, claim=claim
+            )
             return idempotency.Answer(
                 status.HTTP_201_CREATED, order_payload(placed.order, placed.lines)
             )
@@ -233,7 +236,8 @@ class CheckoutApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         checkout = serializer.validated_data
-        user_id = request_principal(request).user_id or 0
+        caller = request_principal(request)
+        user_id = caller.user_id or 0
         key = _idempotency_key(request)
 
         def place(claim: services.Claim | None = None) -> idempotency.Answer:
@@ -242,6 +246,7 @@ class CheckoutApi(APIView):
                 shipping_address=services.ShippingAddress(**checkout["shipping_address"]),
                 payment_token=checkout["payment_token"],
                 cart_id=checkout.get("cart_id"),
+                username=caller.username,
                 claim=claim,
             )
             order_id = placed.order.id

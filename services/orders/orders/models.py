@@ -21,6 +21,9 @@ A checkout's (each status below is entered with its event, all or none)::
     awaiting_payment: order.placed   paid: order.paid   payment_failed: order.payment_failed
     shipped: order.shipped           cancelled: order.cancelled
 
+A rejected or failed order sold nothing; it is listed all the same, its lines named and
+priced from the catalogue when it settled, and its total theirs.
+
 pending, failing and cancelling are not final: ``reconcile_orders`` drives any
 order left in one of them (a crash, a hang) to a final state, and cancels a
 checkout left awaiting payment past ``CHECKOUT_PAYMENT_TIMEOUT``. A payment or a
@@ -68,6 +71,10 @@ class Order(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user_id = models.BigIntegerField()
+    # The customer's username, from the token that placed the order (usernames never
+    # change), so the admin names customers without asking the users service; blank for
+    # orders placed before it was kept.
+    username = models.CharField(max_length=150, blank=True, default="", db_default="")
     kind = models.CharField(
         max_length=16, choices=Kind.choices, default=Kind.SALE, db_default=Kind.SALE
     )

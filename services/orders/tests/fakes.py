@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.db import connections
 
@@ -176,6 +177,27 @@ class FakeProducts:
                 self.products[pid].stock += quantity
             reservation["status"] = "released"
         return self._answer(reservation)
+
+    def catalogue(self, request: FakeRequest) -> tuple[int, dict, str]:
+        """``GET /api/products/?ids=...``: the public catalogue, products on sale only."""
+        asked = parse_qs(urlsplit(request.url).query)["ids"][0]
+        self.calls.append(("catalogue", asked))
+        failed = self._fail("catalogue")
+        if failed:
+            return failed
+        ids = sorted({int(pid) for pid in asked.split(",")})
+        results = [
+            {
+                "id": pid,
+                "name": self.products[pid].name,
+                "price": str(self.products[pid].price),
+                "is_active": True,
+            }
+            for pid in ids
+            if pid in self.products and self.products[pid].is_active
+        ]
+        body = {"count": len(results), "next": None, "previous": None, "results": results}
+        return 200, {}, json.dumps(body)
 
     def count(self, operation: str) -> int:
         return sum(1 for name, _ in self.calls if name == operation)
@@ -375,6 +397,9 @@ def install(
     )
     products_server.add_callback(
         "POST", "/internal/reservations/", _answering(products, "reserve", products.reserve)
+    )
+    products_server.add_callback(
+        "GET", "/api/products/", _answering(products, "catalogue", products.catalogue)
     )
     for operation in ("commit", "release"):
         products_server.add_callback(

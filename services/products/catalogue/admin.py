@@ -1,7 +1,11 @@
-"""The products admin: the catalogue with its stock, bulk retire.
+"""The products admin: the catalogue with its stock; retire and put back on sale, never delete.
 
-Products are added, changed and retired through the catalogue's services, as the API
-does: stock edited here reaches the ledger the same way.
+Products are added, changed, retired and put back on sale through the catalogue's
+services, as the API does. A new product's stock enters the ledger as a restock; after
+that the stock is shown read-only here: it moves only through the inventory's services
+(reservations, and ``PATCH /api/products/{id}/`` for a restock or a write-off), each
+movement in the ledger, never through a form that may have been open while orders took
+some. Nothing is deleted: past orders and the ledger refer to every product.
 """
 
 from typing import Any
@@ -29,7 +33,12 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ["sku", "name", "description"]
     list_select_related = ["category"]
     readonly_fields = ["created_at", "updated_at"]
-    actions = ["retire_selected"]
+    actions = ["retire_selected", "put_back_on_sale"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Product | None = None) -> list[str]:
+        if obj is None:
+            return list(self.readonly_fields)  # a new product: its initial stock, a restock
+        return ["stock", *self.readonly_fields]  # see the module docstring
 
     def save_model(self, request: HttpRequest, obj: Product, form: ModelForm, change: bool) -> None:
         """What the API's create and update do: the fields the form changed, a new stock
@@ -48,6 +57,13 @@ class ProductAdmin(admin.ModelAdmin):
         for product in active:
             services.product_retire(product=product)
         self.message_user(request, f"Retired {len(active)} product(s).", messages.SUCCESS)
+
+    @admin.action(description="Put selected products back on sale")
+    def put_back_on_sale(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        retired = list(queryset.filter(is_active=False))
+        for product in retired:
+            services.product_update(product=product, data={"is_active": True})
+        self.message_user(request, f"Put {len(retired)} product(s) back on sale.", messages.SUCCESS)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # products are retired, never deleted: past orders refer to them

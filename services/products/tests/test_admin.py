@@ -1,5 +1,6 @@
-"""The products admin: listing with stock, bulk retire, and adds and edits that go through
-the catalogue's services, so that stock reaches the ledger as through the API."""
+"""The products admin: listing with stock, retire and put back on sale (never delete), adds
+and edits that go through the catalogue's services, and stock read-only once a product
+exists (it moves through the inventory's services alone, each movement in the ledger)."""
 
 from decimal import Decimal
 
@@ -92,18 +93,47 @@ def test_changing_other_fields_in_the_admin_leaves_stock_and_ledger_alone(
     assert ledger(product) == [("restock", 5)]
 
 
-def test_changing_stock_in_the_admin_is_recorded_in_the_ledger(admin_client, make_product):
+def test_stock_is_read_only_on_a_products_page(admin_client, make_product):
     product = make_product("Sencha", price="3.00", stock=5)
 
+    page = admin_client.get(f"/admin/catalogue/product/{product.pk}/change/")
     response = admin_client.post(
-        f"/admin/catalogue/product/{product.pk}/change/", form(product, stock="9")
+        f"/admin/catalogue/product/{product.pk}/change/", form(product, stock="9", name="Gyokuro")
     )
-    admin_client.post(f"/admin/catalogue/product/{product.pk}/change/", form(product, stock="6"))
 
+    assert b'name="stock"' not in page.content  # shown, not a field
     assert response.status_code == 302
-    assert reload(product).stock == 6
-    assert ledger(product) == [("restock", 5), ("restock", 4), ("write_off", 3)]
+    product = reload(product)
+    assert (product.name, product.stock) == ("Gyokuro", 5)  # the rest of the form saved
+    assert ledger(product) == [("restock", 5)]
     assert stock_invariant_violations() == []
+
+
+def test_products_cannot_be_deleted_one_by_one_or_in_bulk(admin_client, make_product):
+    product = make_product()
+
+    listing = admin_client.get("/admin/catalogue/product/")
+    admin_client.post(
+        "/admin/catalogue/product/", {"action": "delete_selected", "_selected_action": [product.pk]}
+    )
+
+    assert b'value="delete_selected"' not in listing.content
+    assert admin_client.get(f"/admin/catalogue/product/{product.pk}/delete/").status_code == 403
+    assert Product.objects.filter(pk=product.pk).exists()
+
+
+def test_retired_products_are_put_back_on_sale_in_bulk(admin_client, api, make_product):
+    retired, active = make_product(is_active=False), make_product()
+
+    response = admin_client.post(
+        "/admin/catalogue/product/",
+        {"action": "put_back_on_sale", "_selected_action": [retired.pk, active.pk]},
+        follow=True,
+    )
+
+    assert b"Put 1 product(s) back on sale." in response.content
+    assert api.get(f"/api/products/{retired.pk}/").json()["is_active"] is True
+    assert reload(active).is_active
 
 
 def test_reservations_and_ledger_are_read_only(admin_client, make_product):

@@ -1,4 +1,6 @@
-"""The products service, as orders sees it: reserve, commit and release stock."""
+"""The products service, as orders sees it: reserve, commit and release stock; and, for an
+order refused or failed before products priced it, the names and prices of its products
+in the public catalogue (``GET /api/products/?ids=...``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,10 @@ from souk_common.clients import ServiceClient, ServiceResponse
 from souk_common.errors import BadGateway, UpstreamUnavailable
 
 CENT = Decimal("0.01")
+#: The most ids the catalogue answers about in one page (an order has at most 50 lines).
+MAX_IDS = 100
+#: Seconds the catalogue has to answer (:meth:`ProductsClient.catalogue`).
+CATALOGUE_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True)
@@ -19,6 +25,15 @@ class ReservedLine:
     name: str
     unit_price: Decimal
     quantity: int
+
+
+@dataclass(frozen=True)
+class CataloguedProduct:
+    """A product on sale, as the catalogue shows it now."""
+
+    product_id: int
+    name: str
+    price: Decimal
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,29 @@ class ProductsClient:
         answer = self._call(f"/internal/reservations/{reference}/release/")
         return self._reservation(answer, reference)
 
+    def catalogue(self, product_ids: Iterable[int]) -> dict[int, CataloguedProduct]:
+        """The products among ``product_ids`` on sale now, by id, in one call; an id left
+        out does not exist or is retired.
+
+        One attempt (a pooled connection found closed is replaced, once), given a second
+        at most: it only names an order that sold nothing, while its client waits."""
+        asked = sorted(set(product_ids))
+        if not asked:
+            return {}
+        if len(asked) > MAX_IDS:
+            raise ValueError(f"at most {MAX_IDS} products in one call")
+        params = {"ids": ",".join(map(str, asked)), "page_size": str(MAX_IDS)}
+        response = self._client.get(
+            "/api/products/", params=params, idempotent=False, read_timeout=CATALOGUE_TIMEOUT
+        )
+        if response.status != 200:
+            raise BadGateway(f"The products service answered {response.status} unexpectedly.")
+        return {
+            product.product_id: product
+            for product in _parse_catalogue(response.json())
+            if product.product_id in asked
+        }
+
     def _call(self, path: str, body: Any = None) -> ServiceResponse:
         try:
             return self._client.post(path, json=body, idempotent=True)
@@ -131,6 +169,24 @@ def _parse_reservation(body: Any) -> Reservation:
     except (KeyError, TypeError, ValueError, ArithmeticError):
         raise BadGateway(
             "The products service answered with a reservation that makes no sense."
+        ) from None
+
+
+def _parse_catalogue(body: Any) -> list[CataloguedProduct]:
+    """A page of the catalogue, checked as strictly as a reservation: nonsense is a 502."""
+    try:
+        return [
+            CataloguedProduct(
+                product_id=_whole(item["id"]),
+                name=_text(item["name"], max_length=200),
+                price=_money(item["price"]),
+            )
+            for item in body["results"]
+            if item["is_active"] is True
+        ]
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        raise BadGateway(
+            "The products service answered with products that make no sense."
         ) from None
 
 

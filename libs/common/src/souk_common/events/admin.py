@@ -1,4 +1,8 @@
-"""The outbox and the inbox in the admin: the backlog, and dead letters to replay."""
+"""The outbox and the inbox in the admin: the backlog, and dead letters to replay.
+
+Every service that installs ``souk_common.events`` has these pages, and its dead letters'
+"Replay" action: the same ``dead_letter_replay`` as ``manage.py dead_letters --replay``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from souk_common.events.consume import dead_letter_replay
+from souk_common.events.consume import MALFORMED, dead_letter_replay
 from souk_common.events.models import InboxEvent, OutboxEvent
 from souk_common.events.stats import event_stats
 
@@ -60,7 +64,27 @@ class InboxEventAdmin(ReadOnly):
 
     @admin.action(description="Replay the selected dead letters")
     def replay(self, request: HttpRequest, queryset: QuerySet[InboxEvent]) -> None:
-        replayed = sum(dead_letter_replay(row.event_id) for row in queryset)
+        """What ``dead_letters --replay`` does (``dead_letter_replay``), for each selected;
+        an event that is not a dead letter, or one kept malformed, is named and left alone."""
+        replayed = 0
+        for row in queryset.order_by("received_at"):
+            if dead_letter_replay(row.event_id):
+                replayed += 1
+            elif row.type == MALFORMED:
+                self.message_user(
+                    request,
+                    f"Event {row.event_id} was not replayed: it is no event (kept as it came), "
+                    "so no handler can take it.",
+                    messages.WARNING,
+                )
+            else:
+                self.message_user(
+                    request,
+                    f"Event {row.event_id} was not replayed: it is {row.state}, not a dead letter.",
+                    messages.WARNING,
+                )
         self.message_user(
-            request, f"{replayed} dead letters replayed; the consumer tries them again now."
+            request,
+            f"{replayed} dead letter(s) replayed; the consumer tries them again now.",
+            messages.SUCCESS,
         )

@@ -1,0 +1,82 @@
+"""The events admin every service has: outbox and inbox read-only, and dead letters
+replayed by the same function as ``dead_letters --replay``."""
+
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from souk_common.events.consume import MALFORMED
+from souk_common.events.models import InboxEvent, OutboxEvent
+
+pytestmark = pytest.mark.django_db
+
+INBOX = "/admin/souk_events/inboxevent/"
+
+
+def received(state, type="thing.happened", attempts=5):
+    return InboxEvent.objects.create(
+        event_id=uuid.uuid4(),
+        type=type,
+        source="shop",
+        state=state,
+        envelope={"data": {}},
+        attempts=attempts,
+        last_error="boom",
+        received_at=timezone.now(),
+    )
+
+
+def replay(admin_client, *rows):
+    return admin_client.post(
+        INBOX,
+        {"action": "replay", "_selected_action": [str(row.event_id) for row in rows]},
+        follow=True,
+    )
+
+
+def test_replaying_a_dead_letter_in_the_admin_queues_it_for_the_consumer_now(admin_client):
+    dead = received("dead")
+
+    response = replay(admin_client, dead)
+
+    dead.refresh_from_db()
+    assert (dead.state, dead.attempts) == ("retrying", 0)
+    assert dead.next_attempt_at <= timezone.now()
+    assert b"1 dead letter(s) replayed" in response.content
+
+
+def test_the_admin_replays_only_dead_letters_and_names_the_others(admin_client):
+    dead, handled = received("dead"), received("handled", attempts=1)
+    malformed = received("dead", type=MALFORMED, attempts=0)
+
+    response = replay(admin_client, dead, handled, malformed)
+
+    text = response.content.decode()
+    assert "1 dead letter(s) replayed" in text
+    assert f"Event {handled.event_id} was not replayed: it is handled, not a dead letter." in text
+    assert f"Event {malformed.event_id} was not replayed: it is no event" in text
+    states = [InboxEvent.objects.get(pk=row.pk).state for row in (dead, handled, malformed)]
+    assert states == ["retrying", "handled", "dead"]
+
+
+def test_events_cannot_be_edited_or_deleted_in_the_admin(admin_client):
+    dead = received("dead")
+    sent = OutboxEvent.objects.create(
+        event_id=uuid.uuid4(),
+        type="thing.happened",
+        version=1,
+        envelope={},
+        created_at=timezone.now(),
+    )
+
+    page = admin_client.get(f"{INBOX}{dead.pk}/change/")
+
+    assert page.status_code == 200  # shown, read-only
+    assert b'name="_save"' not in page.content
+    assert admin_client.post(f"{INBOX}{dead.pk}/change/", {"state": "handled"}).status_code == 403
+    assert admin_client.post(f"{INBOX}{dead.pk}/delete/", {"post": "yes"}).status_code == 403
+    outbox = f"/admin/souk_events/outboxevent/{sent.pk}"
+    assert admin_client.post(f"{outbox}/delete/", {"post": "yes"}).status_code == 403
+    assert InboxEvent.objects.get(pk=dead.pk).state == "dead"
+    assert OutboxEvent.objects.filter(pk=sent.pk).exists()
