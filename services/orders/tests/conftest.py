@@ -32,13 +32,16 @@ def _fresh_clients():
 
 
 @pytest.fixture
-def upstreams(fake_service, settings):
-    """The users and products services, faked; every other HTTP call fails the test."""
+def upstreams(fake_service, users_server, settings):
+    """The users and products services, faked; every other HTTP call fails the test.
+
+    users is the plugin's fake (``users_server``), which staff also sign in to the admin
+    with: one users service, whichever fixture asked for it first."""
     products, users = FakeProducts(), FakeUsers(staff={STAFF_ID})
     products.add(1, "Sencha", "9.50", stock=10)
     products.add(2, "Teapot", "39.00", stock=2)
     products.add(3, "Retired tray", "27.50", stock=5, is_active=False)
-    products_server, users_server = fake_service(), fake_service()
+    products_server = fake_service()
     install(products_server, users_server, products, users)
     settings.PRODUCTS_URL, settings.USERS_URL = products_server.url, users_server.url
     settings.SOUK = {**settings.SOUK, "USERS_URL": users_server.url}
