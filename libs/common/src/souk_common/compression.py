@@ -1,0 +1,34 @@
+"""gzip for answers large enough to gain from it (docs/benchmarks.md, "gzip").
+
+Django's :class:`~django.middleware.gzip.GZipMiddleware` does the work: it
+compresses only for clients that send ``Accept-Encoding: gzip``, adds
+``Vary: Accept-Encoding``, weakens a strong ``ETag`` (a conditional GET still
+matches) and pads each compressed answer with up to 100 random bytes, which
+defeats the length-guessing of BREACH. Here it leaves alone answers under
+``SOUK["GZIP_MIN_BYTES"]`` (they fit in a packet or two either way, and gzip's
+header and padding eat what it would save) and streamed answers (static files:
+WhiteNoise serves those compressed ahead of time).
+
+Our own services' calls to each other send no ``Accept-Encoding``: on the
+private network compressing costs more than it saves.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponseBase
+from django.middleware import gzip
+
+from souk_common.conf import souk_settings
+
+
+class GZipMiddleware(gzip.GZipMiddleware):
+    """Django's gzip, for whole answers of at least ``SOUK["GZIP_MIN_BYTES"]`` bytes."""
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if response.streaming:
+            return response
+        if len(response.content) < int(souk_settings.GZIP_MIN_BYTES):
+            return response
+        return super().process_response(request, response)
