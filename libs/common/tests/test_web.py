@@ -124,3 +124,25 @@ def test_the_size_limit_is_a_setting(settings):
     small = Client().get("/shelf-catalogue/?count=20", HTTP_ACCEPT_ENCODING="gzip")
 
     assert small["Content-Encoding"] == "gzip"
+
+
+def test_a_client_that_accepts_gzip_gets_weak_etags_even_on_small_answers():
+    """So that a 304, too small to compress, repeats the ETag of a compressed 200."""
+    from django.test import RequestFactory
+    from django.utils.cache import set_response_etag
+
+    from souk_common.compression import GZipMiddleware
+
+    def small(request):
+        from django.http import HttpResponse
+
+        return set_response_etag(HttpResponse(b"{}", content_type="application/json"))
+
+    middleware = GZipMiddleware(small)
+    zipped = middleware(RequestFactory().get("/", HTTP_ACCEPT_ENCODING="gzip"))
+    plain = middleware(RequestFactory().get("/"))
+
+    assert zipped["ETag"].startswith('W/"')
+    assert zipped["ETag"][2:] == plain["ETag"]
+    assert "Accept-Encoding" in zipped["Vary"]
+    assert "Content-Encoding" not in zipped

@@ -85,6 +85,7 @@ def test_a_gzipped_list_keeps_a_weak_etag_that_still_matches(api, make_product):
     assert zipped["ETag"].startswith('W/"')
     assert again.status_code == 304
     assert again.content == b""
+    assert again["ETag"] == zipped["ETag"]
 
 
 def test_a_write_carries_no_etag(staff_api, make_product):
