@@ -131,7 +131,9 @@ class Gateway:
         )
         self.trusted_hops = settings.GATEWAY_TRUSTED_PROXY_COUNT
         self.cors = CorsPolicy(settings.GATEWAY_CORS_ORIGINS, max_age=settings.GATEWAY_CORS_MAX_AGE)
-        self.site_root = (settings.STOREFRONT_URL or "/api/docs/").encode("latin-1")
+        # STOREFRONT_URL comes from souk_common.settings.service_settings.
+        storefront = str(getattr(settings, "STOREFRONT_URL", ""))
+        self.site_root = (storefront or "/api/docs/").encode("latin-1")
         self.proxy_secret = settings.GATEWAY_PROXY_SECRET
         self.watch = UpstreamWatch(
             settings.GATEWAY_UPSTREAMS,
@@ -276,9 +278,9 @@ class Gateway:
             method, origin, _header(scope, b"access-control-request-method")
         ):
             # Answered here: a preflight carries no token, and the upstream has no say.
-            headers = self.cors.preflight_headers(origin, route.methods)
+            allowed = self.cors.preflight_headers(origin, route.methods)
             answer.cors = []
-            await answer.whole(204, headers, b"")
+            await answer.whole(204, allowed, b"")
             return
         if method not in route.methods:
             raise Refusal(

@@ -19,7 +19,7 @@ private network compressing costs more than it saves.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware import gzip
 from django.utils.cache import patch_vary_headers
 
@@ -32,7 +32,10 @@ class GZipMiddleware(gzip.GZipMiddleware):
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
-        if not response.streaming and len(response.content) >= int(souk_settings.GZIP_MIN_BYTES):
+        # Streamed answers are not HttpResponses.
+        if isinstance(response, HttpResponse) and len(response.content) >= int(
+            souk_settings.GZIP_MIN_BYTES
+        ):
             return super().process_response(request, response)
         etag = response.get("ETag")
         accepts_gzip = gzip.re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", ""))
