@@ -273,15 +273,16 @@ class Gateway:
         if target is None or route is None:
             raise not_found()
         method: str = scope["method"]
-        origin = _header(scope, b"origin")
-        if self.cors.enabled and self.cors.is_preflight(
-            method, origin, _header(scope, b"access-control-request-method")
-        ):
-            # Answered here: a preflight carries no token, and the upstream has no say.
-            allowed = self.cors.preflight_headers(origin, route.methods)
-            answer.cors = []
-            await answer.whole(204, allowed, b"")
-            return
+        if method == "OPTIONS" and self.cors.enabled:
+            origin = _header(scope, b"origin")
+            if self.cors.is_preflight(
+                method, origin, _header(scope, b"access-control-request-method")
+            ):
+                # Answered here: a preflight carries no token, and the upstream has no say.
+                allowed = self.cors.preflight_headers(origin, route.methods)
+                answer.cors = []
+                await answer.whole(204, allowed, b"")
+                return
         if method not in route.methods:
             raise Refusal(
                 405,
