@@ -50,6 +50,8 @@ SYSTEM_ENVIRONMENT = {
     # payments has given up on a provider that stays down (5 tries over 30 s), as
     # tests/e2e/test_checkout.py expects.
     "CHECKOUT_PAYMENT_TIMEOUT": "45",
+    # A storefront of another origin calls the API from browsers (test_web_conventions).
+    "GATEWAY_CORS_ORIGINS": "https://shop.example",
 }
 
 

@@ -97,3 +97,13 @@ def test_a_list_view_without_a_pagination_class_is_refused_before_it_answers():
         paginated_response(
             items=[], serializer_class=NumberSerializer, request=request, view=APIView()
         )
+
+
+def test_the_browsable_apis_page_links_are_relative_too():
+    paginator, _ = paginate({"page": "2", "search": "tea"})
+
+    links = [link.url for link in paginator.get_html_context()["page_links"] if link.url]
+
+    assert links
+    assert "/items/?page=3&search=tea" in links
+    assert all(link.startswith("/items/?") for link in links)

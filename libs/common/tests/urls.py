@@ -138,8 +138,19 @@ class ShelvesApi(OperationsApi, ShelfListApi, ShelfAddApi):  # type: ignore[misc
     operations = {"GET": ShelfListApi, "POST": ShelfAddApi}
 
 
+class ShelfCatalogueApi(APIView):
+    """Anyone reads every shelf: an answer large enough to be worth compressing."""
+
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        count = int(request.query_params.get("count", "200"))
+        return Response({"results": [{"shelf": n, "label": f"Shelf {n}"} for n in range(count)]})
+
+
 urlpatterns = [
     *service_urlpatterns(),
+    path("shelf-catalogue/", ShelfCatalogueApi.as_view()),
     path("validate/", ValidateApi.as_view()),
     path("raise/<str:kind>/", RaiseApi.as_view()),
     path("crash/", crash),

@@ -108,3 +108,9 @@ GATEWAY_BODY_TIMEOUT = env.get_float("GATEWAY_BODY_TIMEOUT", 30.0)
 GATEWAY_BLOCKING_THREADS = env.get_int("GATEWAY_BLOCKING_THREADS", 16)
 # Sent to every upstream in X-Souk-Proxy-Secret, so that they believe its X-Forwarded-For.
 GATEWAY_PROXY_SECRET = env.proxy_secret()
+
+# Browsers' cross-origin requests (proxy/cors.py): the exact origins whose pages may call the
+# API (comma-separated, e.g. https://shop.example; empty: none, and no CORS header at all),
+# and how long a browser may keep a preflight's answer.
+GATEWAY_CORS_ORIGINS = env.get_list("GATEWAY_CORS_ORIGINS")
+GATEWAY_CORS_MAX_AGE = env.get_int("GATEWAY_CORS_MAX_AGE", 600)

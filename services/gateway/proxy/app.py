@@ -9,9 +9,13 @@ table) is built at start-up; nothing on the hot path blocks the event loop
 (token checks that may fetch keys and rate-limit counts run on threads).
 
 ``/health`` and ``/api/schema/`` answer from what :class:`~proxy.watch.UpstreamWatch`
-keeps fresh in the background. Django serves only ``/health/live``,
-``/health/ready``, ``/api/docs/`` and its static files here; the admin is on the
-admin listener (``gateway_service.wsgi``), never on this one.
+keeps fresh in the background, and ``/`` redirects to the storefront
+(``STOREFRONT_URL``) or, without one, to ``/api/docs/``. Django serves only
+``/health/live``, ``/health/ready``, ``/api/docs/`` and its static files here; the
+admin is on the admin listener (``gateway_service.wsgi``), never on this one.
+
+Browsers' cross-origin requests are decided here for every answer (proxy/cors.py):
+preflights answered without an upstream, the allowed origin named on the rest.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.http.request import split_domain_port, validate_host
 
+from proxy.cors import CorsPolicy
 from proxy.headers import UnsafeHeader, request_headers, response_headers
 from proxy.limits import Bulkhead, ClientSlots, RateLimiter
 from proxy.paths import checked_target
@@ -125,6 +130,10 @@ class Gateway:
             {"pages": settings.GATEWAY_PAGES_RATE_LIMIT},
         )
         self.trusted_hops = settings.GATEWAY_TRUSTED_PROXY_COUNT
+        self.cors = CorsPolicy(settings.GATEWAY_CORS_ORIGINS, max_age=settings.GATEWAY_CORS_MAX_AGE)
+        # STOREFRONT_URL comes from souk_common.settings.service_settings.
+        storefront = str(getattr(settings, "STOREFRONT_URL", ""))
+        self.site_root = (storefront or "/api/docs/").encode("latin-1")
         self.proxy_secret = settings.GATEWAY_PROXY_SECRET
         self.watch = UpstreamWatch(
             settings.GATEWAY_UPSTREAMS,
@@ -177,6 +186,8 @@ class Gateway:
         token = request_id_var.set(request_id)
         started = perf_counter()
         answer = _Answer(send, request_id)
+        if self.cors.enabled:
+            answer.cors = self.cors.answer_headers(_header(scope, b"origin"))
         try:
             try:
                 await self.respond(scope, receive, answer)
@@ -199,7 +210,9 @@ class Gateway:
     async def respond(self, scope: Scope, receive: Receive, answer: _Answer) -> None:
         host = self.checked_host(scope)
         path: str = scope["path"]
-        if path == "/health":
+        if path == "/":
+            await self.root_page(scope, answer)
+        elif path == "/health":
             await self.health_page(scope, answer)
         elif path == "/api/schema/":
             await self.schema_page(scope, answer)
@@ -226,6 +239,11 @@ class Gateway:
         )
 
     # The gateway's own pages ---------------------------------------------------------
+
+    async def root_page(self, scope: Scope, answer: _Answer) -> None:
+        """``/``: to the storefront, or to the API's docs (never a 404)."""
+        self.limit_page(scope)
+        await answer.whole(302, [(b"location", self.site_root)], b"")
 
     async def health_page(self, scope: Scope, answer: _Answer) -> None:
         """200 ``ok`` when every upstream was ready at its last check, else 503 ``degraded``."""
@@ -255,6 +273,16 @@ class Gateway:
         if target is None or route is None:
             raise not_found()
         method: str = scope["method"]
+        if method == "OPTIONS" and self.cors.enabled:
+            origin = _header(scope, b"origin")
+            if self.cors.is_preflight(
+                method, origin, _header(scope, b"access-control-request-method")
+            ):
+                # Answered here: a preflight carries no token, and the upstream has no say.
+                allowed = self.cors.preflight_headers(origin, route.methods)
+                answer.cors = []
+                await answer.whole(204, allowed, b"")
+                return
         if method not in route.methods:
             raise Refusal(
                 405,
@@ -509,10 +537,16 @@ class _Answer:
         self.request_id = request_id.encode()
         self.started = False
         self.status = 0
+        # With CORS on: the headers every answer gets (none for an origin not allowed),
+        # and "Vary: Origin", since the answer depends on it. None: CORS is off.
+        self.cors: list[tuple[bytes, bytes]] | None = None
 
     async def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
         self.started, self.status = True, status
         headers.append((b"x-request-id", self.request_id))
+        if self.cors is not None:
+            headers.extend(self.cors)
+            _vary_on_origin(headers)
         await self.send({"type": "http.response.start", "status": status, "headers": headers})
 
     async def more(self, body: bytes, *, done: bool = False) -> None:
@@ -546,6 +580,17 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
+
+
+def _vary_on_origin(headers: list[tuple[bytes, bytes]]) -> None:
+    """Add ``Origin`` to the answer's ``Vary`` (one header, as the upstream's may be)."""
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == b"vary":
+            named = {token.strip() for token in value.lower().split(b",")}
+            if not named & {b"origin", b"*"}:
+                headers[index] = (name, value + b", Origin")
+            return
+    headers.append((b"vary", b"Origin"))
 
 
 def _safe_method_only(scope: Scope) -> None:

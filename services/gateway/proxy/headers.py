@@ -6,7 +6,8 @@ client itself and sends upstreams the whole body at once. A client may not
 speak for the gateway: its ``X-Forwarded-*``, ``Forwarded``, ``X-Real-IP``,
 ``X-Souk-*`` and internal identity headers are dropped, and the gateway sets
 ``X-Forwarded-For/-Proto/-Host`` itself. A header value with a CR or LF is
-refused outright.
+refused outright. An upstream's ``Access-Control-*`` headers are dropped: which
+origins a browser may let read an answer is the gateway's decision (proxy/cors.py).
 """
 
 from __future__ import annotations
@@ -93,5 +94,5 @@ def response_headers(upstream: Iterable[tuple[str, str]]) -> list[tuple[bytes, b
     return [
         (name.encode("latin-1"), value.encode("latin-1"))
         for name, value in pairs
-        if name.lower() not in dropped
+        if name.lower() not in dropped and not name.lower().startswith("access-control-")
     ]

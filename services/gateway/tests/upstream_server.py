@@ -5,7 +5,9 @@
 Answers every request with what it received, and behaves on demand:
 ``.../slow/<seconds>`` sleeps first, ``.../status/<code>`` answers that code,
 ``.../big/<bytes>`` streams that many bytes (chunked), ``.../hop`` answers with
-hop-by-hop headers the gateway must drop. Some answer wrongly on purpose:
+hop-by-hop headers the gateway must drop, ``.../cors`` with CORS headers of its own,
+``.../etag`` with ``ETag: "v1"`` and ``Vary: Accept`` (a bodiless 304 to
+``If-None-Match: "v1"``). Some answer wrongly on purpose:
 ``.../early-hints`` sends a ``103`` first, ``.../overlong`` a body longer than
 its ``Content-Length`` (the excess looks like another answer), ``.../cut``
 closes the connection inside the body, ``.../drop`` without answering at all.
@@ -151,6 +153,19 @@ class Handler(BaseHTTPRequestHandler):
                 ("Upgrade", "h2c"),
                 ("X-Kept", "yes"),
             ]
+        if "cors" in parts:
+            extra = [
+                ("Access-Control-Allow-Origin", "*"),
+                ("Access-Control-Allow-Credentials", "true"),
+            ]
+        if "etag" in parts:
+            extra = [("ETag", '"v1"'), ("Vary", "Accept")]
+            if self.headers.get("If-None-Match") == '"v1"':
+                self.send_response(304)
+                for name, value in extra:
+                    self.send_header(name, value)
+                self.end_headers()
+                return None
         return self._json(
             200, {"upstream": self.state.name, "method": self.command, "path": path}, extra
         )

@@ -2,6 +2,10 @@
 
 Anyone reads; only staff write. Nested serializers name their component of the OpenAPI
 schema (``Meta.ref_name``): a schema's names are part of what it publishes.
+
+Reads of products carry an ``ETag`` (a hash of the answer as sent, so it changes with
+anything in it, stock included) and answer ``If-None-Match`` with a bodiless 304: a
+client polling the catalogue downloads it again only when it changed.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.validators import RegexValidator, slug_re
 from django.db.models import QuerySet
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import conditional_page
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -31,6 +37,7 @@ if TYPE_CHECKING:
     pass
 
 
+@method_decorator(conditional_page, name="dispatch")
 class ProductDetailApi(APIView):
     """One product: anyone reads an active one; staff read a retired one too."""
 
@@ -66,6 +73,7 @@ class ProductDetailApi(APIView):
         return Response(self.OutputSerializer(product).data)
 
 
+@method_decorator(conditional_page, name="dispatch")
 class ProductListApi(ListAPIView):
     """The catalogue, filtered, searched, ordered and paginated; retired products for staff.
 

@@ -8,7 +8,9 @@ no password is checked: the login page answers 429 and says why.
 
 Installed by naming :class:`souk_common.apps.AdminConfig` instead of
 ``django.contrib.admin`` in ``INSTALLED_APPS`` (``souk_common.settings.DJANGO_APPS``
-does), which makes ``django.contrib.admin.site`` an :class:`AdminSite`.
+does), which makes ``django.contrib.admin.site`` an :class:`AdminSite`. Its
+"View site" leads to the storefront (``STOREFRONT_URL``) when there is one, else to
+the service's API docs.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, reverse
 
 from souk_common.conf import souk_settings
 from souk_common.network import client_address
@@ -74,10 +78,27 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
             raise
 
 
+def site_url() -> str:
+    """Where the admin's "View site" leads: the storefront, else this service's API docs."""
+    storefront = str(getattr(settings, "STOREFRONT_URL", ""))
+    if storefront:
+        return storefront
+    try:
+        return reverse("docs")
+    except NoReverseMatch:
+        return "/"
+
+
 class AdminSite(admin.AdminSite):
-    """Django's admin site, with :class:`ThrottledAdminAuthenticationForm` to log in."""
+    """Django's admin site, with :class:`ThrottledAdminAuthenticationForm` to log in, and
+    "View site" leading somewhere (:func:`site_url`)."""
 
     login_form = ThrottledAdminAuthenticationForm
+
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        context = super().each_context(request)
+        context["site_url"] = site_url()
+        return context
 
     def login(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

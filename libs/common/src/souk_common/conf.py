@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     # How deeply arrays and objects may nest in a request body (souk_common.parsers):
     # ours nest three levels at most; deeper bodies are refused with 400.
     "JSON_MAX_DEPTH": 32,
+    # Answers at least this large are gzipped for clients that accept it; smaller ones are
+    # sent as they are (souk_common.compression; the numbers in docs/benchmarks.md).
+    "GZIP_MIN_BYTES": 1024,
     # The secret the gateway sends in X-Souk-Proxy-Secret (GATEWAY_PROXY_SECRET): a request
     # that carries it comes from the gateway, whose X-Forwarded-For names the client
     # (souk_common.network.client_address). Empty: no X-Forwarded-For is believed.

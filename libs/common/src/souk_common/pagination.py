@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework import pagination, serializers
@@ -12,12 +13,16 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+if TYPE_CHECKING:
+    from rest_framework.pagination import HtmlContextWithPageLinks  # the stubs' type only
+
 
 class PageNumberPagination(pagination.PageNumberPagination):
     """``?page=`` and ``?page_size=``; asks above 100 are capped, not refused.
 
     ``next`` and ``previous`` are relative links (path and query): behind the
-    gateway, an absolute link would name the service's internal address.
+    gateway, an absolute link would name the service's internal address. So are
+    the page links of the browsable API.
     """
 
     page_size = 20
@@ -35,6 +40,14 @@ class PageNumberPagination(pagination.PageNumberPagination):
             }
         return described
 
+    def get_html_context(self) -> HtmlContextWithPageLinks:
+        context = super().get_html_context()
+        context["page_links"] = [
+            link._replace(url=_path_and_query(link.url)) if link.url else link
+            for link in context["page_links"]
+        ]
+        return context
+
     def get_next_link(self) -> str | None:
         if self.page is None or self.request is None or not self.page.has_next():
             return None
@@ -49,6 +62,11 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if page_number == 1:
             return remove_query_param(url, self.page_query_param)
         return replace_query_param(url, self.page_query_param, page_number)
+
+
+def _path_and_query(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(("", "", parts.path, parts.query, ""))
 
 
 def paginated_response(

@@ -239,8 +239,9 @@ class ServiceSkeletonChecks:
     """What every service serves besides its API; subclass it as ``TestSkeleton``.
 
     Health, the OpenAPI schema and Swagger UI (with its assets served locally,
-    never from a CDN), the admin login page and its limit on failed logins, the
-    404 envelope and the request-id echo.
+    never from a CDN), ``/`` and the admin's "View site" leading to them, the admin
+    login page and its limit on failed logins, the 404 envelope and the request-id
+    echo.
     """
 
     def test_live(self, client: Client) -> None:
@@ -277,6 +278,17 @@ class ServiceSkeletonChecks:
         stylesheets = re.findall(r'href="(/static/admin/[^"]+)"', response.content.decode())
         assert stylesheets
         assert client.get(stylesheets[0]).status_code == 200
+
+    def test_the_site_root_leads_to_the_api_docs(self, client: Client) -> None:
+        response = client.get("/")
+        assert response.status_code == 302
+        assert response["Location"] == "/api/docs/"
+
+    @pytest.mark.django_db
+    def test_the_admins_view_site_leads_to_the_api_docs(self, admin_client: Client) -> None:
+        response = admin_client.get("/admin/")
+        assert response.status_code == 200
+        assert 'href="/api/docs/">View site' in response.content.decode()
 
     @pytest.mark.django_db
     def test_admin_logins_are_limited_per_username_and_per_address(

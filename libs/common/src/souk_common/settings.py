@@ -316,6 +316,8 @@ MIDDLEWARE = [
     "souk_common.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Inside WhiteNoise, which serves static files compressed ahead of time.
+    "souk_common.compression.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -367,9 +369,16 @@ def rest_framework_settings(
     permission_classes: tuple[str, ...] = ("rest_framework.permissions.AllowAny",),
     **overrides: Any,
 ) -> dict[str, Any]:
-    """DRF settings: JSON only (bounded nesting), one exception handler, capped pagination."""
+    """DRF settings: JSON in (bounded nesting) and out, one exception handler, capped pagination.
+
+    JSON is answered unless a client asks for HTML (``Accept: text/html``, as browsers
+    do, or ``?format=api``): then DRF's browsable API, the same answer as a page.
+    """
     return {
-        "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+        "DEFAULT_RENDERER_CLASSES": [
+            "rest_framework.renderers.JSONRenderer",
+            "souk_common.renderers.BrowsableAPIRenderer",
+        ],
         "DEFAULT_PARSER_CLASSES": ["souk_common.parsers.JSONParser"],
         "DEFAULT_AUTHENTICATION_CLASSES": list(authentication_classes),
         "DEFAULT_PERMISSION_CLASSES": list(permission_classes),
@@ -445,6 +454,8 @@ def service_settings(
             authentication_classes=("souk_common.auth.JWTAuthentication",),
         ),
         "SPECTACULAR_SETTINGS": spectacular_settings(title=title, description=description),
+        # Where people shop (the admin's "View site"); empty: the service's API docs.
+        "STOREFRONT_URL": env.get_str("STOREFRONT_URL"),
         "LOGGING": logging_config(
             service=env.service,
             fmt=env.get_str("LOG_FORMAT", "keyvalue"),

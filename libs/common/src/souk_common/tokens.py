@@ -75,6 +75,10 @@ class Principal:
     is_authenticated = True
     is_anonymous = False
 
+    def __str__(self) -> str:
+        """The name the browsable API shows for the caller."""
+        return self.username or str(self.client_id or "")
+
     @property
     def is_service(self) -> bool:
         return self.client_id is not None

@@ -1,9 +1,10 @@
-"""URL patterns every service serves: health, OpenAPI schema, docs and admin."""
+"""URL patterns every service serves: health, OpenAPI schema, docs, admin, and ``/``."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from souk_common import health
@@ -31,9 +32,15 @@ def docs_urlpatterns() -> list[URLPattern]:
     ]
 
 
+def root_redirect(to: str) -> URLPattern:
+    """``/``: a redirect to the page named ``to`` (a URL name), never a 404."""
+    return path("", RedirectView.as_view(pattern_name=to), name="root")
+
+
 def service_urlpatterns() -> list[URLPattern | URLResolver]:
-    """Everything a service serves besides its own API."""
+    """Everything a service serves besides its own API; ``/`` leads to its API docs."""
     return [
+        root_redirect("docs"),
         *health_urlpatterns(),
         *docs_urlpatterns(),
         path("admin/", admin.site.urls),
