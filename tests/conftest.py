@@ -35,6 +35,10 @@ SYSTEM_ENVIRONMENT = {
     "LOGIN_RATE_PER_ADDRESS": "10000/min",
     "LOGIN_RATE_PER_USERNAME": "10000/min",
     "GATEWAY_SIGN_IN_RATE_PER_ADDRESS": "10000/min",
+    # Password resets timed by the dozen for one address (tests/e2e/test_password_reset.py).
+    "PASSWORD_RESET_RATE_PER_ADDRESS": "10000/min",
+    "PASSWORD_RESET_RATE_PER_EMAIL": "10000/min",
+    "GATEWAY_ACCOUNT_LINKS_RATE_PER_ADDRESS": "10000/min",
     "GATEWAY_RATE_PER_ADDRESS": "100000/min",
     # Polled hard on purpose (tests/faults/test_pages.py).
     "GATEWAY_PAGES_RATE_PER_ADDRESS": "1000000/min",

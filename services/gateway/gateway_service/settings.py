@@ -46,6 +46,11 @@ GATEWAY_ROUTES = [
      "rate_limit_class": "sign_in", "timeout_seconds": 15, "client_concurrency": 2},
     {"prefix": "/api/auth/token/refresh/", "upstream": "users", "methods": "POST,OPTIONS",
      "timeout_seconds": 5},
+    # Mailed links: a reset request mails a link, a reset's confirmation hashes a password.
+    {"prefix": "/api/auth/password-reset/", "upstream": "users", "methods": "POST,OPTIONS",
+     "rate_limit_class": "account_links", "timeout_seconds": 15, "client_concurrency": 2},
+    {"prefix": "/api/auth/verify-email/", "upstream": "users", "methods": "POST,OPTIONS",
+     "rate_limit_class": "account_links", "timeout_seconds": 5},
     {"prefix": "/api/auth/", "upstream": "users", "methods": f"{_READ_ONLY},POST",
      "timeout_seconds": 5},
     {"prefix": "/api/users/", "upstream": "users", "methods": f"{_READ_ONLY},POST,PATCH",
@@ -83,6 +88,8 @@ GATEWAY_RATE_LIMITS = {
         "user": env.get_str("GATEWAY_RATE_PER_USER", "600/min"),
     },
     "sign_in": {"address": env.get_str("GATEWAY_SIGN_IN_RATE_PER_ADDRESS", "20/min")},
+    # Password resets and e-mail verification (users throttles them per address asked about).
+    "account_links": {"address": env.get_str("GATEWAY_ACCOUNT_LINKS_RATE_PER_ADDRESS", "20/min")},
 }
 # The gateway's own pages that report on every upstream (/health, /api/schema/): counted
 # per worker process, in memory.

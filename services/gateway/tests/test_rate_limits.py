@@ -106,6 +106,25 @@ def test_signing_in_has_a_stricter_limit(start_gateway):
     assert other_route.status_code == 200
 
 
+def test_password_resets_and_e_mail_verification_have_a_limit_of_their_own(start_gateway):
+    gateway = start_gateway(GATEWAY_ACCOUNT_LINKS_RATE_PER_ADDRESS="3/min", workers=1)
+
+    statuses = [
+        requests.post(f"{gateway.url}{path}", json={}, timeout=10).status_code
+        for path in [
+            "/api/auth/password-reset/",
+            "/api/auth/password-reset/confirm/",
+            "/api/auth/verify-email/",
+            "/api/auth/password-reset/",
+            "/api/auth/verify-email/",
+        ]
+    ]
+    sign_in = requests.post(f"{gateway.url}/api/auth/token/", json={}, timeout=10)
+
+    assert statuses == [200, 200, 200, 429, 429]
+    assert sign_in.status_code == 200
+
+
 def test_each_user_has_their_own_limit(start_gateway, tokens):
     gateway = start_gateway(GATEWAY_RATE_PER_USER="3/min", workers=1)
     alice = {"Authorization": f"Bearer {tokens.access(user_id=1)}"}

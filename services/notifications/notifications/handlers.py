@@ -9,9 +9,23 @@ from souk_common.events.envelope import Event
 handlers = Handlers()
 
 
-@handlers.on("user.registered", source="users")
+# The tokens of the links users asks to mail are secrets of their events: mailed, and
+# kept in no inbox row once the mail is sent.
+@handlers.on("user.registered", source="users", secrets=("verification_token",))
 def user_registered(event: Event) -> None:
     services.welcome_send(event_id=event.id, user=payloads.registered_user(event.data))
+
+
+@handlers.on("user.password_reset_requested", source="users", secrets=("reset_token",))
+def user_password_reset_requested(event: Event) -> None:
+    services.password_reset_send(
+        event_id=event.id, request=payloads.password_reset_request(event.data)
+    )
+
+
+@handlers.on("user.email_changed", source="users", secrets=("verification_token",))
+def user_email_changed(event: Event) -> None:
+    services.email_verification_send(event_id=event.id, change=payloads.email_change(event.data))
 
 
 @handlers.on("order.confirmed", source="orders")

@@ -8,7 +8,8 @@ class SentEmail(models.Model):
 
     ``event_id`` is unique: an event mails once, however often it is delivered. An event
     whose account has no e-mail address (or no longer exists) sends nothing, and its row
-    says it was skipped and why.
+    says it was skipped and why. A mail with a link that carries a secret (a password
+    reset's) is recorded with the link redacted.
     """
 
     class Kind(models.TextChoices):
@@ -18,6 +19,8 @@ class SentEmail(models.Model):
         ORDER_PAYMENT_FAILED = "order_payment_failed", "payment failed (order.payment_failed)"
         ORDER_SHIPPED = "order_shipped", "order shipped (order.shipped)"
         ORDER_CANCELLED = "order_cancelled", "order cancelled (order.cancelled)"
+        PASSWORD_RESET = "password_reset", "password reset (user.password_reset_requested)"
+        EMAIL_VERIFICATION = "email_verification", "e-mail verification (user.email_changed)"
 
     class Status(models.TextChoices):
         SENT = "sent", "sent"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -21,10 +22,38 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class AccountLink:
+    """A link the users service asks to mail: its token (a secret of the event, kept
+    nowhere here) and when it stops working."""
+
+    token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class RegisteredUser:
-    """``user.registered``: an account was made (its address is the users service's)."""
+    """``user.registered``: an account was made (its address is the users service's), and
+    the link that verifies its address (none in an event published before there were any)."""
 
     user_id: int
+    verification: AccountLink | None = None
+
+
+@dataclass(frozen=True)
+class PasswordResetRequest:
+    """``user.password_reset_requested``: the link that sets a new password."""
+
+    user_id: int
+    reset: AccountLink
+
+
+@dataclass(frozen=True)
+class EmailChange:
+    """``user.email_changed``: the account has a new, unverified address, and the link that
+    verifies it."""
+
+    user_id: int
+    verification: AccountLink
 
 
 @dataclass(frozen=True)
@@ -111,7 +140,24 @@ class CancelledOrder:
 
 
 def registered_user(data: dict[str, Any]) -> RegisteredUser:
-    return _read(lambda: RegisteredUser(user_id=_id(data["user_id"])))
+    return _read(
+        lambda: RegisteredUser(
+            user_id=_id(data["user_id"]),
+            verification=_link(data, "verification") if "verification_token" in data else None,
+        )
+    )
+
+
+def password_reset_request(data: dict[str, Any]) -> PasswordResetRequest:
+    return _read(
+        lambda: PasswordResetRequest(user_id=_id(data["user_id"]), reset=_link(data, "reset"))
+    )
+
+
+def email_change(data: dict[str, Any]) -> EmailChange:
+    return _read(
+        lambda: EmailChange(user_id=_id(data["user_id"]), verification=_link(data, "verification"))
+    )
 
 
 def confirmed_order(data: dict[str, Any]) -> ConfirmedOrder:
@@ -220,6 +266,23 @@ def _address(value: Any) -> ShippingAddress:
         postal_code=_text(value["postal_code"]),
         country=_text(value["country"]),
     )
+
+
+def _link(data: dict[str, Any], name: str) -> AccountLink:
+    """The link ``name``: its ``<name>_token`` and ``<name>_expires_at``."""
+    return AccountLink(
+        token=_text(data[f"{name}_token"]), expires_at=_moment(data[f"{name}_expires_at"])
+    )
+
+
+def _moment(value: Any) -> datetime:
+    """A moment as the publishers write it: ISO 8601 with its offset."""
+    if not isinstance(value, str):
+        raise ValueError(f"not a moment: {value!r}")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError(f"a moment with no offset: {value!r}")
+    return moment
 
 
 def _id(value: Any) -> int:

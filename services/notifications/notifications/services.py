@@ -19,7 +19,9 @@ from __future__ import annotations
 import logging
 import uuid
 from typing import Any
+from urllib.parse import quote
 
+from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -28,13 +30,17 @@ from django.utils import timezone
 from notifications import clients
 from notifications.models import SentEmail
 from notifications.payloads import (
+    AccountLink,
     CancelledOrder,
     ConfirmedOrder,
+    EmailChange,
     PaidOrder,
+    PasswordResetRequest,
     PaymentFailedOrder,
     RegisteredUser,
     ShippedOrder,
 )
+from souk_common.events.envelope import REDACTED
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +57,44 @@ DECLINE_REASONS = {
 
 
 def welcome_send(*, event_id: uuid.UUID, user: RegisteredUser) -> SentEmail:
-    """Welcome a newly registered account."""
-    return _email_send(event_id=event_id, kind=Kind.WELCOME, user_id=user.user_id)
+    """Welcome a newly registered account, with the link that verifies its address (one
+    mail, not two: the link is part of being welcomed)."""
+    if user.verification is None:
+        return _email_send(event_id=event_id, kind=Kind.WELCOME, user_id=user.user_id)
+    return _email_send(
+        event_id=event_id,
+        kind=Kind.WELCOME,
+        user_id=user.user_id,
+        context={"expires_at": user.verification.expires_at},
+        link=_link(settings.EMAIL_VERIFICATION_URL, user.verification),
+    )
+
+
+def password_reset_send(*, event_id: uuid.UUID, request: PasswordResetRequest) -> SentEmail:
+    """Mail the link that sets a new password, and until when it works."""
+    return _email_send(
+        event_id=event_id,
+        kind=Kind.PASSWORD_RESET,
+        user_id=request.user_id,
+        context={"expires_at": request.reset.expires_at},
+        link=_link(settings.PASSWORD_RESET_URL, request.reset),
+    )
+
+
+def email_verification_send(*, event_id: uuid.UUID, change: EmailChange) -> SentEmail:
+    """Mail the link that verifies an account's new address, to that address."""
+    return _email_send(
+        event_id=event_id,
+        kind=Kind.EMAIL_VERIFICATION,
+        user_id=change.user_id,
+        context={"expires_at": change.verification.expires_at},
+        link=_link(settings.EMAIL_VERIFICATION_URL, change.verification),
+    )
+
+
+def _link(url_template: str, link: AccountLink) -> str:
+    """The address of ``link``: the setting's template with its token."""
+    return url_template.replace("{token}", quote(link.token, safe=""))
 
 
 def order_confirmation_send(*, event_id: uuid.UUID, order: ConfirmedOrder) -> SentEmail:
@@ -125,9 +167,13 @@ def _email_send(
     user_id: int,
     order_id: uuid.UUID | None = None,
     context: dict[str, Any] | None = None,
+    link: str | None = None,
 ) -> SentEmail:
     """Mail ``kind`` about the event to the account's current address, once; an account
-    with no address, or none at all, is recorded as skipped."""
+    with no address, or none at all, is recorded as skipped.
+
+    ``link`` (``{{ link }}`` in the templates) carries a secret token: the mail has it,
+    the record of the mail has :data:`REDACTED` in its place."""
     with transaction.atomic():
         already = SentEmail.objects.filter(event_id=event_id).first()
         if already is not None:
@@ -136,9 +182,8 @@ def _email_send(
         record = SentEmail(event_id=event_id, kind=kind, user_id=user_id, order_id=order_id)
         if recipient is None:
             return _skipped(record, Status.NO_ACCOUNT)
-        record.subject, record.body = _render(
-            kind, {**(context or {}), "username": recipient.username}
-        )
+        context = {**(context or {}), "username": recipient.username}
+        record.subject, record.body = _render(kind, {**context, "link": REDACTED if link else None})
         if not recipient.email:
             return _skipped(record, Status.NO_ADDRESS)
         record.recipient = recipient.email
@@ -146,10 +191,11 @@ def _email_send(
         record.message_id = message_id_for(event_id)
         record.sent_at = timezone.now()
         record.save()
+        _, body = _render(kind, {**context, "link": link}) if link else ("", record.body)
         # Last, raising on any failure: the record rolls back with the event's.
         EmailMessage(
             subject=record.subject,
-            body=record.body,
+            body=body,
             to=[record.recipient],
             headers={"Message-ID": record.message_id},
         ).send()

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from souk_common import settings as common
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -22,6 +24,22 @@ globals().update(
 # Mail goes out through Django's e-mail framework, to the server at EMAIL_URL (required
 # in production); in development it is written as files under var/mail/.
 globals().update(env.email())
+
+# The links of the account mails: the storefront's pages, which send the token on to the
+# gateway's POST /api/auth/password-reset/confirm/ and /api/auth/verify-email/. "{token}"
+# in each is replaced by the link's token.
+PASSWORD_RESET_URL = env.get_str(
+    "PASSWORD_RESET_URL", "http://127.0.0.1:8080/password-reset/confirm/?token={token}"
+)
+EMAIL_VERIFICATION_URL = env.get_str(
+    "EMAIL_VERIFICATION_URL", "http://127.0.0.1:8080/verify-email/?token={token}"
+)
+for _name, _url in [
+    ("PASSWORD_RESET_URL", PASSWORD_RESET_URL),
+    ("EMAIL_VERIFICATION_URL", EMAIL_VERIFICATION_URL),
+]:
+    if "{token}" not in _url:
+        raise ImproperlyConfigured(f"{_name} must contain {{token}}: {_url!r}")
 
 # Tokens are verified here, statelessly, with the users service's published keys, as in
 # every service. Its identity with the users service (the service client "notifications"

@@ -137,8 +137,15 @@ def checkout_cancelled_event(**data):
     )
 
 
-def registered_event(*, user_id=7):
-    """``user.registered`` as the users service publishes it (version 1)."""
+def registered_event(*, user_id=7, verification_token=None):
+    """``user.registered`` as the users service publishes it (version 1); with the token of
+    the link that verifies the address, as it publishes it now, when one is given."""
+    link = {}
+    if verification_token is not None:
+        link = {
+            "verification_token": verification_token,
+            "verification_expires_at": "2026-12-03T10:00:00+00:00",
+        }
     return Event(
         type="user.registered",
         source="users",
@@ -146,5 +153,33 @@ def registered_event(*, user_id=7):
             "user_id": user_id,
             "username": f"user{user_id}",
             "date_joined": "2026-11-30T10:00:00+00:00",
+            **link,
+        },
+    )
+
+
+def password_reset_event(*, user_id=7, reset_token="Nw.ckq1x4-0a1b2c3d4e5f", **data):  # noqa: S107
+    """``user.password_reset_requested`` as the users service publishes it (version 1)."""
+    return Event(
+        type="user.password_reset_requested",
+        source="users",
+        data={
+            "user_id": user_id,
+            "reset_token": reset_token,
+            "reset_expires_at": "2026-11-30T11:00:00+00:00",
+            **data,
+        },
+    )
+
+
+def email_changed_event(*, user_id=7, verification_token="Nw.ckq1x4-f5e4d3c2b1a0"):  # noqa: S107
+    """``user.email_changed`` as the users service publishes it (version 1)."""
+    return Event(
+        type="user.email_changed",
+        source="users",
+        data={
+            "user_id": user_id,
+            "verification_token": verification_token,
+            "verification_expires_at": "2026-12-03T10:00:00+00:00",
         },
     )

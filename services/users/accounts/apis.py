@@ -20,7 +20,14 @@ from rest_framework.views import APIView
 from accounts import selectors, services, tokens
 from accounts.authentication import UserJWTAuthentication
 from accounts.models import User
-from accounts.throttles import LoginAddressThrottle, LoginUsernameThrottle, ServiceTokenThrottle
+from accounts.throttles import (
+    LinkTokenAddressThrottle,
+    LoginAddressThrottle,
+    LoginUsernameThrottle,
+    PasswordResetAddressThrottle,
+    PasswordResetEmailThrottle,
+    ServiceTokenThrottle,
+)
 from souk_common.apis import OperationsApi
 from souk_common.pagination import PageNumberPagination, paginated_response
 from souk_common.permissions import HasScope, IsStaff, IsUser
@@ -58,6 +65,7 @@ class MeApi(APIView):
                 "last_name",
                 "is_staff",
                 "date_joined",
+                "email_verified",
             ]
             ref_name = "MeOutput"
 
@@ -242,6 +250,77 @@ class LogoutApi(CredentialsApi):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.auth_logout(refresh=serializer.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+#: What a password-reset request is answered, whether or not the address has an account.
+RESET_LINK_ON_ITS_WAY = (
+    "If an active account has this e-mail address, a link to reset its password is on its way."
+)
+
+
+class PasswordResetApi(CredentialsApi):
+    """Ask for a password-reset link: 202 and the same body whether or not an account has
+    the address, throttled per client address and per address asked about."""
+
+    throttle_classes = [PasswordResetAddressThrottle, PasswordResetEmailThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+
+        class Meta:
+            ref_name = "PasswordResetInput"
+
+    class OutputSerializer(serializers.Serializer):
+        detail = serializers.CharField()
+
+        class Meta:
+            ref_name = "PasswordResetAcceptedOutput"
+
+    @extend_schema(request=InputSerializer, responses={status.HTTP_202_ACCEPTED: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_request(email=serializer.validated_data["email"])
+        return Response({"detail": RESET_LINK_ON_ITS_WAY}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmApi(CredentialsApi):
+    """Set a new password with the token of a reset link; every refresh token is revoked."""
+
+    throttle_classes = [LinkTokenAddressThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        token = serializers.CharField(max_length=256)
+        new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+        class Meta:
+            ref_name = "PasswordResetConfirmInput"
+
+    @extend_schema(request=InputSerializer, responses={status.HTTP_204_NO_CONTENT: None})
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_confirm(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EmailVerifyApi(CredentialsApi):
+    """Verify an account's e-mail address with the token of the link mailed to it."""
+
+    throttle_classes = [LinkTokenAddressThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        token = serializers.CharField(max_length=256)
+
+        class Meta:
+            ref_name = "EmailVerifyInput"
+
+    @extend_schema(request=InputSerializer, responses={status.HTTP_204_NO_CONTENT: None})
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.email_verify(token=serializer.validated_data["token"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

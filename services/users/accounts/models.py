@@ -26,6 +26,9 @@ class CaseInsensitiveUserManager(UserManager["User"]):
 class User(AbstractUser):
     """An account. Usernames and emails are unique regardless of case.
 
+    An account's address is verified by following a link mailed to it, at sign-up and
+    after every change of address (``email_verified``).
+
     Usernames are ASCII: no look-alike letters from other scripts ("admin" spelt with a
     Cyrillic U+0430), and the same rule in every regex engine (the OpenAPI schema's too).
     """
@@ -39,6 +42,9 @@ class User(AbstractUser):
         error_messages={"unique": "A user with that username already exists."},
     )
     email = models.EmailField("email address")
+    # Whether the owner of ``email`` followed a link mailed to it (accounts.links). Nothing
+    # requires it yet, ordering included: it says whether mail to the address is read.
+    email_verified = models.BooleanField("email address verified", default=False)
 
     objects: ClassVar[CaseInsensitiveUserManager] = CaseInsensitiveUserManager()
 

@@ -19,14 +19,14 @@ from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts import selectors, tokens
+from accounts import links, selectors, tokens
 from accounts.models import ServiceClient, User
-from souk_common.errors import InvalidInput, NotAuthenticated
+from souk_common.errors import ApplicationError, ErrorCode, InvalidInput, NotAuthenticated
 from souk_common.events.publish import event_publish
 from souk_common.tokens import REFRESH, InvalidToken, claimed_user_id
 
@@ -34,6 +34,8 @@ from souk_common.tokens import REFRESH, InvalidToken, claimed_user_id
 SERVICE_CLIENT_SECRET_MIN_LENGTH = 16
 EMAIL_TAKEN = "A user with that email already exists."
 USER_REGISTERED = "user.registered"
+USER_EMAIL_CHANGED = "user.email_changed"
+USER_PASSWORD_RESET_REQUESTED = "user.password_reset_requested"  # noqa: S105 - an event type
 
 
 class InvalidCredentials(NotAuthenticated):
@@ -72,6 +74,17 @@ class InvalidClientCredentials(NotAuthenticated):
     default_message = "Unknown client or wrong secret."
 
 
+class InvalidLinkToken(ApplicationError):
+    """A mailed link's token that is malformed, forged, used already, or expired (or its
+    account's address or password changed since, or it was deactivated)."""
+
+    code = ErrorCode.VALIDATION_ERROR
+    default_message = "This link is invalid, has expired or has been used already."
+
+    def __init__(self) -> None:
+        super().__init__(details={"token": [self.default_message]})
+
+
 @dataclass(frozen=True)
 class TokenPair:
     """What signing in gives: an access token, and the refresh token that renews it."""
@@ -104,8 +117,10 @@ def user_register(*, username: str, email: str, password: str) -> User:
     """Create an account; duplicate names or emails (any case) and weak passwords are refused.
 
     Publishes ``user.registered`` (version 1) with the account: ``user_id``, ``username``,
-    ``date_joined``. No e-mail address: personal data stays here, and whoever writes to
-    the user asks for the current one (``GET /internal/users/{id}/contact/``) when it does.
+    ``date_joined``, and ``verification_token``, the token of the link that verifies its
+    address (a secret of the event: its welcome mail carries the link). No e-mail address:
+    personal data stays here, and whoever writes to the user asks for the current one
+    (``GET /internal/users/{id}/contact/``) when it does.
     """
     username = username.strip()
     email = User.objects.normalize_email(email.strip())
@@ -134,7 +149,9 @@ def user_register(*, username: str, email: str, password: str) -> User:
                     "user_id": user.pk,
                     "username": user.username,
                     "date_joined": user.date_joined.isoformat(),
+                    **_verification_link(user),
                 },
+                secrets=("verification_token",),
             )
     except IntegrityError:
         # Lost a race with an identical registration: the unique constraints decided.
@@ -144,19 +161,43 @@ def user_register(*, username: str, email: str, password: str) -> User:
     return user
 
 
+def _verification_link(user: User) -> dict[str, str]:
+    """What an event says of the link that verifies ``user``'s address as it is now."""
+    tokens_ = links.email_verification_tokens
+    return {
+        "verification_token": links.link_token(tokens_, user),
+        "verification_expires_at": (timezone.now() + tokens_.lifetime()).isoformat(),
+    }
+
+
 def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
-    """Change a user's own email and names; privilege fields are not accepted here."""
+    """Change a user's own email and names; privilege fields are not accepted here.
+
+    A new address is unverified: ``user.email_changed`` (version 1: ``user_id``,
+    ``verification_token`` as a secret, ``verification_expires_at``) asks for a link
+    to it, and the link to the old one no longer works.
+    """
+    email_changed = False
     if "email" in data:
         email = User.objects.normalize_email(data["email"].strip())
         if _email_taken(email, exclude_pk=user.pk):
             raise InvalidInput(details={"email": [EMAIL_TAKEN]})
+        email_changed = email != user.email
         user.email = email
+        if email_changed:
+            user.email_verified = False
     for field in ("first_name", "last_name"):
         if field in data:
             setattr(user, field, data[field])
     try:
         with transaction.atomic():
-            user.save(update_fields=["email", "first_name", "last_name"])
+            user.save(update_fields=["email", "email_verified", "first_name", "last_name"])
+            if email_changed:
+                event_publish(
+                    type=USER_EMAIL_CHANGED,
+                    data={"user_id": user.pk, **_verification_link(user)},
+                    secrets=("verification_token",),
+                )
     except IntegrityError:
         raise InvalidInput(details={"email": [EMAIL_TAKEN]}) from None
     return user
@@ -184,6 +225,98 @@ def _revoke_refresh_tokens(user: User) -> None:
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
+
+
+class _NoAccount(Exception):
+    """Rolls back the rehearsal of a password reset for an address with no account."""
+
+
+def password_reset_request(*, email: str) -> None:
+    """Mail a link that resets the password of the active account with this address, if any.
+
+    Publishes ``user.password_reset_requested`` (version 1: ``user_id``, ``reset_token``
+    as a secret, ``reset_expires_at``); notifications mails the link. The caller learns
+    nothing of whether the address has an account, not even from the time taken: an
+    address with none does the same work (the same query, a token made, the event written
+    in a transaction), and its transaction is rolled back instead of committed. The commit
+    does not wait for the disk, which a rollback never does: a crash in the next second
+    may lose the request, and the user asks again.
+    """
+    user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+    account = user or User(pk=0, email=email)
+    tokens_ = links.password_reset_tokens
+    try:
+        with transaction.atomic():
+            _commit_without_waiting_for_the_disk()
+            event_publish(
+                type=USER_PASSWORD_RESET_REQUESTED,
+                data={
+                    "user_id": account.pk,
+                    "reset_token": links.link_token(tokens_, account),
+                    "reset_expires_at": (timezone.now() + tokens_.lifetime()).isoformat(),
+                },
+                secrets=("reset_token",),
+            )
+            if user is None:
+                raise _NoAccount
+    except _NoAccount:
+        pass
+
+
+def _commit_without_waiting_for_the_disk() -> None:
+    """The current transaction's commit returns before its WAL is flushed (PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # A setting of this transaction alone, which the ORM has no word for.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _link_account(token: str, link_tokens: links.LinkTokens) -> User:
+    """The active account a link's token is for, locked for the change it makes;
+    InvalidLinkToken for a token that is not valid now."""
+    parts = links.link_token_parts(token)
+    if parts is None:
+        raise InvalidLinkToken()
+    user_id, check = parts
+    user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+    if user is None or not link_tokens.check_token(user, check):
+        raise InvalidLinkToken()
+    return user
+
+
+def password_reset_confirm(*, token: str, new_password: str) -> User:
+    """Set a new password with a reset link's token; every session of the account ends.
+
+    The token works once (a new password changes what it hashes) and until it expires
+    (``PASSWORD_RESET_TIMEOUT``); InvalidLinkToken otherwise. A password the validators
+    refuse is InvalidInput on ``new_password``, and the token still works. Every refresh
+    token the user holds is revoked, as a deactivation revokes them. The link reached the
+    account's mailbox, so its address is verified too.
+    """
+    with transaction.atomic():
+        user = _link_account(token, links.password_reset_tokens)
+        try:
+            validate_password(new_password, user=user)
+        except ValidationError as exc:
+            raise InvalidInput(details={"new_password": list(exc.messages)}) from None
+        user.set_password(new_password)
+        user.email_verified = True
+        user.save(update_fields=["password", "email_verified"])
+        _revoke_refresh_tokens(user)
+    return user
+
+
+def email_verify(*, token: str) -> User:
+    """Mark an account's address verified with the token of the link mailed to it.
+
+    The token works once, for the address it was mailed to, until it expires
+    (``EMAIL_VERIFICATION_TIMEOUT``); InvalidLinkToken otherwise.
+    """
+    with transaction.atomic():
+        user = _link_account(token, links.email_verification_tokens)
+        user.email_verified = True
+        user.save(update_fields=["email_verified"])
+    return user
 
 
 # Sign-in and user tokens ----------------------------------------------------------

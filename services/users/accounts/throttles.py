@@ -1,4 +1,5 @@
-"""Sign-in throttles, counted in the shared cache so every worker sees every attempt."""
+"""Sign-in, password-reset and mailed-link throttles, counted in the shared cache so every
+worker sees every attempt."""
 
 from typing import Any
 
@@ -53,3 +54,29 @@ class ServiceTokenThrottle(SettingsRateThrottle):
             client_id if isinstance(client_id, str) and client_id else client_address(request.META)
         )
         return self.cache_format % {"scope": self.scope, "ident": ident[:64]}
+
+
+class PasswordResetAddressThrottle(LoginAddressThrottle):
+    """Password-reset requests per client address: slows one client asking about many."""
+
+    scope = "password_reset_address"
+
+
+class PasswordResetEmailThrottle(SettingsRateThrottle):
+    """Password-reset requests per e-mail address asked about, whoever asks: one inbox is
+    not flooded with links. Counted for addresses with no account as well, so a 429 tells
+    nothing about whether one exists."""
+
+    scope = "password_reset_email"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        email = request.data.get("email") if isinstance(request.data, dict) else None
+        if not isinstance(email, str) or not email:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": username_key(email)}
+
+
+class LinkTokenAddressThrottle(LoginAddressThrottle):
+    """Uses of a mailed link's token (reset confirmed, address verified) per client address."""
+
+    scope = "link_token_address"

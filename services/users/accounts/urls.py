@@ -12,6 +12,13 @@ urlpatterns: list[URLPattern] = [
     path("api/auth/token/", apis.TokenObtainApi.as_view(), name="token-obtain"),
     path("api/auth/token/refresh/", apis.TokenRefreshApi.as_view(), name="token-refresh"),
     path("api/auth/logout/", apis.LogoutApi.as_view(), name="logout"),
+    path("api/auth/password-reset/", apis.PasswordResetApi.as_view(), name="password-reset"),
+    path(
+        "api/auth/password-reset/confirm/",
+        apis.PasswordResetConfirmApi.as_view(),
+        name="password-reset-confirm",
+    ),
+    path("api/auth/verify-email/", apis.EmailVerifyApi.as_view(), name="verify-email"),
     path("api/auth/jwks.json", require_safe(apis.jwks_view), name="jwks"),
     path("internal/auth/token/", apis.ServiceTokenApi.as_view(), name="service-token"),
     path(

@@ -17,6 +17,22 @@ def _fresh_throttle_counts():
 
 
 @pytest.fixture
+def rates(settings):
+    """Set some throttle rates for one test."""
+
+    def set_rates(**rates):
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {
+                **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+                **rates,
+            },
+        }
+
+    return set_rates
+
+
+@pytest.fixture
 def api():
     return APIClient()
 

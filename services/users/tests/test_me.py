@@ -23,6 +23,7 @@ def test_me_shows_the_signed_in_user(api, alice, login):
         "first_name": "",
         "last_name": "",
         "is_staff": False,
+        "email_verified": False,
     }
 
 

@@ -19,22 +19,6 @@ def full_width(text):
     return "".join(chr(ord(letter) + 0xFEE0) for letter in text)
 
 
-@pytest.fixture
-def rates(settings):
-    """Set some throttle rates for one test."""
-
-    def set_rates(**rates):
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {
-                **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-                **rates,
-            },
-        }
-
-    return set_rates
-
-
 def test_sign_in_is_throttled_per_username(api, alice):
     attempts = [sign_in(api, "alice", "wrong") for _ in range(6)]
 

@@ -26,6 +26,11 @@ REST_FRAMEWORK = common.rest_framework_settings(
         "login_username": env.get_str("LOGIN_RATE_PER_USERNAME", "5/min"),
         "login_address": env.get_str("LOGIN_RATE_PER_ADDRESS", "30/min"),
         "service_token": env.get_str("SERVICE_TOKEN_RATE", "60/min"),
+        # Password-reset requests per client address and per address asked about (mail
+        # bombing one inbox), and uses of the mailed links' tokens per client address.
+        "password_reset_address": env.get_str("PASSWORD_RESET_RATE_PER_ADDRESS", "10/min"),
+        "password_reset_email": env.get_str("PASSWORD_RESET_RATE_PER_EMAIL", "5/hour"),
+        "link_token_address": env.get_str("LINK_TOKEN_RATE_PER_ADDRESS", "30/min"),
     },
 )
 
@@ -50,6 +55,10 @@ JWT_AUDIENCE = env.get_str("JWT_AUDIENCE", "souk")
 ACCESS_TOKEN_LIFETIME = timedelta(seconds=env.get_int("ACCESS_TOKEN_SECONDS", 300))
 REFRESH_TOKEN_LIFETIME = timedelta(seconds=env.get_int("REFRESH_TOKEN_SECONDS", 86400))
 SERVICE_TOKEN_LIFETIME = timedelta(seconds=env.get_int("SERVICE_TOKEN_SECONDS", 300))
+# How long the links mailed to a user work (accounts.links): a password reset's (Django's
+# own setting) and an e-mail verification's.
+PASSWORD_RESET_TIMEOUT = env.get_int("PASSWORD_RESET_SECONDS", 3600)
+EMAIL_VERIFICATION_TIMEOUT = env.get_int("EMAIL_VERIFICATION_SECONDS", 3 * 86400)
 # The scopes a service client may be granted: users:read an account's state (active,
 # staff), users:contact its name and e-mail address, stock:reserve products' reservations,
 # cart:checkout a user's cart (read, merge, empty), shipping:quote shipping's cost of an order.
@@ -62,6 +71,7 @@ SOUK = {
     "JWT_PUBLIC_KEYS": [PublicKey.from_pem(JWT_SIGNING_KEY).to_pem(), *JWT_PREVIOUS_PUBLIC_KEYS],
     # Sign-in throttles count per client: behind the gateway, the one X-Forwarded-For sends.
     "PROXY_SECRET": env.proxy_secret(),
-    # Users publishes user.registered to the broker at BROKER_URL.
+    # Users publishes user.registered, user.email_changed and user.password_reset_requested
+    # to the broker at BROKER_URL.
     **env.events(),
 }
