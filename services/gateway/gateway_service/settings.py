@@ -121,3 +121,6 @@ GATEWAY_PROXY_SECRET = env.proxy_secret()
 # and how long a browser may keep a preflight's answer.
 GATEWAY_CORS_ORIGINS = env.get_list("GATEWAY_CORS_ORIGINS")
 GATEWAY_CORS_MAX_AGE = env.get_int("GATEWAY_CORS_MAX_AGE", 600)
+# The admin's "View site" without a storefront: the admin listener serves no API docs of
+# its own (the public listener does), so the routes in force, what this admin is for.
+ADMIN_SITE_URL = "/admin/proxy/route/"

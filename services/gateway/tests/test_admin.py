@@ -63,3 +63,12 @@ def test_routes_in_force_are_listed_longest_prefix_first_as_they_are_matched(adm
 
     assert prefixes.index("/api/auth/token/refresh/") < prefixes.index("/api/auth/token/")
     assert prefixes.index("/api/auth/token/") < prefixes.index("/api/auth/")
+
+
+def test_view_site_leads_to_the_routes_in_force_without_a_storefront(admin_client, settings):
+    settings.STOREFRONT_URL = ""
+
+    page = admin_client.get("/admin/")
+
+    assert 'href="/admin/proxy/route/">View site' in page.content.decode()
+    assert admin_client.get("/admin/proxy/route/").status_code == 200

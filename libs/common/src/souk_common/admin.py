@@ -79,10 +79,12 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
 
 
 def site_url() -> str:
-    """Where the admin's "View site" leads: the storefront, else this service's API docs."""
-    storefront = str(getattr(settings, "STOREFRONT_URL", ""))
-    if storefront:
-        return storefront
+    """Where the admin's "View site" leads: the storefront, else the page the service names
+    (``ADMIN_SITE_URL``: the gateway's routes in force), else this service's API docs."""
+    for name in ("STOREFRONT_URL", "ADMIN_SITE_URL"):
+        url = str(getattr(settings, name, ""))
+        if url:
+            return url
     try:
         return reverse("docs")
     except NoReverseMatch:
