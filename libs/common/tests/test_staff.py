@@ -1,11 +1,14 @@
 """Staff sign in to a service's admin with their users account, for as long as the users
 service confirms it (souk_common.staff), against a fake users service at its HTTP boundary."""
 
+import time
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 
+from souk_common import staff
 from souk_common.staff import (
     REFRESH_SESSION_KEY,
     SIGNED_OUT_MESSAGE,
@@ -162,15 +165,51 @@ def test_an_access_token_about_to_expire_is_renewed_and_the_old_refresh_token_di
     assert first in users.revoked
 
 
-def test_a_renewal_refused_by_users_signs_the_session_out(users, client):
-    users.access_seconds = 20
+def test_a_renewal_refused_by_users_signs_the_session_out_once_its_access_token_is_dead(
+    users, client
+):
+    users.access_seconds = 1
     sign_in(client)
-    users.revoked.add(client.session[REFRESH_SESSION_KEY])  # e.g. revoked by a deactivation
+    users.revoked.add(client.session[REFRESH_SESSION_KEY])  # e.g. revoked by a password reset
+    time.sleep(1.2)
 
     response = client.get("/admin/")
 
     assert response["Location"] == "/admin/login/?next=/admin/"
     assert "_auth_user_id" not in client.session
+
+
+def test_a_renewal_lost_to_a_request_alongside_keeps_the_session_while_its_token_lives(
+    users, client
+):
+    users.access_seconds = 20  # renewed at the next request
+    sign_in(client)
+    # Another request of the session renewed the pair first and has not stored it yet:
+    # users refuses the refresh token this one holds.
+    users.revoked.add(client.session[REFRESH_SESSION_KEY])
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 200  # users still confirms the live access token
+    assert client.session["_auth_user_id"] == "101"
+
+
+def test_users_not_answering_sign_ins_locks_nobody_out_of_the_admin(users, client):
+    users.failure = Dropped()
+    for _ in range(5):  # more than the failed logins a username may have (3 here)
+        assert USERS_UNAVAILABLE_MESSAGE in sign_in(client).content.decode()
+    users.failure = None
+    staff.reset()  # the circuit to users, opened by the failures, closes in time
+
+    assert sign_in(client).status_code == 302
+
+
+def test_only_the_admins_pages_ask_users(ada, users):
+    client, _ = ada
+    users.failure = Dropped()
+
+    assert client.get("/health/live").status_code == 200
+    assert client.get("/admin/").status_code == 503
 
 
 def test_signing_out_of_the_admin_revokes_the_refresh_token_at_users(ada, users):

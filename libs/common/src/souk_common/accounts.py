@@ -103,7 +103,8 @@ class AccountDirectory:
         return Account(user_id, body["username"], body["is_active"], body["is_staff"])
 
 
-def _users_url() -> str:
+def users_url() -> str:
+    """``SOUK["USERS_URL"]``: where this service finds the users service."""
     url = str(souk_settings.USERS_URL)
     if not url:
         raise ImproperlyConfigured("SOUK['USERS_URL'] names no users service to ask.")
@@ -114,7 +115,7 @@ def _users_url() -> str:
 def service_token_provider() -> ServiceTokenProvider:
     """This service's own token from the users service, shared by its clients in the process."""
     return ServiceTokenProvider(
-        ServiceClient("users-auth", _users_url(), retries=2),
+        ServiceClient("users-auth", users_url(), retries=2),
         client_id=str(souk_settings.SERVICE_CLIENT_ID),
         client_secret=str(souk_settings.SERVICE_CLIENT_SECRET),
     )
@@ -125,7 +126,7 @@ def users_client() -> ServiceClient:
     """This process's client for the users service's internal API, with its service token."""
     return ServiceClient(
         "users",
-        _users_url(),
+        users_url(),
         connect_timeout=1.0,
         read_timeout=2.0,
         retries=1,

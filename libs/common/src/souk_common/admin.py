@@ -72,9 +72,12 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
             )
         try:
             return super().clean()
-        except ValidationError:  # a wrong password, or an account that may not use the admin
-            for limit, ident in limits:
-                limit.record(ident)
+        except ValidationError as error:
+            # A wrong password, or an account that may not use the admin, counts; the
+            # users service not answering a staff sign-in (souk_common.staff) does not.
+            if not any(getattr(e, "code", None) == "users_unavailable" for e in error.error_list):
+                for limit, ident in limits:
+                    limit.record(ident)
             raise
 
 

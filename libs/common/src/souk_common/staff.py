@@ -14,10 +14,11 @@ Accounts live in the users service alone; its admin manages them (with Django's 
 - The token pair is kept in the server-side session (never in a cookie).
 - :class:`StaffSessionMiddleware` asks the users service on every request of a staff
   session whether the account is still active staff (``GET /api/users/me/`` with the
-  access token, renewed with the refresh token shortly before it expires). Demoted,
-  deactivated or signed out there: the session ends, and the admin's login page says why.
+  access token, renewed with the refresh token shortly before it expires). Demoted or
+  deactivated there: the session ends, and the admin's login page says why.
   Users does not answer: the request is refused (503) and the session kept, never
-  granted on what the session said before.
+  granted on what the session said before. A password reset or a sign-out elsewhere
+  ends the session once its access token (minutes) expires and cannot be renewed.
 - Signing out of the admin revokes the refresh token at the users service too.
 
 ``SOUK["USERS_URL"]`` names the users service. Installed by
@@ -40,14 +41,16 @@ from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.contrib.sessions.backends.base import SessionBase
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
+from django.views.decorators.debug import sensitive_variables
 
+from souk_common.accounts import users_url
 from souk_common.clients import ServiceClient
-from souk_common.conf import on_souk_change, souk_settings
+from souk_common.conf import on_souk_change
 from souk_common.errors import UpstreamError
 from souk_common.tokens import ACCESS, InvalidToken, claimed_user_id, get_verifier
 
@@ -114,25 +117,18 @@ class _StaffBearer:
         raise _Refused()
 
 
-def _users_url() -> str:
-    url = str(souk_settings.USERS_URL)
-    if not url:
-        raise ImproperlyConfigured("SOUK['USERS_URL'] names no users service to sign staff in.")
-    return url
-
-
 @functools.cache
 def _credentials_client() -> ServiceClient:
     """Sign-in, renewal and sign-out: calls that carry their credentials in the body."""
     # Sign-in hashes a password at users: it may take a while under load.
-    return ServiceClient("users", _users_url(), connect_timeout=1.0, read_timeout=10.0)
+    return ServiceClient("users", users_url(), connect_timeout=1.0, read_timeout=10.0)
 
 
 @functools.cache
 def _account_client() -> ServiceClient:
     """``/api/users/me/`` with the staff member's own access token."""
     return ServiceClient(
-        "users", _users_url(), connect_timeout=1.0, read_timeout=2.0, retries=1, auth=_StaffBearer()
+        "users", users_url(), connect_timeout=1.0, read_timeout=2.0, retries=1, auth=_StaffBearer()
     )
 
 
@@ -158,16 +154,18 @@ def _pair(body: Any) -> TokenPair:
     return TokenPair(body["access"], body["refresh"], float(claims["exp"]))
 
 
+@sensitive_variables("body")
 def _post(path: str, body: dict[str, str]) -> tuple[int, Any]:
     try:
         response = _credentials_client().post(path, json=body)
-    except UpstreamError as exc:  # refused, hung, circuit open, or failed
+        if response.status not in (200, 204, 400, 401):  # 429 too: sign-in limited at users
+            raise UsersUnavailable(f"users answered {response.status} to POST {path}")
+        return response.status, response.json() if response.status == 200 else None
+    except (UpstreamError, ValueError) as exc:  # refused, hung, circuit open; not JSON
         raise UsersUnavailable(str(exc)) from exc
-    if response.status not in (200, 204, 400, 401):  # 429 too: sign-in limited at users
-        raise UsersUnavailable(f"users answered {response.status} to POST {path}")
-    return response.status, response.json() if response.status == 200 else None
 
 
+@sensitive_variables("password")
 def users_sign_in(username: str, password: str) -> TokenPair | None:
     """The pair for these credentials, or None: users refused them."""
     status, body = _post("/api/auth/token/", {"username": username, "password": password})
@@ -205,7 +203,10 @@ def users_account(access: str) -> StaffAccount | None:
         _bearer.reset(bearer)
     if response.status != 200:
         raise UsersUnavailable(f"users answered {response.status} to GET /api/users/me/")
-    body = response.json()
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise UsersUnavailable(f"users answered no JSON to GET /api/users/me/: {exc}") from exc
     if (
         not isinstance(body, dict)
         or type(body.get("id")) is not int
@@ -257,6 +258,7 @@ class StaffBackend(BaseBackend):
     off as a wrong password.
     """
 
+    @sensitive_variables("password")
     def authenticate(
         self,
         request: HttpRequest | None,
@@ -341,7 +343,10 @@ def _current_pair(session: SessionBase, now: float) -> TokenPair | None:
         stored = session.__class__(session.session_key).load()
         renewed = _stored_pair(stored)
         if renewed is None or renewed.refresh == pair.refresh:
-            return None
+            # Not stored yet by the request that renewed it: while the access token
+            # lives, it still says who this is (users confirms it next), and a later
+            # request finds the new pair; once it is dead, the session ends.
+            return pair if now < pair.expires else None
     _store_pair(session, renewed)
     session.save()  # now, so that a request running alongside sees the new pair
     return renewed
@@ -354,12 +359,21 @@ def _is_sign_out(request: HttpRequest) -> bool:
         return False
 
 
+def _is_admin(request: HttpRequest) -> bool:
+    """A request of the admin: what a staff session is for (the API takes bearer tokens)."""
+    try:
+        return request.path_info.startswith(reverse("admin:index"))
+    except NoReverseMatch:
+        return False
+
+
 class StaffSessionMiddleware:
-    """Confirms a staff session with the users service on each of its requests.
+    """Confirms a staff session with the users service on each of its admin's requests.
 
     After ``AuthenticationMiddleware`` and ``MessageMiddleware``. Only sessions
     :class:`StaffBackend` signed in are checked (the users service's own admin has
-    none); signing out needs no confirmation.
+    none), on the admin's pages (the API authenticates bearer tokens, not sessions);
+    signing out needs no confirmation.
     """
 
     def __init__(
@@ -375,6 +389,7 @@ class StaffSessionMiddleware:
         if (
             SESSION_KEY in session
             and session.get(BACKEND_SESSION_KEY) == STAFF_BACKEND
+            and _is_admin(request)
             and not _is_sign_out(request)
         ):
             try:
