@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from souk_common.db import database_config
-from souk_common.settings import ServiceEnv
+from souk_common.settings import ServiceEnv, service_settings
 
 BASE_DIR = Path("/srv/souk/services/users")
 
@@ -124,6 +124,20 @@ def test_admin_cookies_are_https_only_in_production_unless_turned_off():
     assert make_env(SOUK_ENV="production").secure_cookies() is True
     assert make_env(SOUK_ENV="production", SECURE_COOKIES="false").secure_cookies() is False
     assert make_env(SOUK_ENV="development").secure_cookies() is False
+
+
+def test_each_service_names_its_admin_cookies_for_itself(tmp_path):
+    def cookies(service):
+        env = ServiceEnv(
+            service,
+            base_dir=BASE_DIR,
+            environ_={"SOUK_ENV": "development", "SOUK_VAR_DIR": str(tmp_path)},
+        )
+        built = service_settings(env, apps=[], title=service, description="")
+        return built["SESSION_COOKIE_NAME"], built["CSRF_COOKIE_NAME"]
+
+    assert cookies("orders") == ("souk_orders_session", "souk_orders_csrftoken")
+    assert set(cookies("orders")).isdisjoint(cookies("products"))
 
 
 def test_hsts_is_off_until_asked_for():

@@ -430,6 +430,11 @@ def service_settings(
         # HTTPS terminates in front of the gateway (see docs/security.md).
         "SESSION_COOKIE_SECURE": secure_cookies,
         "CSRF_COOKIE_SECURE": secure_cookies,
+        # A browser keeps one cookie jar per host, whatever the port: every admin on
+        # 127.0.0.1 names its cookies for itself, so that signing in to one does not
+        # sign out of another.
+        "SESSION_COOKIE_NAME": f"souk_{env.service}_session",
+        "CSRF_COOKIE_NAME": f"souk_{env.service}_csrftoken",
         "SECURE_HSTS_SECONDS": env.hsts_seconds(),
         "SILENCED_SYSTEM_CHECKS": SILENCED_SYSTEM_CHECKS,
         "INSTALLED_APPS": [*DJANGO_APPS, *THIRD_PARTY_APPS, "souk_common", *apps],
