@@ -315,6 +315,7 @@ COMPOSE_SERVICE = """\
       ALLOWED_HOSTS: {{name}},localhost
       {{NAME}}_DATABASE_URL: postgres://{{name}}:${{{NAME}}_DB_PASSWORD}@{{name}}-db:5432/{{name}}
       JWT_JWKS_URL: http://users:8000/api/auth/jwks.json
+      USERS_URL: http://users:8000
     depends_on:
       {{name}}-db: {condition: service_healthy}
       users: {condition: service_healthy}

@@ -134,6 +134,18 @@ def test_every_process_of_a_service_with_events_has_the_one_broker(dot_env):
     assert {"users-relay", "orders-relay", "notifications-consumer"} <= set(containers)
 
 
+def test_every_service_but_users_finds_users_where_staff_sign_in(dot_env):
+    servers = [name for name in SERVICE_OF if name not in COMMANDS]
+    others = [name for name in servers if SERVICE_OF[name] != "users"]
+
+    found = {
+        name: container_environment(SERVICES[name], dot_env).get("USERS_URL") for name in others
+    }
+
+    assert found == dict.fromkeys(others, "http://users:8000")
+    assert {"cart", "shipping", "gateway", "gateway-admin"} <= set(others)
+
+
 @pytest.mark.parametrize("name", COMMANDS)
 def test_each_command_container_loads_its_settings_on_production(name, dot_env, tmp_path):
     # Production refuses to start without what its settings require: a relay or a
