@@ -6,12 +6,23 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from souk_common.events.consume import MALFORMED
+from souk_common.events.consume import MALFORMED, Handlers
+from souk_common.events.envelope import REDACTED
 from souk_common.events.models import InboxEvent, OutboxEvent
 
 pytestmark = pytest.mark.django_db
 
 INBOX = "/admin/souk_events/inboxevent/"
+OUTBOX = "/admin/souk_events/outboxevent/"
+TOKEN = "a-live-reset-token-9f8e7d"
+
+# What a consumer of account mail registers: the token is a secret of its event.
+handlers = Handlers()
+
+
+@handlers.on("account.reset_requested", source="accounts", secrets=("reset_token",))
+def mail_the_link(event):  # never called here: the admin only reads its registration
+    raise AssertionError(event)
 
 
 def received(state, type="thing.happened", attempts=5):
@@ -80,3 +91,34 @@ def test_events_cannot_be_edited_or_deleted_in_the_admin(admin_client):
     assert admin_client.post(f"{outbox}/delete/", {"post": "yes"}).status_code == 403
     assert InboxEvent.objects.get(pk=dead.pk).state == "dead"
     assert OutboxEvent.objects.filter(pk=sent.pk).exists()
+
+
+def test_an_outbox_events_secrets_are_never_shown_while_it_waits_to_be_sent(admin_client):
+    waiting = OutboxEvent.objects.create(
+        event_id=uuid.uuid4(),
+        type="account.reset_requested",
+        version=1,
+        envelope={"data": {"user_id": 7, "reset_token": TOKEN}},
+        secrets=["reset_token"],
+        created_at=timezone.now(),
+    )
+
+    page = admin_client.get(f"{OUTBOX}{waiting.pk}/change/").content.decode()
+
+    assert TOKEN not in page
+    assert REDACTED in page
+    assert "user_id" in page
+    assert OutboxEvent.objects.get(pk=waiting.pk).envelope["data"]["reset_token"] == TOKEN
+
+
+def test_a_dead_letters_secrets_are_never_shown(admin_client, settings):
+    settings.SOUK = {**settings.SOUK, "EVENTS_HANDLERS": f"{__name__}.handlers"}
+    dead = received("dead", type="account.reset_requested")
+    dead.envelope = {"data": {"user_id": 7, "reset_token": TOKEN}}
+    dead.save()
+
+    page = admin_client.get(f"{INBOX}{dead.pk}/change/").content.decode()
+
+    assert TOKEN not in page
+    assert REDACTED in page
+    assert "user_id" in page

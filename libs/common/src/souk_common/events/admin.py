@@ -2,23 +2,44 @@
 
 Every service that installs ``souk_common.events`` has these pages, and its dead letters'
 "Replay" action: the same ``dead_letter_replay`` as ``manage.py dead_letters --replay``.
+
+An event's secrets (a password-reset token, a payment token) stay in its row while it is
+needed whole: in the outbox until it is sent, in the inbox while it waits for a retry or
+is a dead letter. The admin never shows them: it shows each envelope with its secrets
+redacted, the outbox row's own and the inbox's handlers' for its type.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html
 
-from souk_common.events.consume import MALFORMED, dead_letter_replay
+from souk_common.conf import souk_settings
+from souk_common.events.consume import MALFORMED, configured_handlers, dead_letter_replay
+from souk_common.events.envelope import envelope_redacted
 from souk_common.events.models import InboxEvent, OutboxEvent
 from souk_common.events.stats import event_stats
 
 
 class ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Events are facts: the admin shows them and never edits them."""
+    """Events are facts: the admin shows them and never edits them, and never shows a
+    secret they hold (:meth:`secret_keys`)."""
+
+    exclude = ["envelope"]
+    readonly_fields = ["envelope_shown"]
+
+    def secret_keys(self, obj: Any) -> frozenset[str]:
+        raise NotImplementedError
+
+    @admin.display(description="envelope (secrets redacted)")
+    def envelope_shown(self, obj: Any) -> str:
+        shown = envelope_redacted(obj.envelope, self.secret_keys(obj))
+        return format_html("<pre>{}</pre>", json.dumps(shown, indent=2, sort_keys=True))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -50,6 +71,9 @@ class OutboxEventAdmin(ReadOnly):
     list_filter = [("sent_at", admin.EmptyFieldListFilter), "type"]
     search_fields = ["=event_id"]
 
+    def secret_keys(self, obj: Any) -> frozenset[str]:
+        return frozenset(obj.secrets or ())
+
 
 @admin.register(InboxEvent)
 class InboxEventAdmin(ReadOnly):
@@ -57,6 +81,11 @@ class InboxEventAdmin(ReadOnly):
     list_filter = ["state", "type", "source"]
     search_fields = ["=event_id"]
     actions = ["replay"]
+
+    def secret_keys(self, obj: Any) -> frozenset[str]:
+        if not souk_settings.EVENTS_HANDLERS:  # a service that consumes nothing
+            return frozenset()
+        return configured_handlers().secrets_of_type(obj.type)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Replaying is the one change, and only as the action below; the page stays read-only.

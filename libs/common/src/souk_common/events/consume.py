@@ -138,7 +138,11 @@ class Handlers:
 
     def secrets_of(self, event: Event) -> frozenset[str]:
         """The data keys of ``event`` its inbox row must not keep once it is handled."""
-        registration = self._by_type.get(event.type)
+        return self.secrets_of_type(event.type)
+
+    def secrets_of_type(self, type_: str) -> frozenset[str]:
+        """The data keys of events of ``type_`` that are secret here."""
+        registration = self._by_type.get(type_)
         return registration.secrets if registration is not None else frozenset()
 
     def handler_for(self, event: Event) -> Handler:
