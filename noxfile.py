@@ -13,7 +13,10 @@ resolution, when a pyproject.toml has changed since the last `uv lock`.
 
 from __future__ import annotations
 
+import importlib
 import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +26,27 @@ import nox
 
 # --parallel and allow_parallel= (sessions side by side) came with 2026.8.10.
 nox.needs_version = ">=2026.8.10"
-# uv makes a virtualenv and fills it from uv.lock (and its cache) in seconds; it is required.
+
+
+def uv_binary() -> str:
+    """uv: the one on PATH, else the one beside nox, installed there now if there is none
+    (`python3 -m pip install nox` is all a machine needs before `nox -s up`)."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    try:
+        from uv import find_uv_bin
+    except ImportError:
+        print("nox: installing uv beside nox (it makes every virtualenv from uv.lock)")
+        pip = [sys.executable, "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, "uv>=0.13,<1"], check=True)  # what reads uv.lock
+        importlib.invalidate_caches()
+        from uv import find_uv_bin
+    return str(find_uv_bin())
+
+
+UV = uv_binary()
+# uv makes a virtualenv and fills it from uv.lock (and its cache) in seconds.
 nox.options.default_venv_backend = "uv"
 # typecheck first: the longest of the checks, it should not be the last to start.
 nox.options.sessions = [
@@ -75,8 +98,8 @@ def sync(session: nox.Session, *selection: str) -> None:
     (:func:`packages`, :func:`tools`) and nothing else. --locked: a lock the pyproject.toml
     files have left behind is an error that says to run `uv lock`."""
     session.run_install(
-        "uv", "sync", "--locked", "--no-default-groups", *selection,
-        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        UV, "sync", "--locked", "--no-default-groups", *selection,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}, external=True,
     )  # fmt: skip
 
 
