@@ -62,7 +62,8 @@ class EmailVerificationTokens(LinkTokens):
     timeout_setting = "EMAIL_VERIFICATION_TIMEOUT"
 
     def _make_hash_value(self, user: User, timestamp: int) -> str:
-        return f"{user.pk}{user.email}{user.email_verified}{timestamp}"
+        # Separated: account 5 at "0x@example.com" must not hash as account 50 at "x@...".
+        return f"{user.pk}|{user.email}|{int(user.email_verified)}|{timestamp}"
 
 
 password_reset_tokens = PasswordResetTokens()

@@ -106,3 +106,19 @@ def test_a_token_that_is_none_is_refused(api, alice, token):
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_a_link_for_one_account_never_verifies_another_whose_id_and_address_run_alike(api):
+    from django.contrib.auth import get_user_model
+
+    from accounts.links import email_verification_tokens, link_token
+
+    user_model = get_user_model()
+    mine = user_model.objects.create_user(id=5, username="five", email="0victim@example.com")
+    theirs = user_model.objects.create_user(id=50, username="fifty", email="victim@example.com")
+    _, check = link_token(email_verification_tokens, mine).split(".")
+    forged = f"{link_token(email_verification_tokens, theirs).split('.')[0]}.{check}"
+
+    assert verify(api, forged).status_code == 400
+    theirs.refresh_from_db()
+    assert theirs.email_verified is False
