@@ -4,7 +4,9 @@ address, verifies the address once; GET /api/users/me/ says whether it is verifi
 import time
 
 import pytest
+from django.contrib.auth import get_user_model
 
+from accounts.links import email_verification_tokens, link_token
 from souk_common.events.models import OutboxEvent
 from tests.conftest import PASSWORD, bearer
 from tests.test_password_reset import reset_token
@@ -109,10 +111,6 @@ def test_a_token_that_is_none_is_refused(api, alice, token):
 
 
 def test_a_link_for_one_account_never_verifies_another_whose_id_and_address_run_alike(api):
-    from django.contrib.auth import get_user_model
-
-    from accounts.links import email_verification_tokens, link_token
-
     user_model = get_user_model()
     mine = user_model.objects.create_user(id=5, username="five", email="0victim@example.com")
     theirs = user_model.objects.create_user(id=50, username="fifty", email="victim@example.com")
