@@ -3,11 +3,13 @@ lose it on their next request once demoted in the users service (souk_common.sta
 
 Drives the system's Chromium (/usr/bin/chromium with /usr/bin/chromedriver: .ci/run
 installs Debian's when they are missing; nothing is downloaded) headless, and saves a
-screenshot of each step under var/screenshots/.
+screenshot of each step under var/screenshots/. Without them the tests are skipped,
+saying why, unless ``REQUIRE_BROWSER=1`` (CI), which makes that a failure.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +31,12 @@ SIGNED_OUT = "You were signed out: the users service no longer confirms your sta
 @pytest.fixture
 def browser() -> Iterator[Callable[[], WebDriver]]:
     """Starts headless Chromium browsers, each with cookies of its own; quits them after."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).exists()]
+    if missing:
+        message = f"no {' and no '.join(missing)}: apt-get install chromium chromium-driver"
+        if os.environ.get("REQUIRE_BROWSER", "").strip().lower() in ("1", "true", "yes"):
+            pytest.fail(f"REQUIRE_BROWSER=1 but {message}")
+        pytest.skip(message)
     started: list[WebDriver] = []
 
     def start() -> WebDriver:
