@@ -5,7 +5,7 @@ from typing import Any, cast
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
@@ -17,23 +17,41 @@ from souk_common.errors import InvalidInput
 @admin.register(User)
 class AccountAdmin(UserAdmin):
     """Django's user admin, where a change of ``is_active`` or ``is_staff`` goes through
-    ``services.user_update_status``: a deactivation here also revokes the refresh tokens."""
+    ``services.user_update_status`` (a deactivation here also revokes the refresh tokens),
+    and one of the address or the names through ``services.user_update_profile`` (a new
+    address is unverified, and gets a link of its own)."""
 
     STATUS_FIELDS = ("is_active", "is_staff")
+    PROFILE_FIELDS = ("email", "first_name", "last_name")
+    readonly_fields = ["email_verified"]
+    fieldsets = [
+        (None, {"fields": ("username", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name", "email", "email_verified")}),
+        *(UserAdmin.fieldsets or ())[2:],  # Django's: permissions, important dates
+    ]
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        status = {
-            field: getattr(obj, field)
-            for field in self.STATUS_FIELDS
-            if change and field in form.changed_data
-        }
-        for field in status:  # saved as they were; the service changes them
+        status, profile = (
+            {
+                field: getattr(obj, field)
+                for field in fields
+                if change and field in form.changed_data
+            }
+            for fields in (self.STATUS_FIELDS, self.PROFILE_FIELDS)
+        )
+        for field in {**status, **profile}:  # saved as they were; the services change them
             setattr(obj, field, form.initial[field])
         super().save_model(request, obj, form, change)
         if status:
             services.user_update_status(
                 user=obj, is_active=status.get("is_active"), is_staff=status.get("is_staff")
             )
+        if profile:
+            try:
+                services.user_update_profile(user=obj, data=profile)
+            except InvalidInput as refusal:
+                for field, problems in (refusal.details or {}).items():
+                    self.message_user(request, f"{field}: {' '.join(problems)}", messages.ERROR)
 
 
 class ServiceClientForm(forms.ModelForm):

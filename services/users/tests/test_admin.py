@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import ServiceClient
+from souk_common.events.models import OutboxEvent
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +112,19 @@ def test_a_promotion_in_the_admin_keeps_the_accounts_sessions(admin_client, api,
     assert alice.is_staff
     refreshed = api.post("/api/auth/token/refresh/", {"refresh": pair["refresh"]}, format="json")
     assert refreshed.status_code == 200
+
+
+def test_a_new_address_set_in_the_admin_is_unverified_and_gets_a_link(admin_client, alice):
+    alice.email_verified = True
+    alice.save()
+
+    response = change_account(admin_client, alice, email="moved@example.com")
+
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert (alice.email, alice.email_verified) == ("moved@example.com", False)
+    [event] = OutboxEvent.objects.filter(type="user.email_changed")
+    assert event.envelope["data"]["user_id"] == alice.pk
 
 
 @pytest.mark.parametrize("page", ["/admin/accounts/user/", "/admin/accounts/serviceclient/"])
