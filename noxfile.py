@@ -253,13 +253,14 @@ def load(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks written to docs/benchmarks.md: `-- servers|clients|gateway|relay|choices
+    """Benchmarks written to docs/benchmarks.md: `-- servers|clients|gateway|relay|choices|gzip
     [options]` (needs wrk; `-- gateway --baseline <commit>` also measures another commit's
     gateway; `-- relay` the events relay on RabbitMQ and the embedded broker; `-- choices`
-    hand-written pieces against the libraries that could replace them, python-ipware too)."""
+    hand-written pieces against the libraries that could replace them, python-ipware too;
+    `-- gzip` what compressing the API's answers saves)."""
     sync(session, *packages(*SERVICES, test=False), *tools("bench"))
     if session.posargs:
         session.run("python", "tools/bench.py", *session.posargs)
         return
-    for which in ("servers", "clients", "gateway", "relay", "choices"):
+    for which in ("servers", "clients", "gateway", "relay", "choices", "gzip"):
         session.run("python", "tools/bench.py", which)

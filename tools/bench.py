@@ -9,6 +9,7 @@ median of each contender together with the ratio between them.
     python tools/bench.py clients    # the gateway's upstream client: requests, urllib3, ours
     python tools/bench.py relay      # the events relay: events/s to RabbitMQ, the embedded broker
     python tools/bench.py choices    # hand-written pieces against libraries (bench_choices.py)
+    python tools/bench.py gzip       # what gzip saves on the API's answers (bench_gzip.py)
 """
 
 from __future__ import annotations
@@ -715,8 +716,10 @@ with no database, with and without publisher confirms, to see the broker's share
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Souk benchmarks")
-    parser.add_argument("which", choices=["servers", "gateway", "clients", "relay", "choices"])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "which", choices=["servers", "gateway", "clients", "relay", "choices", "gzip"]
+    )
+    parser.add_argument("--rounds", type=int, help="rounds (3; gzip: requests of each, 300)")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument(
         "--baseline", help="gateway: also measure the gateway of this commit (a git worktree)"
@@ -725,6 +728,12 @@ def main() -> None:
         "--events", type=int, default=20_000, help="relay: events in the outbox (20,000)"
     )
     args = parser.parse_args()
+    if args.which == "gzip":
+        rounds = str(args.rounds or 300)
+        script = str(REPO / "tools" / "bench_gzip.py")
+        subprocess.run([sys.executable, script, "--rounds", rounds], check=True)
+        return
+    args.rounds = args.rounds or 3
     if args.which == "servers":
         bench_servers(args.rounds, args.seconds)
     elif args.which == "clients":
