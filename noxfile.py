@@ -68,6 +68,7 @@ SERVICES = (
     "cart",
     "payments",
     "shipping",
+    "storefront",
 )
 SYSTEM_SUITES = ("e2e", "faults", "fuzz")
 DEV = {"SOUK_ENV": "development"}

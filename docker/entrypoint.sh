@@ -10,6 +10,10 @@ set -eu
 cd "${SOUK_SERVICE:?set SOUK_SERVICE to the service this container runs, e.g. users}"
 
 prepare() {
+  # The storefront keeps nothing of its own: no database to migrate.
+  if [ "${SOUK_SERVICE}" = "storefront" ]; then
+    return
+  fi
   python manage.py migrate --no-input
   python manage.py createcachetable
   # A service's own start-up steps, one manage.py command per line of STARTUP_COMMAND

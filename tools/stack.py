@@ -60,7 +60,11 @@ SERVICES = (
     "payments",
     "shipping",
 )
-PROJECT_PACKAGES = {name: f"{name}_service" for name in SERVICES}
+# The shop's web front: a Django project like the services, with no database and no API of
+# its own; it calls the gateway like any client (services/storefront).
+STOREFRONT = "storefront"
+PROJECTS = (*SERVICES, STOREFRONT)
+PROJECT_PACKAGES = {name: f"{name}_service" for name in PROJECTS}
 # Threads of each WSGI server process (the gateway's is only its admin listener: its
 # public one runs on an event loop, see gateway_service/serve.py).
 DEFAULT_THREADS = {
@@ -71,6 +75,7 @@ DEFAULT_THREADS = {
     "payments": 16,
     "products": 16,
     "shipping": 16,
+    "storefront": 16,
     "users": 16,
 }
 # The four services share this machine: each gets one worker process per core of its
@@ -123,6 +128,7 @@ PROCESSES: dict[str, Process] = {
         lambda stack: stack.server_command("gateway", listener="gateway-admin"),
         port=8009,
     ),
+    "storefront": Process(STOREFRONT, lambda stack: stack.server_command(STOREFRONT), port=8080),
     # The orders recovery, on a schedule.
     "reconciler": Process("orders", lambda stack: stack.reconciler_command()),
     # Expired carts of the embedded store (none with Redis, which expires them itself).
@@ -294,7 +300,12 @@ class Stack:
             BROKER_URL=self.broker_url,
         )
         # Where every service is (USERS_URL, ORDERS_URL...), for the gateway and the callers.
-        env.update({f"{name.upper()}_URL": self.url(name) for name in SERVICES})
+        env.update({f"{name.upper()}_URL": self.url(name) for name in PROJECTS})
+        # The mails' links open the storefront's pages, wherever it listens.
+        env.update(
+            PASSWORD_RESET_URL=f"{self.url(STOREFRONT)}/password-reset/confirm/?token={{token}}",
+            EMAIL_VERIFICATION_URL=f"{self.url(STOREFRONT)}/verify-email/?token={{token}}",
+        )
         env.update({port_variable(name): str(port) for name, port in self.ports.items()})
         for name, url in self.database_urls.items():
             env[f"{name.upper()}_DATABASE_URL"] = url

@@ -7,10 +7,11 @@ consumers' queues) and runs every process under the supervisor (``supervisor.py`
 output prefixed with its name; a process that dies is restarted with backoff.
 
 Ports, databases, the broker, mail and the state folder come from the environment:
-``<NAME>_PORT`` (8000-8003, 8007, 8009 by default), ``<SERVICE>_DATABASE_URL`` (SQLite
-files under the state folder by default), ``BROKER_URL`` (the embedded broker, a file
-under the state folder, by default), ``EMAIL_URL`` (files under ``<state folder>/mail/``
-by default), ``SOUK_VAR_DIR`` (``var/``), ``DEMO_ADMIN_PASSWORD`` (generated once).
+``<NAME>_PORT`` (8000-8007, 8009, and 8080 for the storefront, by default),
+``<SERVICE>_DATABASE_URL`` (SQLite files under the state folder by default),
+``BROKER_URL`` (the embedded broker, a file under the state folder, by default),
+``EMAIL_URL`` (files under ``<state folder>/mail/`` by default), ``SOUK_VAR_DIR``
+(``var/``), ``DEMO_ADMIN_PASSWORD`` (generated once).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from stack import (
     RELAYS,
     REPO,
     SERVICES,
+    STOREFRONT,
     Stack,
     masked,
     port_variable,
@@ -93,7 +95,8 @@ def announce_ready(supervisor: Supervisor, stack: Stack, began: float) -> None:
         return
     supervisor.say(
         "supervisor",
-        f"ready: every service answers, {stack.url('gateway')} is the way in "
+        f"ready: every service answers; the shop is {stack.url(STOREFRONT)}, "
+        f"the API {stack.url('gateway')} "
         f"({time.monotonic() - began:.0f} s after preparing began)",
     )
 
@@ -112,7 +115,7 @@ def up() -> int:
         if s in stack.database_urls
         else f"SQLite {stack.var_dir / (s + '.sqlite3')}"
         for s in SERVICES
-    }
+    } | {STOREFRONT: "no database: sessions in a signed cookie"}
     width = max(map(len, DEFAULT_PORTS))
     table = "\n".join(
         f"  {name:<{width}} {stack.url(name):<24} {database.get(name, '')}".rstrip()
@@ -121,6 +124,7 @@ def up() -> int:
     print(
         f"\nSouk is starting (a process that dies is restarted; Ctrl-C stops everything):\n"
         f"{table}\n\n"
+        f"  Shop:   {stack.url(STOREFRONT)} in a browser\n"
         f"  Events: {broker_line(stack)}\n"
         f"          relayed from {', '.join(RELAYS)} to {', '.join(CONSUMERS)}\n"
         f"  Mail:   {mail_line(stack)}\n"

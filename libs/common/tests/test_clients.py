@@ -154,6 +154,18 @@ def test_a_real_exchange_sends_json_with_the_request_id_and_reads_json(client, p
     assert seen.headers["Content-Type"] == "application/json"
 
 
+def test_headers_of_the_call_are_sent_and_cannot_replace_the_request_id(client, products):
+    products.add("GET", "/api/cart/", json={})
+    token = request_id_var.set("trace-real-2")
+    try:
+        client.get("/api/cart/", headers={"X-Cart-ID": "c1", "X-Request-ID": "forged"})
+    finally:
+        request_id_var.reset(token)
+
+    seen = products.calls[0].headers
+    assert (seen["X-Cart-ID"], seen["X-Request-ID"]) == ("c1", "trace-real-2")
+
+
 def test_query_parameters_and_a_base_path(products):
     products.add("GET", "/api/auth/jwks.json", json={})
 

@@ -117,8 +117,13 @@ class ServiceClient:
         params: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         read_timeout: float | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> ServiceResponse:
-        """Call the upstream; see the module docstring for what fails how."""
+        """Call the upstream; see the module docstring for what fails how.
+
+        ``headers`` are sent with the call besides the client's own (a client that calls
+        on behalf of many people, such as a web front end, names each one's token here).
+        """
         method = method.upper()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
@@ -129,7 +134,7 @@ class ServiceClient:
             attempt += 1
             token = self.auth.token() if self.auth is not None else None
             try:
-                response = self._call_once(method, path, json, params, read_timeout, token)
+                response = self._call_once(method, path, json, params, read_timeout, token, headers)
             except _Retryable as retryable:
                 if attempt < attempts:
                     self._sleep(attempt)
@@ -152,11 +157,12 @@ class ServiceClient:
         params: Mapping[str, str] | None,
         read_timeout: float | None,
         token: str | None,
+        headers: Mapping[str, str] | None,
     ) -> ServiceResponse:
         """One call, through the breaker, which learns how it went."""
         with self.breaker.attempt() as outcome:
             try:
-                response = self._send(method, path, json, params, read_timeout, token)
+                response = self._send(method, path, json, params, read_timeout, token, headers)
             except TimedOut as exc:
                 # Not retried: the upstream may be working on it, and waiting again
                 # would double the caller's wait. Idempotent callers may call again.
@@ -185,8 +191,13 @@ class ServiceClient:
         params: Mapping[str, str] | None,
         read_timeout: float | None,
         token: str | None,
+        extra_headers: Mapping[str, str] | None,
     ) -> ServiceResponse:
-        headers = {"X-Request-ID": current_request_id(), "Accept": "application/json"}
+        headers = {
+            **(extra_headers or {}),
+            "X-Request-ID": current_request_id(),
+            "Accept": "application/json",
+        }
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         body = b""

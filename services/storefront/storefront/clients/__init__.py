@@ -1,0 +1,1 @@
+"""The storefront's one upstream: Souk's public API, through the gateway."""

@@ -1,0 +1,128 @@
+"""The storefront's forms: what a shopper may send, checked before the API is asked."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from django import forms
+
+from storefront.clients.gateway import ApiError, Country
+
+ORDERINGS = {
+    "": "Featured",
+    "price": "Price: low to high",
+    "-price": "Price: high to low",
+    "name": "Name",
+    "-created_at": "Newest",
+}
+# The payment provider's test cards (the card itself never reaches the shop: only a token).
+TEST_CARDS = {
+    "tok_visa": "Visa ending 4242 (succeeds)",
+    "tok_mastercard": "Mastercard ending 4444 (succeeds)",
+    "tok_chargeDeclined": "Card that is declined",
+    "tok_insufficientFunds": "Card with insufficient funds",
+    "tok_providerDown": "Card whose provider is down",
+}
+
+
+class CatalogueForm(forms.Form):
+    """The catalogue's query string: what to look for, in which order, which page."""
+
+    q = forms.CharField(required=False, max_length=100, strip=True)
+    category = forms.SlugField(required=False, max_length=100)
+    ordering = forms.ChoiceField(required=False, choices=list(ORDERINGS.items()))
+    in_stock = forms.BooleanField(required=False)
+    page = forms.IntegerField(required=False, min_value=1, max_value=10_000)
+
+    def api_params(self) -> dict[str, str]:
+        """The API's names for what was asked (an invalid value is left out)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        params = {
+            "search": data.get("q") or "",
+            "category": data.get("category") or "",
+            "ordering": data.get("ordering") or "",
+            "in_stock": "true" if data.get("in_stock") else "",
+            "page": str(data.get("page") or ""),
+        }
+        return {name: value for name, value in params.items() if value}
+
+
+class QuantityForm(forms.Form):
+    quantity = forms.IntegerField(min_value=0, max_value=1000)
+
+
+class AddToCartForm(forms.Form):
+    product_id = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    quantity = forms.IntegerField(min_value=1, max_value=1000, initial=1)
+
+
+class SignInForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    password = forms.CharField(max_length=128, strip=False, widget=forms.PasswordInput)
+
+
+class SignUpForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    email = forms.EmailField(max_length=254)
+    password = forms.CharField(
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput,
+        help_text="At least 8 characters, not too common, not only digits.",
+    )
+
+
+class PasswordResetForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+
+
+class NewPasswordForm(forms.Form):
+    token = forms.CharField(max_length=256, widget=forms.HiddenInput)
+    new_password = forms.CharField(
+        label="New password", max_length=128, strip=False, widget=forms.PasswordInput
+    )
+
+
+class CheckoutForm(forms.Form):
+    """Where to ship, which card, and the form's own Idempotency-Key: sending this form
+    twice (a double click, a reload) can place one order only."""
+
+    name = forms.CharField(label="Full name", max_length=200)
+    line1 = forms.CharField(label="Address", max_length=200)
+    line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
+    city = forms.CharField(max_length=100)
+    postal_code = forms.CharField(label="Postal code", max_length=20)
+    country = forms.ChoiceField(choices=[])
+    payment_token = forms.ChoiceField(
+        label="Card", choices=list(TEST_CARDS.items()), widget=forms.RadioSelect, initial="tok_visa"
+    )
+    idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, countries: list[Country], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        country = self.fields["country"]
+        assert isinstance(country, forms.ChoiceField)
+        country.choices = [("", "Choose a country")] + [(c.code, c.name) for c in countries]
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+
+    def shipping_address(self) -> dict[str, str]:
+        fields = ("name", "line1", "line2", "city", "postal_code", "country")
+        return {name: self.cleaned_data[name] for name in fields}
+
+
+def add_api_errors(form: forms.Form, error: ApiError, *, nested: str | None = None) -> None:
+    """The API's field errors (``details``) on the form's fields, the rest on the form."""
+    details: Mapping[str, Any] = error.details
+    if nested and isinstance(details.get(nested), dict):
+        details = {**details, **details[nested]}
+    placed = False
+    for field, messages in details.items():
+        if field in form.fields and isinstance(messages, list):
+            for message in messages:
+                form.add_error(field, str(message))
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
