@@ -164,7 +164,7 @@ def put_in_cart(
 def checkout(
     system: RunningStack,
     token: str,
-    payment_token: str = "tok_visa",  # noqa: S107 (the mock provider's test card)
+    payment_token: str = "tok_visa",
     *,
     cart_id: str | None = None,
     key: str | None = None,

@@ -296,6 +296,8 @@ class Stack:
             JWT_JWKS_URL=f"{self.url('users')}/api/auth/jwks.json",
             # The gateway sends it upstream; services believe its X-Forwarded-For only with it.
             GATEWAY_PROXY_SECRET=self.secret("gateway-proxy-secret"),
+            # The storefront names each browser to the gateway with it.
+            GATEWAY_FRONTEND_SECRET=self.secret("gateway-frontend-secret"),
             # One broker for every relay and consumer, whatever the environment said.
             BROKER_URL=self.broker_url,
         )

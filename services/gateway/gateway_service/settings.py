@@ -99,6 +99,10 @@ GATEWAY_RATE_LIMIT_TIMEOUT = env.get_float("GATEWAY_RATE_LIMIT_TIMEOUT", 0.5)
 # How many proxies in front of the gateway append to X-Forwarded-For (0: clients connect
 # directly, and whatever they send in X-Forwarded-For is ignored).
 GATEWAY_TRUSTED_PROXY_COUNT = env.get_int("GATEWAY_TRUSTED_PROXY_COUNT", 0)
+# A web front end that calls the API for many browsers (the storefront) sends this secret in
+# X-Souk-Frontend-Secret and its browser's address as the last X-Forwarded-For entry: the
+# gateway then limits each browser, not the front end as one client. Empty: nobody may.
+GATEWAY_FRONTEND_SECRET = env.get_str("GATEWAY_FRONTEND_SECRET")
 
 # /health and /api/schema/ answer from checks made in the background (proxy/watch.py).
 GATEWAY_HEALTH_INTERVAL = env.get_float("GATEWAY_HEALTH_INTERVAL", 2.0)

@@ -21,6 +21,7 @@ preflights answered without an upstream, the allowed origin named on the rest.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -130,6 +131,7 @@ class Gateway:
             {"pages": settings.GATEWAY_PAGES_RATE_LIMIT},
         )
         self.trusted_hops = settings.GATEWAY_TRUSTED_PROXY_COUNT
+        self.frontend_secret = settings.GATEWAY_FRONTEND_SECRET.encode()
         self.cors = CorsPolicy(settings.GATEWAY_CORS_ORIGINS, max_age=settings.GATEWAY_CORS_MAX_AGE)
         # STOREFRONT_URL comes from souk_common.settings.service_settings.
         storefront = str(getattr(settings, "STOREFRONT_URL", ""))
@@ -400,9 +402,15 @@ class Gateway:
             release_database_connection()
 
     def client_address(self, scope: Scope) -> str:
+        """Who the client is, for rate limits and upstreams: the connection's peer; the
+        address a trusted proxy forwarded (``GATEWAY_TRUSTED_PROXY_COUNT``); or the browser's
+        a web front end (the storefront) names with the frontend secret."""
         client = scope.get("client")
         peer = str(client[0]) if client else ""
-        if not self.trusted_hops:
+        hops = self.trusted_hops
+        if self.frontend_secret and self.from_frontend(scope):
+            hops = 1  # the front end appended its own client's address
+        if not hops:
             return peer
         forwarded = ", ".join(
             value.decode("latin-1")
@@ -410,7 +418,14 @@ class Gateway:
             if name == b"x-forwarded-for"
         )
         meta = {"REMOTE_ADDR": peer, "HTTP_X_FORWARDED_FOR": forwarded}
-        return client_address_after_hops(meta, self.trusted_hops)
+        return client_address_after_hops(meta, hops)
+
+    def from_frontend(self, scope: Scope) -> bool:
+        """Whether the request carries ``X-Souk-Frontend-Secret`` with the right secret."""
+        for name, value in scope["headers"]:
+            if name == b"x-souk-frontend-secret":
+                return hmac.compare_digest(value, self.frontend_secret)
+        return False
 
     def forwarded_proto(self, scope: Scope) -> str:
         if self.trusted_hops:

@@ -93,6 +93,25 @@ def test_behind_a_trusted_proxy_its_forwarded_address_is_the_client(start_gatewa
     assert second_client.status_code == 200
 
 
+def test_a_front_end_with_the_secret_names_each_browser(start_gateway):
+    gateway = start_gateway(
+        GATEWAY_RATE_PER_ADDRESS="2/min", GATEWAY_FRONTEND_SECRET="front-end-secret", workers=1
+    )
+
+    def from_front_end(browser: str, secret: str = "front-end-secret") -> int:
+        headers = {"X-Forwarded-For": browser, "X-Souk-Frontend-Secret": secret}
+        return fresh_connection_get(f"{gateway.url}/api/products/", headers).status_code
+
+    first_browser = [from_front_end("203.0.113.1") for _ in range(3)]
+    second_browser = from_front_end("203.0.113.2")
+    # A wrong secret is no front end: the peer itself is the client, and has its own count.
+    forged = [from_front_end(f"203.0.113.{n}", secret="guess") for n in range(10, 13)]
+
+    assert first_browser == [200, 200, 429]
+    assert second_browser == 200
+    assert forged == [200, 200, 429]
+
+
 def test_signing_in_has_a_stricter_limit(start_gateway):
     gateway = start_gateway(GATEWAY_SIGN_IN_RATE_PER_ADDRESS="3/min", workers=1)
 

@@ -158,7 +158,7 @@ def registered_event(*, user_id=7, verification_token=None):
     )
 
 
-def password_reset_event(*, user_id=7, reset_token="Nw.ckq1x4-0a1b2c3d4e5f", **data):  # noqa: S107
+def password_reset_event(*, user_id=7, reset_token="Nw.ckq1x4-0a1b2c3d4e5f", **data):
     """``user.password_reset_requested`` as the users service publishes it (version 1)."""
     return Event(
         type="user.password_reset_requested",
@@ -172,7 +172,7 @@ def password_reset_event(*, user_id=7, reset_token="Nw.ckq1x4-0a1b2c3d4e5f", **d
     )
 
 
-def email_changed_event(*, user_id=7, verification_token="Nw.ckq1x4-f5e4d3c2b1a0"):  # noqa: S107
+def email_changed_event(*, user_id=7, verification_token="Nw.ckq1x4-f5e4d3c2b1a0"):
     """``user.email_changed`` as the users service publishes it (version 1)."""
     return Event(
         type="user.email_changed",

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -13,7 +14,8 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 from souk_common.errors import BadGateway, UpstreamTimeout, UpstreamUnavailable
-from storefront.clients.gateway import ApiError
+from souk_common.network import client_address_after_hops
+from storefront.clients.gateway import ApiError, shopper_address
 from storefront.shopper import SessionEnded
 
 logger = logging.getLogger(__name__)
@@ -31,6 +33,22 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+class ShopperAddressMiddleware:
+    """Remembers the browser's address for the calls this request makes to the gateway."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.trusted_hops = int(settings.STOREFRONT["TRUSTED_PROXY_COUNT"])
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        address = client_address_after_hops(request.META, self.trusted_hops)
+        token = shopper_address.set(address)
+        try:
+            return self.get_response(request)
+        finally:
+            shopper_address.reset(token)
 
 
 class ContentSecurityPolicyMiddleware:

@@ -26,6 +26,8 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "souk_common.middleware.RequestIdMiddleware",
+    # Whose browser this is, for the gateway's rate limits (settings STOREFRONT below).
+    "storefront.middleware.ShopperAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "storefront.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -107,6 +109,12 @@ STOREFRONT: dict[str, Any] = {
     "RETRIES": env.get_int("GATEWAY_RETRIES", 1),
     "BREAKER_FAILURES": env.get_int("GATEWAY_BREAKER_FAILURES", 5),
     "BREAKER_RESET_SECONDS": env.get_float("GATEWAY_BREAKER_RESET_SECONDS", 5.0),
+    # Sent to the gateway with each browser's address (X-Forwarded-For), so that its rate
+    # limits count browsers, not the storefront as one client: the gateway's own
+    # GATEWAY_FRONTEND_SECRET. Empty: every shopper counts as the storefront's address.
+    "FRONTEND_SECRET": env.get_str("GATEWAY_FRONTEND_SECRET"),
+    # Proxies in front of the storefront that append to X-Forwarded-For (an Ingress: 1).
+    "TRUSTED_PROXY_COUNT": env.get_int("STOREFRONT_TRUSTED_PROXY_COUNT", 0),
     # Products on a page of the catalogue.
     "PAGE_SIZE": env.get_int("STOREFRONT_PAGE_SIZE", 12),
     # The order page asks again every this many seconds while its status may still move.

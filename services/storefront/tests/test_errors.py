@@ -71,3 +71,38 @@ def test_an_unknown_page_is_a_404_page(client):
 def test_health_answers_without_the_gateway(client, gateway_down):
     assert client.get("/health/live").json() == {"status": "ok"}
     assert client.get("/health/ready").status_code == 200
+
+
+def test_with_the_frontend_secret_each_call_names_the_browser(client, api, settings):
+    settings.STOREFRONT = {**settings.STOREFRONT, "FRONTEND_SECRET": "front-end-secret"}
+    gateway.reset()
+    api.add(
+        "GET", "/api/products/", json={"count": 0, "next": None, "previous": None, "results": []}
+    )
+    api.add(
+        "GET",
+        "/api/products/categories/",
+        json={"count": 0, "next": None, "previous": None, "results": []},
+    )
+
+    client.get("/", REMOTE_ADDR="203.0.113.9")
+
+    for call in api.calls:
+        assert call.headers["X-Forwarded-For"] == "203.0.113.9"
+        assert call.headers["X-Souk-Frontend-Secret"] == "front-end-secret"
+
+
+def test_without_it_no_call_claims_to_speak_for_anyone(client, api):
+    api.add(
+        "GET", "/api/products/", json={"count": 0, "next": None, "previous": None, "results": []}
+    )
+    api.add(
+        "GET",
+        "/api/products/categories/",
+        json={"count": 0, "next": None, "previous": None, "results": []},
+    )
+
+    client.get("/", REMOTE_ADDR="203.0.113.9")
+
+    assert all("X-Souk-Frontend-Secret" not in call.headers for call in api.calls)
+    assert all("X-Forwarded-For" not in call.headers for call in api.calls)

@@ -7,6 +7,10 @@ keeps failing stops being called while the others go on. A call carries the shop
 credentials as headers (``Authorization``, ``X-Cart-ID``, ``Idempotency-Key``): the client
 is shared by every request of the process, never holding anyone's token.
 
+With ``GATEWAY_FRONTEND_SECRET`` set, every call also names the browser it is made for
+(``X-Forwarded-For``, with the secret in ``X-Souk-Frontend-Secret``), so that the
+gateway's rate limits count each browser, not the storefront as one client.
+
 Failures the gateway reports in the envelope (429 with ``Retry-After``, 503, 504) come back
 as :class:`ApiError`; a gateway that cannot be reached, or fails with a 5xx, raises
 souk_common's ``BadGateway``/``UpstreamTimeout``/``UpstreamUnavailable``, as any
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -28,6 +33,8 @@ from souk_common.breaker import CircuitBreaker
 from souk_common.clients import ServiceClient, ServiceResponse
 
 AREAS = ("products", "cart", "orders", "users", "shipping")
+#: The address of the browser the current request comes from (storefront.middleware).
+shopper_address: ContextVar[str] = ContextVar("shopper_address", default="")
 
 
 class ApiError(Exception):
@@ -242,8 +249,9 @@ def _money(value: Any) -> Decimal | None:
 class Gateway:
     """Souk's public API. ``headers`` name who asks (see the module docstring)."""
 
-    def __init__(self, clients: Mapping[str, ServiceClient]) -> None:
+    def __init__(self, clients: Mapping[str, ServiceClient], *, frontend_secret: str = "") -> None:
         self._clients = clients
+        self._frontend_secret = frontend_secret
 
     def _call(
         self,
@@ -255,7 +263,11 @@ class Gateway:
         expect: tuple[int, ...] = (200,),
         **options: Any,
     ) -> ServiceResponse:
-        response = self._clients[area].request(method, path, headers=headers, **options)
+        sent = dict(headers or {})
+        address = shopper_address.get()
+        if self._frontend_secret and address:
+            sent |= {"X-Forwarded-For": address, "X-Souk-Frontend-Secret": self._frontend_secret}
+        response = self._clients[area].request(method, path, headers=sent, **options)
         if response.status not in expect:
             raise ApiError.from_response(response)
         return response
@@ -405,7 +417,8 @@ def gateway() -> Gateway:
                 ),
             )
             for area in AREAS
-        }
+        },
+        frontend_secret=options["FRONTEND_SECRET"],
     )
 
 
