@@ -131,7 +131,8 @@ def venv(session: nox.Session) -> None:
 
 @nox.session
 def up(session: nox.Session) -> None:
-    """Run the four services on 8000-8003 (SQLite under var/ by default) until Ctrl-C."""
+    """Run the whole system until Ctrl-C: the services on 8000-8007 (SQLite under var/ by
+    default), their relays and consumers, and the storefront on 8080."""
     sync(session, *packages(*SERVICES, test=False))
     # Ctrl-C reaches both: nox waits while the supervisor stops every process (<= 10 s).
     session.run("python", "tools/up.py", *session.posargs, interrupt_timeout=20)

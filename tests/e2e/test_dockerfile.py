@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from containers import IMAGE_ROOT, REPO, compose, dockerfile, image_environment, image_workdir
-from stack import SERVICES
+from stack import PROJECTS as STACK_PROJECTS
 
 SOURCES = ("libs", "services")  # the repository's folders of packages
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
@@ -148,7 +148,8 @@ def test_compose_runs_every_service_from_the_one_image():
     assert {str(spec["build"]) for spec in containers.values()} == {
         str({"context": ".", "dockerfile": "Dockerfile"})
     }
-    assert {spec["environment"]["SOUK_SERVICE"] for spec in containers.values()} == set(SERVICES)
+    served = {spec["environment"]["SOUK_SERVICE"] for spec in containers.values()}
+    assert served == set(STACK_PROJECTS)
     # No build argument left for the image to vary by: the service is chosen at run time.
     assert [arguments for keyword, arguments in dockerfile() if keyword == "ARG"] == []
 
@@ -156,7 +157,7 @@ def test_compose_runs_every_service_from_the_one_image():
 def test_the_lock_has_every_package_and_each_file_the_image_installs_has_a_hash():
     members = {canonicalize_name(project["name"]) for project in PROJECTS.values()}
     assert set(LOCK["manifest"]["members"]) == members
-    assert set(PROJECTS) == {"common", *SERVICES}
+    assert set(PROJECTS) == {"common", *STACK_PROJECTS}
 
     # What the image's `uv sync --all-packages --group build` installs: the packages'
     # dependencies (with the extras they ask for), and the build group's, all the way down.

@@ -23,7 +23,8 @@ def link_in(system, address, subject, page):
         lambda: [m for m in system.smtp.mail if m.to == address and m.subject == subject],
         timeout=30,
     )[-1]
-    match = re.search(rf"http://127\.0\.0\.1:8080/{page}\?token=(\S+)", mail.text)
+    # The link opens the stack's storefront (tools/stack.py sets the URLs to it).
+    match = re.search(rf"{re.escape(system.url('storefront'))}/{page}\?token=(\S+)", mail.text)
     assert match, mail.text
     return match.group(1)
 

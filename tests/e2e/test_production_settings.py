@@ -1,4 +1,5 @@
-"""Each service as deployed: Django's deployment checklist, run against production settings."""
+"""Each service, and the storefront, as deployed: Django's deployment checklist, run against
+production settings."""
 
 import os
 import re
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from souk_common.keys import SigningKey
-from stack import SERVICES
+from stack import PROJECTS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,7 +45,7 @@ def deploy_warnings(service: str, **overrides: str) -> set[str]:
     return set(re.findall(r"\((security\.[WE]\d+)\)", result.stdout + result.stderr))
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", PROJECTS)
 def test_the_deployment_checklist_leaves_only_hsts_to_the_operator(service):
     # Secure admin cookies, a strong secret key, no DEBUG: all met by default.
     # HSTS is a promise about every client's future, so the operator opts in.

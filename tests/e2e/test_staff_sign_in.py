@@ -1,72 +1,20 @@
 """Staff sign in to every service's admin with their users account, in a browser, and
 lose it on their next request once demoted in the users service (souk_common.staff).
 
-Drives the system's Chromium (/usr/bin/chromium with /usr/bin/chromedriver: .ci/run
-installs Debian's when they are missing; nothing is downloaded) headless, and saves a
-screenshot of each step under var/screenshots/. Without them the tests are skipped,
-saying why, unless ``REQUIRE_BROWSER=1`` (CI), which makes that a failure.
+Drives the system's Chromium headless (the ``browser`` fixture, tests/e2e/conftest.py),
+with a screenshot of each step under var/screenshots/.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
-import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from harness import PASSWORD, admin_headers
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 SIGNED_OUT = "You were signed out: the users service no longer confirms your staff access."
-
-
-@pytest.fixture
-def browser() -> Iterator[Callable[[], WebDriver]]:
-    """Starts headless Chromium browsers, each with cookies of its own; quits them after."""
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).exists()]
-    if missing:
-        message = f"no {' and no '.join(missing)}: apt-get install chromium chromium-driver"
-        if os.environ.get("REQUIRE_BROWSER", "").strip().lower() in ("1", "true", "yes"):
-            pytest.fail(f"REQUIRE_BROWSER=1 but {message}")
-        pytest.skip(message)
-    started: list[WebDriver] = []
-
-    def start() -> WebDriver:
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
-            options.add_argument(argument)
-        options.add_argument("--window-size=1280,900")
-        driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-        driver.set_page_load_timeout(30)
-        started.append(driver)
-        return driver
-
-    yield start
-    for driver in started:
-        driver.quit()
-
-
-@pytest.fixture
-def screenshot(request: pytest.FixtureRequest) -> Callable[[WebDriver, str], None]:
-    """Saves what a browser shows as var/screenshots/<test>/<step>.png (never committed)."""
-    folder = SCREENSHOTS / request.node.name
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def save(driver: WebDriver, step: str) -> None:
-        path = folder / f"{step}.png"
-        driver.save_screenshot(str(path))
-        print(f"screenshot: {path}")
-
-    return save
 
 
 def admin_of(system, service: str, host: str = "127.0.0.1") -> str:

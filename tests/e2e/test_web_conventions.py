@@ -79,11 +79,11 @@ def test_each_services_own_port_has_the_browsable_api_and_a_root_that_leads_to_i
     assert data.headers["Content-Type"] == "application/json"
 
 
-def test_the_gateways_root_leads_to_the_docs(system):
+def test_the_gateways_root_leads_to_the_storefront(system):
     root = system.http.get(f"{system.gateway}/", allow_redirects=False, timeout=10)
 
     assert root.status_code == 302
-    assert root.headers["Location"] == "/api/docs/"
+    assert root.headers["Location"] == system.url("storefront")
 
 
 def test_the_storefronts_origin_may_call_the_api_from_a_browser(system):

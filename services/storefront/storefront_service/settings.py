@@ -46,9 +46,7 @@ ROOT_URLCONF = "storefront_service.urls"
 WSGI_APPLICATION = "storefront_service.wsgi.application"
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
-        "APP_DIRS": True,
+        **common.TEMPLATES[0],
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",

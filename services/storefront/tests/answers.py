@@ -60,6 +60,16 @@ def cart(cart_id: str, lines: list[tuple[int, str, str, int]]) -> dict[str, Any]
     }
 
 
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "1 Rue de la Paix",
+    "line2": "",
+    "city": "Paris",
+    "postal_code": "75002",
+    "country": "FR",
+}
+
+
 def order(order_id: str, status: str = "awaiting_payment", **more: Any) -> dict[str, Any]:
     return {
         "id": order_id,
@@ -77,14 +87,7 @@ def order(order_id: str, status: str = "awaiting_payment", **more: Any) -> dict[
         "subtotal": "19.00",
         "shipping_cost": "7.95",
         "total": "26.95",
-        "shipping_address": {
-            "name": "Ada Lovelace",
-            "line1": "1 Rue de la Paix",
-            "line2": "",
-            "city": "Paris",
-            "postal_code": "75002",
-            "country": "FR",
-        },
+        "shipping_address": ADDRESS,
         "payment": None,
         "shipment": None,
         "created_at": "2026-11-30T10:00:00Z",

@@ -4,16 +4,8 @@ import json
 import re
 import threading
 
-from tests.answers import COUNTRIES, ORDER_ID, calls, cart, error, order
+from tests.answers import ADDRESS, COUNTRIES, ORDER_ID, calls, cart, error, order
 
-ADDRESS = {
-    "name": "Ada Lovelace",
-    "line1": "1 Rue de la Paix",
-    "line2": "",
-    "city": "Paris",
-    "postal_code": "75002",
-    "country": "FR",
-}
 QUOTE = {
     "country": "FR",
     "cost": "7.95",

@@ -16,6 +16,7 @@ STATUS_LABELS = {
     "cancelled": "Cancelled",
     "confirmed": "Confirmed",
     "failed": "Failed",
+    "rejected": "Not placed: out of stock",
 }
 PAYMENT_REASONS = {
     "card_declined": "Your card was declined.",

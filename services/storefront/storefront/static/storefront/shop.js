@@ -1,3 +1,6 @@
+// Pages work without this script; with it, what only a page without script needs hides.
+document.documentElement.classList.add("js");
+
 // A form marked data-submit-once sends once: its submit button is disabled as it goes.
 // The Idempotency-Key in the form is what makes a second send harmless; this spares it.
 document.addEventListener("submit", function (event) {
