@@ -58,30 +58,46 @@ class AddToCartForm(forms.Form):
     quantity = forms.IntegerField(min_value=1, max_value=1000, initial=1)
 
 
+def _autocomplete(value: str) -> dict[str, str]:
+    """What a browser (or a password manager) may fill in the field with."""
+    return {"autocomplete": value}
+
+
 class SignInForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    password = forms.CharField(max_length=128, strip=False, widget=forms.PasswordInput)
-
-
-class SignUpForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    email = forms.EmailField(max_length=254)
+    username = forms.CharField(
+        max_length=150, widget=forms.TextInput(attrs=_autocomplete("username"))
+    )
     password = forms.CharField(
         max_length=128,
         strip=False,
-        widget=forms.PasswordInput,
+        widget=forms.PasswordInput(attrs=_autocomplete("current-password")),
+    )
+
+
+class SignUpForm(forms.Form):
+    username = forms.CharField(
+        max_length=150, widget=forms.TextInput(attrs=_autocomplete("username"))
+    )
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs=_autocomplete("email")))
+    password = forms.CharField(
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs=_autocomplete("new-password")),
         help_text="At least 8 characters, not too common, not only digits.",
     )
 
 
 class PasswordResetForm(forms.Form):
-    email = forms.EmailField(max_length=254)
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs=_autocomplete("email")))
 
 
 class NewPasswordForm(forms.Form):
     token = forms.CharField(max_length=256, widget=forms.HiddenInput)
     new_password = forms.CharField(
-        label="New password", max_length=128, strip=False, widget=forms.PasswordInput
+        label="New password",
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs=_autocomplete("new-password")),
     )
 
 
@@ -89,16 +105,34 @@ class CheckoutForm(forms.Form):
     """Where to ship, which card, and the form's own Idempotency-Key: sending this form
     twice (a double click, a reload) can place one order only."""
 
-    name = forms.CharField(label="Full name", max_length=200)
-    line1 = forms.CharField(label="Address", max_length=200)
-    line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
-    city = forms.CharField(max_length=100)
-    postal_code = forms.CharField(label="Postal code", max_length=20)
-    country = forms.ChoiceField(choices=[])
+    name = forms.CharField(
+        label="Full name", max_length=200, widget=forms.TextInput(attrs=_autocomplete("name"))
+    )
+    line1 = forms.CharField(
+        label="Address",
+        max_length=200,
+        widget=forms.TextInput(attrs=_autocomplete("address-line1")),
+    )
+    line2 = forms.CharField(
+        label="Address line 2",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs=_autocomplete("address-line2")),
+    )
+    city = forms.CharField(
+        max_length=100, widget=forms.TextInput(attrs=_autocomplete("address-level2"))
+    )
+    postal_code = forms.CharField(
+        label="Postal code",
+        max_length=20,
+        widget=forms.TextInput(attrs=_autocomplete("postal-code")),
+    )
+    country = forms.ChoiceField(choices=[], widget=forms.Select(attrs=_autocomplete("country")))
     payment_token = forms.ChoiceField(
         label="Card", choices=list(TEST_CARDS.items()), widget=forms.RadioSelect, initial="tok_visa"
     )
-    idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    # Made here (uuid4 hex): anything else sent back is a tampered form.
+    idempotency_key = forms.RegexField(regex=r"\A[0-9a-f]{32}\Z", widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, countries: list[Country], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -121,8 +155,10 @@ def add_api_errors(form: forms.Form, error: ApiError, *, nested: str | None = No
     placed = False
     for field, messages in details.items():
         if field in form.fields and isinstance(messages, list):
+            # A hidden field's error (a link's token) is the form's: it has no place to show.
+            shown_on = None if form.fields[field].widget.is_hidden else field
             for message in messages:
-                form.add_error(field, str(message))
+                form.add_error(shown_on, str(message))
             placed = True
     if not placed:
         form.add_error(None, error.message)

@@ -31,9 +31,15 @@ def storefront_option(name: str) -> Any:
 MOVING_STATUSES = frozenset({"awaiting_payment", "paid"})
 
 
-def catalogue_page(*, params: Mapping[str, str]) -> Page:
-    """A page of products: ``params`` are the API's (search, category, ordering, page)."""
-    return gateway().products(params=params, page_size=storefront_option("PAGE_SIZE"))
+def catalogue_page(*, params: Mapping[str, str]) -> Page | None:
+    """A page of products: ``params`` are the API's (search, category, ordering, page);
+    None for a page past the last."""
+    try:
+        return gateway().products(params=params, page_size=storefront_option("PAGE_SIZE"))
+    except ApiError as error:
+        if error.code == "not_found" and "page" in params:
+            return None
+        raise
 
 
 def category_list() -> list[Category]:
@@ -45,7 +51,7 @@ def product_get(*, product_id: int) -> Product | None:
     try:
         product = gateway().product(product_id)
     except ApiError as error:
-        if error.status == 404:
+        if error.code == "not_found":
             return None
         raise
     return product
@@ -53,14 +59,15 @@ def product_get(*, product_id: int) -> Product | None:
 
 def cart_get(*, shopper: Shopper) -> Cart | None:
     """The shopper's cart with current names and prices; None for a guest with no cart
-    (or one that expired, which is then forgotten)."""
+    (or one that expired, which is then forgotten). Its count is remembered in the
+    session for the header (the one thing a read writes: a cache of what it read)."""
     if not shopper.signed_in and not shopper.guest_cart_id:
         shopper.count_items(0)
         return None
     try:
         cart = shopper.call(lambda headers: gateway().cart(headers=headers))
     except ApiError as error:
-        if error.status != 404 or shopper.signed_in:
+        if error.code != "not_found" or shopper.signed_in:
             raise
         shopper.forget_cart()
         shopper.count_items(0)
@@ -69,11 +76,17 @@ def cart_get(*, shopper: Shopper) -> Cart | None:
     return cart
 
 
-def order_list(*, shopper: Shopper, page: int) -> Page:
+def order_list(*, shopper: Shopper, page: int) -> Page | None:
+    """A page of the shopper's orders, newest first; None for a page past the last."""
     size: int = storefront_option("PAGE_SIZE")
-    return shopper.call(
-        lambda headers: gateway().orders(page=page, page_size=size, headers=headers)
-    )
+    try:
+        return shopper.call(
+            lambda headers: gateway().orders(page=page, page_size=size, headers=headers)
+        )
+    except ApiError as error:
+        if error.code == "not_found" and page > 1:
+            return None
+        raise
 
 
 def order_get(*, shopper: Shopper, order_id: str) -> Order | None:
@@ -81,7 +94,7 @@ def order_get(*, shopper: Shopper, order_id: str) -> Order | None:
     try:
         return shopper.call(lambda headers: gateway().order(order_id, headers=headers))
     except ApiError as error:
-        if error.status == 404:
+        if error.code == "not_found":
             return None
         raise
 
@@ -103,6 +116,6 @@ def shipping_quote(*, cart: Cart, country: str, postal_code: str) -> Quote | Non
     try:
         return gateway().quote(items=items, country=country, postal_code=postal_code)
     except ApiError as error:
-        if error.status == 400:
+        if error.code == "validation_error":
             return None
         raise

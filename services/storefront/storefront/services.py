@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
+from souk_common.errors import BadGateway, UpstreamTimeout, UpstreamUnavailable
 from storefront.clients.gateway import ApiError, Cart, Order, gateway
 from storefront.selectors import cart_get, storefront_option
 from storefront.shopper import Shopper
@@ -23,29 +25,50 @@ MAX_QUANTITY = 1000  # the cart's own cap on a line
 # Accounts ---------------------------------------------------------------------------
 
 
-def account_sign_in(*, shopper: Shopper, username: str, password: str) -> Cart | None:
-    """Sign in; the guest cart, if any, is merged into the account's. Returns the merged
-    cart, or None when there was no guest cart to merge."""
+@dataclass(frozen=True)
+class SignedIn:
+    """A sign-in, and what became of the guest cart: merged into the account's cart
+    (``merged``), none to merge, or left where it was (``cart_left_behind``: the merge
+    failed; it is tried again when the shopper opens their cart)."""
+
+    merged: Cart | None = None
+    cart_left_behind: bool = False
+
+
+def account_sign_in(*, shopper: Shopper, username: str, password: str) -> SignedIn:
+    """Sign in; the guest cart, if any, is merged into the account's."""
     tokens = gateway().token(username=username, password=password)
-    guest_cart_id = shopper.guest_cart_id
+    had_guest_cart = bool(shopper.guest_cart_id)
     shopper.sign_in(username, tokens)
-    if not guest_cart_id:
+    if not had_guest_cart:
         cart_get(shopper=shopper)  # the account's own cart, for the header's count
-        return None
+        return SignedIn()
+    return cart_merge_guest(shopper=shopper)
+
+
+def cart_merge_guest(*, shopper: Shopper) -> SignedIn:
+    """The guest cart the session still holds, merged into the signed-in shopper's."""
+    guest_cart_id = shopper.guest_cart_id
+    if not guest_cart_id or not shopper.signed_in:
+        return SignedIn()
     try:
         cart = shopper.call(lambda headers: gateway().cart_merge(guest_cart_id, headers=headers))
     except ApiError as error:
-        if error.status != 404:  # the guest cart expired meanwhile: nothing to merge
-            raise
-        cart_get(shopper=shopper)
-        return None
-    finally:
-        shopper.forget_cart()
+        if error.code == "not_found":  # it expired meanwhile: nothing to merge
+            shopper.forget_cart()
+            cart_get(shopper=shopper)
+            return SignedIn()
+        logger.warning("the guest cart could not be merged: %s", error)
+        return SignedIn(cart_left_behind=True)
+    except (BadGateway, UpstreamTimeout, UpstreamUnavailable) as error:
+        logger.warning("the guest cart could not be merged: %s", error)
+        return SignedIn(cart_left_behind=True)
+    shopper.forget_cart()
     shopper.count_items(cart.item_count)
-    return cart
+    return SignedIn(merged=cart)
 
 
-def account_sign_up(*, shopper: Shopper, username: str, email: str, password: str) -> Cart | None:
+def account_sign_up(*, shopper: Shopper, username: str, email: str, password: str) -> SignedIn:
     """Open an account and sign in to it (merging the guest cart, as a sign-in does)."""
     gateway().sign_up(username=username, email=email, password=password)
     return account_sign_in(shopper=shopper, username=username, password=password)
@@ -122,6 +145,11 @@ def cart_refill(*, shopper: Shopper, order: Order) -> Cart | None:
 # Checkout and orders -----------------------------------------------------------------
 
 
+class CheckoutUnconfirmed(Exception):
+    """The API did not answer the checkout in time: the order may or may not be placed.
+    The same form (the same key) may be sent again: it can only give that one order."""
+
+
 def checkout_place(
     *,
     shopper: Shopper,
@@ -132,25 +160,31 @@ def checkout_place(
     """Place the order for the shopper's cart: one order per ``idempotency_key`` (one per
     checkout form), however often the form is sent.
 
-    A second send while the first is still being placed is refused by the API with 409
-    ``conflict``; it waits here for the first to finish (up to ``CHECKOUT_WAIT_SECONDS``)
-    and gets the same answer the first got.
+    The call waits longer than the gateway gives orders, and is sent again with the same
+    key when it got no answer (a timeout, the gateway unreachable) or met a send of the
+    same form still being placed (409 ``conflict``), until ``CHECKOUT_WAIT_SECONDS`` have
+    passed; then :class:`CheckoutUnconfirmed`.
     """
     body = {"shipping_address": dict(shipping_address), "payment_token": payment_token}
-    headers_extra = {"Idempotency-Key": idempotency_key}
+    extra = {"Idempotency-Key": idempotency_key}
     deadline = time.monotonic() + storefront_option("CHECKOUT_WAIT_SECONDS")
     while True:
         try:
             order = shopper.call(
-                lambda headers: gateway().checkout(body, headers={**headers, **headers_extra})
+                lambda headers: gateway().checkout(body, headers={**headers, **extra})
             )
         except ApiError as error:
-            if error.code != "conflict" or time.monotonic() > deadline:
+            if error.code != "conflict":
                 raise
-            time.sleep(0.25)
-            continue
-        shopper.count_items(0)  # the cart was emptied by the checkout
-        return order
+            unanswered: Exception = error
+        except (BadGateway, UpstreamTimeout, UpstreamUnavailable) as error:
+            unanswered = error
+        else:
+            shopper.count_items(0)  # the cart was emptied by the checkout
+            return order
+        if time.monotonic() > deadline:
+            raise CheckoutUnconfirmed from unanswered
+        time.sleep(0.25)
 
 
 def order_cancel(*, shopper: Shopper, order_id: str) -> Order:

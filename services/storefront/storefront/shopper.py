@@ -107,22 +107,30 @@ class Shopper:
         """What names the shopper to the API: their token, else their guest cart."""
         if self.signed_in:
             if token_expiry(self._account["access"]) - time.time() < RENEW_BEFORE_SECONDS:
-                self.renew()
+                self.renew(access_refused=False)
             return {"Authorization": f"Bearer {self._account['access']}"}
         if self.guest_cart_id:
             return {"X-Cart-ID": self.guest_cart_id}
         return {}
 
-    def renew(self) -> None:
-        """New tokens for the refresh token (rotated: the old one stops working); a
-        refresh token the API refuses ends the session."""
+    def renew(self, *, access_refused: bool) -> None:
+        """New tokens for the refresh token (rotated: the old one stops working).
+
+        A refresh token the API refuses ends the session, unless the access token still
+        works: two requests of one browser renewing at once (a page polling, a click)
+        send the same refresh token, and the one that loses carries on with its access
+        token while the winner's new cookie replaces its own.
+        """
         try:
             tokens = gateway().refresh(self._account["refresh"])
         except ApiError as error:
-            if error.status in (400, 401):
-                self.sign_out()
-                raise SessionEnded from error
-            raise
+            if error.code not in ("not_authenticated", "validation_error"):
+                raise
+            still_valid = token_expiry(self._account["access"]) > time.time() + 5
+            if still_valid and not access_refused:
+                return
+            self.sign_out()
+            raise SessionEnded from error
         self.session[ACCOUNT] = {
             **self._account,
             "access": tokens.access,
@@ -137,5 +145,5 @@ class Shopper:
         except ApiError as error:
             if error.status != 401 or not self.signed_in:
                 raise
-        self.renew()
+        self.renew(access_refused=True)
         return call(self.headers())

@@ -10,10 +10,13 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from storefront import selectors, services
@@ -44,12 +47,22 @@ def _shopper(request: HttpRequest) -> Shopper:
     return Shopper(request.session)
 
 
+def on_this_site(request: HttpRequest, target: str | None) -> bool:
+    return bool(target) and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    )
+
+
 def _next_url(request: HttpRequest, default: str) -> str:
     """Where to go after signing in: ``next`` when it is a page of this site."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return default
+    return target if on_this_site(request, target) else default
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    """The page the shopper came from, when it is one of this site's."""
+    referer = request.headers.get("Referer")
+    return referer if referer and on_this_site(request, referer) else default
 
 
 def _sign_in_first(request: HttpRequest) -> HttpResponseRedirect:
@@ -61,11 +74,14 @@ def _sign_in_first(request: HttpRequest) -> HttpResponseRedirect:
 
 
 @require_GET
+@vary_on_headers("HX-Request", "HX-Target")
 def catalogue(request: HtmxHttpRequest) -> HttpResponse:
     form = CatalogueForm(request.GET)
     params = form.api_params()
-    page = selectors.catalogue_page(params=params)
     query = {name: value for name, value in request.GET.items() if name != "page" and value}
+    page = selectors.catalogue_page(params=params)
+    if page is None:  # past the last page: the first one
+        return redirect(f"{reverse('catalogue')}?{urlencode(query)}")
     context = {
         "form": form,
         "page": page,
@@ -92,23 +108,32 @@ def product(request: HttpRequest, product_id: int) -> HttpResponse:
 # Cart ----------------------------------------------------------------------------------
 
 
-def _cart_page(request: HtmxHttpRequest, cart: Cart | None, status: int = 200) -> HttpResponse:
+def _cart_page(request: HtmxHttpRequest, cart: Cart | None, error: str = "") -> HttpResponse:
     template = "storefront/_cart.html" if request.htmx else "storefront/cart.html"
-    return render(request, template, {"cart": cart}, status=status)
+    return render(request, template, {"cart": cart, "error": error})
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def cart(request: HtmxHttpRequest) -> HttpResponse:
-    return _cart_page(request, selectors.cart_get(shopper=_shopper(request)))
+    shopper = _shopper(request)
+    left_behind = shopper.signed_in and shopper.guest_cart_id  # a merge failed at sign-in
+    if left_behind and not services.cart_merge_guest(shopper=shopper).cart_left_behind:
+        messages.info(request, "Your guest cart is with your account now.")
+    return _cart_page(request, selectors.cart_get(shopper=shopper))
 
 
-def _say_cart_refusal(request: HttpRequest, error: ApiError) -> None:
-    if error.status == 400:
-        messages.error(request, "That product is no longer on sale.")
-    elif error.status == 404:
-        messages.error(request, "Your cart has expired; please add the products again.")
+def _say_cart_refusal(request: HttpRequest, error: ApiError) -> str:
+    """The cart's refusal in words (also kept as a message for the next page)."""
+    if error.code == "validation_error":
+        retired = "unavailable_products" in error.details
+        said = "That product is no longer on sale." if retired else error.message
+    elif error.code == "not_found":
+        said = "Your cart has expired; please add the products again."
     else:
         raise error
+    messages.error(request, said)
+    return said
 
 
 @require_POST
@@ -116,7 +141,7 @@ def cart_add(request: HtmxHttpRequest) -> HttpResponse:
     form = AddToCartForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a quantity between 1 and 1,000.")
-        return redirect(request.headers.get("Referer") or reverse("catalogue"))
+        return redirect(_back(request, reverse("catalogue")))
     product_id, quantity = form.cleaned_data["product_id"], form.cleaned_data["quantity"]
     try:
         added = services.cart_add(
@@ -124,7 +149,8 @@ def cart_add(request: HtmxHttpRequest) -> HttpResponse:
         )
     except ApiError as error:
         _say_cart_refusal(request, error)
-        return redirect("cart")
+        # htmx would put the cart page in the button's corner: the whole page goes there.
+        return HttpResponseClientRedirect(reverse("cart")) if request.htmx else redirect("cart")
     name = added.name_of(product_id)
     if request.htmx:
         # The button's own answer, and the header's count, without leaving the page.
@@ -136,33 +162,48 @@ def cart_add(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_POST
+@vary_on_headers("HX-Request")
 def cart_line(request: HtmxHttpRequest, product_id: int) -> HttpResponse:
     """Set a line's quantity (0, or the remove button, takes it out)."""
     shopper = _shopper(request)
     form = QuantityForm(request.POST)
     removing = "remove" in request.POST
     if not removing and not form.is_valid():
-        messages.error(request, "Choose a quantity between 0 and 1,000.")
-        return _cart_page(request, selectors.cart_get(shopper=shopper), status=400)
+        said = "Choose a quantity between 0 and 1,000."
+        if request.htmx:  # said in the cart htmx swaps in (it swaps no 4xx answer)
+            return _cart_page(request, selectors.cart_get(shopper=shopper), error=said)
+        messages.error(request, said)
+        return redirect("cart")
     quantity = 0 if removing else form.cleaned_data["quantity"]
     changed: Cart | None
+    said = ""
     try:
         changed = services.cart_set(shopper=shopper, product_id=product_id, quantity=quantity)
     except ApiError as error:
-        _say_cart_refusal(request, error)
+        said = _say_cart_refusal(request, error)
         changed = selectors.cart_get(shopper=shopper)
     if request.htmx:
-        return _cart_page(request, changed)
+        if said:
+            list(messages.get_messages(request))  # said in the cart itself, not again later
+        return _cart_page(request, changed, error=said)
     return redirect("cart")
 
 
 # Accounts ----------------------------------------------------------------------------
 
 
-def _welcome(request: HttpRequest, merged: Cart | None, greeting: str) -> None:
+def _welcome(request: HttpRequest, signed_in: services.SignedIn, greeting: str) -> None:
+    rotate_token(request)  # a new CSRF secret with the new session, as Django's login() does
     messages.success(request, greeting)
-    if merged is not None and merged.item_count:
-        messages.info(request, f"Your cart is with your account now: {merged.item_count} items.")
+    if signed_in.merged is not None and signed_in.merged.item_count:
+        count = signed_in.merged.item_count
+        messages.info(request, f"Your cart is with your account now: {count} items.")
+    if signed_in.cart_left_behind:
+        messages.error(
+            request,
+            "Your guest cart could not be added to your account just now; "
+            "open your cart to try again.",
+        )
 
 
 @require_http_methods(["GET", "POST"])
@@ -170,13 +211,13 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            merged = services.account_sign_in(shopper=_shopper(request), **form.cleaned_data)
+            signed_in = services.account_sign_in(shopper=_shopper(request), **form.cleaned_data)
         except ApiError as error:
-            if error.status not in (400, 401):
+            if error.code not in ("not_authenticated", "validation_error"):
                 raise
             form.add_error(None, "That username and password do not match an active account.")
         else:
-            _welcome(request, merged, f"Welcome back, {form.cleaned_data['username']}.")
+            _welcome(request, signed_in, f"Welcome back, {form.cleaned_data['username']}.")
             return redirect(_next_url(request, reverse("catalogue")))
     next_url = _next_url(request, "")
     return render(request, "storefront/sign_in.html", {"form": form, "next": next_url})
@@ -187,13 +228,13 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            merged = services.account_sign_up(shopper=_shopper(request), **form.cleaned_data)
+            signed_in = services.account_sign_up(shopper=_shopper(request), **form.cleaned_data)
         except ApiError as error:
-            if error.status != 400:
+            if error.code != "validation_error":
                 raise
             add_api_errors(form, error)
         else:
-            _welcome(request, merged, f"Welcome to Souk, {form.cleaned_data['username']}.")
+            _welcome(request, signed_in, f"Welcome to Souk, {form.cleaned_data['username']}.")
             return redirect(_next_url(request, reverse("catalogue")))
     next_url = _next_url(request, "")
     return render(request, "storefront/sign_up.html", {"form": form, "next": next_url})
@@ -226,7 +267,7 @@ def password_reset_confirm(request: HttpRequest) -> HttpResponse:
         try:
             services.password_reset_confirm(**form.cleaned_data)
         except ApiError as error:
-            if error.status != 400:
+            if error.code != "validation_error":
                 raise
             add_api_errors(form, error)
         else:
@@ -244,7 +285,7 @@ def verify_email(request: HttpRequest) -> HttpResponse:
         try:
             services.email_verify(token=token)
         except ApiError as error:
-            if error.status != 400:
+            if error.code != "validation_error":
                 raise
             messages.error(request, "This link is not valid any more. Ask for a new one.")
         else:
@@ -281,6 +322,14 @@ def _checkout_context(
     return {"form": form, "cart": cart, "quote": quote, **more}
 
 
+def _with_a_new_key(request: HttpRequest, countries: list[Any]) -> CheckoutForm:
+    data = request.POST.copy()
+    data["idempotency_key"] = uuid.uuid4().hex
+    form = CheckoutForm(data, countries=countries)
+    form.is_valid()
+    return form
+
+
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest) -> HttpResponse:
     shopper = _shopper(request)
@@ -298,23 +347,29 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 payment_token=form.cleaned_data["payment_token"],
                 idempotency_key=form.cleaned_data["idempotency_key"],
             )
+        except services.CheckoutUnconfirmed:
+            # The same form again (the same key) can only give the order this one placed.
+            form.add_error(
+                None,
+                "We could not confirm your order in time. Place it again: "
+                "this form cannot place a second order.",
+            )
         except ApiError as error:
-            if error.code == "out_of_stock":
-                form.add_error(None, _out_of_stock_message(error, cart))
-            elif error.code == "idempotency_key_reused":
-                # The cart or the form changed since this form was first sent: a new key,
-                # and the shopper looks again before placing the order.
-                data = request.POST.copy()
-                data["idempotency_key"] = uuid.uuid4().hex
-                form = CheckoutForm(data, countries=countries)
-                form.is_valid()
-                form.add_error(None, "Your cart changed meanwhile. Check it, then place the order.")
-            elif error.code in ("validation_error", "conflict"):
+            if error.code in ("out_of_stock", "idempotency_key_reused"):
+                # The key keeps this answer; the next try, once the cart is changed, is a
+                # new checkout: a new key, and the shopper looks again before placing it.
+                said = (
+                    _out_of_stock_message(error, cart)
+                    if error.code == "out_of_stock"
+                    else "Your cart changed meanwhile. Check it, then place the order."
+                )
+                form = _with_a_new_key(request, countries)
+                form.add_error(None, said)
+            elif error.code == "validation_error":
                 add_api_errors(form, error, nested="shipping_address")
             else:
                 raise
         else:
-            messages.success(request, "Thank you! Your order is placed.")
             return redirect("order", order_id=order.id)
     status = 400 if form.errors else 200
     context = _checkout_context(request, form, cart)
@@ -349,6 +404,8 @@ def orders(request: HttpRequest) -> HttpResponse:
     except ValueError:
         number = 1
     page = selectors.order_list(shopper=shopper, page=number)
+    if page is None:  # past the last page: the first one
+        return redirect("orders")
     return render(request, "storefront/orders.html", {"page": page})
 
 
@@ -365,7 +422,7 @@ def _order_context(order: Any) -> dict[str, Any]:
         "order": order,
         "moving": moving,
         "poll_seconds": selectors.storefront_option("ORDER_POLL_SECONDS"),
-        "reason": payment_reason((order.payment or {}).get("reason")),
+        "reason": payment_reason(order.payment.reason if order.payment else None),
     }
 
 
@@ -398,7 +455,7 @@ def order_cancel(request: HttpRequest, order_id: str) -> HttpResponse:
         except ApiError as error:
             if error.code != "conflict":
                 raise
-            messages.error(request, f"This order can no longer be cancelled: {error.message}")
+            messages.error(request, error.message)
         else:
             messages.success(request, "Your order is cancelled.")
         return redirect("order", order_id=found.id)

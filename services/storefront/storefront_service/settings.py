@@ -117,6 +117,9 @@ STOREFRONT: dict[str, Any] = {
     "PAGE_SIZE": env.get_int("STOREFRONT_PAGE_SIZE", 12),
     # The order page asks again every this many seconds while its status may still move.
     "ORDER_POLL_SECONDS": env.get_int("STOREFRONT_ORDER_POLL_SECONDS", 2),
-    # How long a checkout waits for the first of two submits of one form to finish.
-    "CHECKOUT_WAIT_SECONDS": env.get_float("STOREFRONT_CHECKOUT_WAIT_SECONDS", 15.0),
+    # A checkout waits longer than the gateway gives orders (GATEWAY_ORDERS_TIMEOUT, 15 s),
+    # so the gateway's answer, even a 504, arrives; and is sent again with its key, for
+    # this long, while it gets no answer or meets a send of the same form still running.
+    "CHECKOUT_READ_TIMEOUT": env.get_float("STOREFRONT_CHECKOUT_READ_TIMEOUT", 20.0),
+    "CHECKOUT_WAIT_SECONDS": env.get_float("STOREFRONT_CHECKOUT_WAIT_SECONDS", 20.0),
 }

@@ -154,3 +154,113 @@ def test_a_refresh_token_the_api_refuses_ends_the_session(client, api, token_fac
     page_shown = client.get(response["Location"]).content.decode()
     assert "Your session has ended. Please sign in again." in page_shown
     assert not calls(api, "GET", "/api/orders/")
+
+
+def test_a_renewal_lost_to_another_request_carries_on_with_the_access_token(
+    client, api, token_factory
+):
+    """Two requests of one browser renewing at once send one refresh token; the API
+    takes the first. The second carries on with its access token, still valid."""
+    expiring = token_factory.access(user_id=7, username="ada", lifetime=30)
+    remember(client, account={"username": "ada", "access": expiring, "refresh": "r1"})
+    api.add(
+        "POST", "/api/auth/token/refresh/", status=401, body=error("not_authenticated", "Used.")
+    )
+    api.add("GET", "/api/orders/", json=page([]))
+
+    response = client.get("/orders/")
+
+    assert response.status_code == 200
+    assert calls(api, "GET", "/api/orders/")[0].headers["Authorization"] == f"Bearer {expiring}"
+    assert client.session["account"]["refresh"] == "r1"
+
+
+def test_a_cart_that_cannot_be_merged_leaves_the_shopper_signed_in_and_saying_so(
+    client, api, tokens
+):
+    a_guest_with_a_cart(client, api)
+    api.add("POST", "/api/auth/token/", json=tokens)
+    api.add(
+        "POST",
+        "/api/cart/merge/",
+        status=400,
+        body=error("validation_error", "A cart holds at most 50 lines."),
+    )
+    api.add("POST", "/api/cart/merge/", json=cart("user:7", [(1, "Sencha green tea", "9.50", 2)]))
+    api.add("GET", "/api/cart/", json=cart("user:7", [(1, "Sencha green tea", "9.50", 2)]))
+
+    signed_in = client.post("/signin/", {"username": "ada", "password": PASSWORD}, follow=True)
+
+    body = signed_in.content.decode()
+    assert "Welcome back, ada." in body
+    assert "Your guest cart could not be added to your account just now" in body
+    assert client.session["cart_id"] == "guest-cart-1"
+
+    # Opening the cart tries again.
+    again = client.get("/cart/").content.decode()
+
+    assert "Your guest cart is with your account now." in again
+    assert "cart_id" not in client.session
+    assert len(calls(api, "POST", "/api/cart/merge/")) == 2
+
+
+def test_signing_in_gives_a_new_csrf_secret(client, api, tokens):
+    api.add("POST", "/api/auth/token/", json=tokens)
+    api.add("GET", "/api/cart/", json=cart("user:7", []))
+    client.get("/signin/")
+    before = client.cookies["souk_csrftoken"].value
+
+    client.post("/signin/", {"username": "ada", "password": PASSWORD})
+
+    assert client.cookies["souk_csrftoken"].value != before
+
+
+def test_a_session_ended_during_an_htmx_poll_returns_to_the_page_not_the_fragment(
+    client, api, token_factory
+):
+    expired = token_factory.access(user_id=7, username="ada", lifetime=-10)
+    remember(client, account={"username": "ada", "access": expired, "refresh": "revoked"})
+    api.add("POST", "/api/auth/token/refresh/", status=401, body=error("not_authenticated", "No."))
+    order_page = "/orders/3d1b7664-02b3-4161-8e21-3f32fd57a6f2/"
+
+    response = client.get(
+        f"{order_page}status/",
+        headers={"HX-Request": "true", "HX-Current-URL": f"http://testserver{order_page}"},
+    )
+
+    assert (
+        response["HX-Redirect"]
+        == "/signin/?next=%2Forders%2F3d1b7664-02b3-4161-8e21-3f32fd57a6f2%2F"
+    )
+
+
+def test_a_session_ended_by_a_form_returns_to_the_page_the_form_was_on(client, api, token_factory):
+    expired = token_factory.access(user_id=7, username="ada", lifetime=-10)
+    remember(client, account={"username": "ada", "access": expired, "refresh": "revoked"})
+    api.add("POST", "/api/auth/token/refresh/", status=401, body=error("not_authenticated", "No."))
+
+    response = client.post(
+        "/cart/add/",
+        {"product_id": 1, "quantity": 1},
+        headers={"Referer": "http://testserver/products/1/"},
+    )
+
+    assert response["Location"] == "/signin/?next=http%3A%2F%2Ftestserver%2Fproducts%2F1%2F"
+
+
+def test_a_reset_link_no_longer_valid_says_so_and_offers_a_new_one(client, api):
+    details = {"token": ["This link is invalid or has expired."]}
+    api.add(
+        "POST",
+        "/api/auth/password-reset/confirm/",
+        status=400,
+        body=error("validation_error", "Invalid.", details),
+    )
+
+    response = client.post(
+        "/password-reset/confirm/", {"token": "used-token", "new_password": "a-new-passphrase-42"}
+    )
+
+    body = response.content.decode()
+    assert "This link is invalid or has expired." in body
+    assert 'href="/password-reset/">Ask for a new link' in body

@@ -91,3 +91,48 @@ def test_a_product_no_longer_on_sale_is_refused_in_words(client, api):
     response = client.post("/cart/add/", {"product_id": 5, "quantity": 1}, follow=True)
 
     assert "That product is no longer on sale." in response.content.decode()
+
+
+def test_with_htmx_a_refused_add_shows_the_whole_cart_page(client, api):
+    api.add("POST", "/api/cart/", status=201, json=cart(GUEST_CART, []))
+    api.add(
+        "PUT",
+        "/api/cart/items/5/",
+        status=400,
+        body=error(
+            "validation_error",
+            "Product 5 does not exist or is retired.",
+            {"unavailable_products": [5]},
+        ),
+    )
+
+    response = client.post(
+        "/cart/add/", {"product_id": 5, "quantity": 1}, headers={"HX-Request": "true"}
+    )
+
+    assert response["HX-Redirect"] == "/cart/"
+    assert "That product is no longer on sale." in client.get("/cart/").content.decode()
+
+
+def test_with_htmx_a_wrong_quantity_is_said_in_the_cart(signed_in, api):
+    api.replace("GET", "/api/cart/", json=cart("user:7", [(1, "Sencha green tea", "9.50", 2)]))
+
+    response = signed_in.post("/cart/items/1/", {"quantity": 5000}, headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert "Choose a quantity between 0 and 1,000." in response.content.decode()
+    assert not calls(api, "PUT", "/api/cart/items/1/")
+
+
+def test_a_full_cart_says_why_in_the_apis_words(signed_in, api):
+    api.replace("GET", "/api/cart/", json=cart("user:7", []))
+    api.add(
+        "PUT",
+        "/api/cart/items/9/",
+        status=400,
+        body=error("validation_error", "A cart holds at most 50 lines."),
+    )
+
+    response = signed_in.post("/cart/add/", {"product_id": 9, "quantity": 1}, follow=True)
+
+    assert "A cart holds at most 50 lines." in response.content.decode()

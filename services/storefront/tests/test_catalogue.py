@@ -89,3 +89,21 @@ def test_a_product_that_is_not_on_sale_is_a_404_page(client, api):
 
     assert response.status_code == 404
     assert "We cannot find that page" in response.content.decode()
+
+
+def test_a_page_past_the_last_leads_to_the_first(client, api):
+    api.add("GET", "/api/products/", status=404, body=error("not_found", "Invalid page."))
+
+    response = client.get("/?q=tea&page=999")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/?q=tea"
+
+
+def test_the_catalogue_varies_on_htmx_so_no_cache_mixes_page_and_fragment(client, api):
+    api.add("GET", "/api/products/", json=page([]))
+    api.add("GET", "/api/products/categories/", json=CATEGORIES)
+
+    response = client.get("/")
+
+    assert "HX-Request" in response["Vary"]

@@ -4,6 +4,8 @@ import json
 import re
 import threading
 
+from souk_common.testing import Hung
+from storefront.clients import gateway as gateway_client
 from tests.answers import ADDRESS, COUNTRIES, ORDER_ID, calls, cart, error, order
 
 QUOTE = {
@@ -62,7 +64,7 @@ def test_placing_the_order_sends_the_forms_key_and_shows_the_order(signed_in, ap
     assert sent.json() == {"shipping_address": ADDRESS, "payment_token": "tok_visa"}
 
 
-def test_the_same_form_sent_twice_at_once_asks_with_one_key_and_shows_one_order(signed_in, api):
+def test_a_send_meeting_the_same_form_still_running_waits_for_its_order(signed_in, api):
     """The second send meets the first still running (409 conflict): it waits for the
     first's answer, which the API then gives it too."""
     a_cart_to_check_out(api)
@@ -110,7 +112,10 @@ def test_out_of_stock_names_the_product(signed_in, api):
     )
 
     assert response.status_code == 400
-    assert "Assam tea is out of stock" in response.content.decode()
+    page = response.content.decode()
+    assert "Assam tea is out of stock" in page
+    # The key keeps that answer: once the cart is changed, the form is a new checkout.
+    assert the_form_key(page) != key
 
 
 def test_a_key_reused_for_another_cart_gets_a_new_key_and_a_second_look(signed_in, api):
@@ -170,4 +175,65 @@ def test_without_javascript_the_quote_button_shows_the_cost_and_places_nothing(s
     response = signed_in.post("/checkout/", {**ADDRESS, "quote": "1", "idempotency_key": "a" * 32})
 
     assert "€38.95" in response.content.decode()
+    assert not calls(api, "POST", "/api/checkout/")
+
+
+def test_a_checkout_with_no_answer_in_time_is_sent_again_with_its_key(signed_in, api, settings):
+    settings.STOREFRONT = {**settings.STOREFRONT, "CHECKOUT_READ_TIMEOUT": 0.3}
+    gateway_client.reset()
+    a_cart_to_check_out(api)
+    answers = iter([Hung(1.0)])
+
+    def answer(request):
+        hung = next(answers, None)
+        if hung is not None:
+            raise hung
+        return 202, {}, json.dumps(order(ORDER_ID))
+
+    api.add_callback("POST", "/api/checkout/", answer)
+    key = the_form_key(signed_in.get("/checkout/").content.decode())
+
+    response = signed_in.post(
+        "/checkout/", {**ADDRESS, "payment_token": "tok_visa", "idempotency_key": key}
+    )
+
+    assert response["Location"] == f"/orders/{ORDER_ID}/"
+    sent = calls(api, "POST", "/api/checkout/")
+    assert len(sent) == 2
+    assert {call.headers["Idempotency-Key"] for call in sent} == {key}
+
+
+def test_a_checkout_never_answered_keeps_its_key_to_be_sent_again(signed_in, api, settings):
+    settings.STOREFRONT = {
+        **settings.STOREFRONT,
+        "CHECKOUT_READ_TIMEOUT": 0.2,
+        "CHECKOUT_WAIT_SECONDS": 0.5,
+    }
+    gateway_client.reset()
+    a_cart_to_check_out(api)
+
+    def hang(request):
+        raise Hung(0.5)
+
+    api.add_callback("POST", "/api/checkout/", hang)
+    key = the_form_key(signed_in.get("/checkout/").content.decode())
+
+    response = signed_in.post(
+        "/checkout/", {**ADDRESS, "payment_token": "tok_visa", "idempotency_key": key}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "We could not confirm your order in time" in page
+    assert the_form_key(page) == key
+
+
+def test_a_tampered_key_is_refused_before_the_api_is_asked(signed_in, api):
+    a_cart_to_check_out(api)
+
+    response = signed_in.post(
+        "/checkout/", {**ADDRESS, "payment_token": "tok_visa", "idempotency_key": "k\r\nX-Evil: 1"}
+    )
+
+    assert response.status_code == 400
     assert not calls(api, "POST", "/api/checkout/")

@@ -87,6 +87,7 @@ def test_with_the_frontend_secret_each_call_names_the_browser(client, api, setti
 
     client.get("/", REMOTE_ADDR="203.0.113.9")
 
+    assert api.calls
     for call in api.calls:
         assert call.headers["X-Forwarded-For"] == "203.0.113.9"
         assert call.headers["X-Souk-Frontend-Secret"] == "front-end-secret"
@@ -104,5 +105,13 @@ def test_without_it_no_call_claims_to_speak_for_anyone(client, api):
 
     client.get("/", REMOTE_ADDR="203.0.113.9")
 
+    assert api.calls
     assert all("X-Souk-Frontend-Secret" not in call.headers for call in api.calls)
     assert all("X-Forwarded-For" not in call.headers for call in api.calls)
+
+
+def test_with_htmx_a_gateway_that_is_down_reloads_the_page_saying_so(client, gateway_down):
+    response = client.get("/?q=tea", headers={"HX-Request": "true", "HX-Target": "results"})
+
+    assert response["HX-Refresh"] == "true"
+    assert "The shop could not answer just now" in client.get("/signin/").content.decode()

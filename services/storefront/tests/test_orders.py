@@ -82,4 +82,21 @@ def test_a_shipped_order_cannot_be_cancelled_and_says_so(signed_in, api):
 
     done = signed_in.post(f"/orders/{ORDER_ID}/cancel/", follow=True)
 
-    assert "This order can no longer be cancelled: This order has shipped." in done.content.decode()
+    assert "This order has shipped." in done.content.decode()
+
+
+def test_a_history_page_past_the_last_leads_to_the_first(signed_in, api):
+    api.add("GET", "/api/orders/", status=404, body=error("not_found", "Invalid page."))
+
+    response = signed_in.get("/orders/?page=99")
+
+    assert response["Location"] == "/orders/"
+
+
+def test_a_shipped_orders_cancel_page_offers_no_button(signed_in, api):
+    api.add("GET", f"/api/orders/{ORDER_ID}/", json=order(ORDER_ID, "shipped"))
+
+    body = signed_in.get(f"/orders/{ORDER_ID}/cancel/").content.decode()
+
+    assert "This order cannot be cancelled" in body
+    assert "confirm-cancel" not in body

@@ -196,6 +196,19 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
+class Payment:
+    status: str
+    transaction_id: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Shipment:
+    carrier: str
+    tracking_number: str
+
+
+@dataclass(frozen=True)
 class Order:
     id: str
     status: str
@@ -205,8 +218,8 @@ class Order:
     subtotal: Decimal | None = None
     shipping_cost: Decimal | None = None
     shipping_address: Mapping[str, str] = field(default_factory=dict)
-    payment: Mapping[str, Any] | None = None
-    shipment: Mapping[str, Any] | None = None
+    payment: Payment | None = None
+    shipment: Shipment | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Order:
@@ -228,8 +241,8 @@ class Order:
             subtotal=_money(data.get("subtotal")),
             shipping_cost=_money(data.get("shipping_cost")),
             shipping_address=data.get("shipping_address") or {},
-            payment=data.get("payment"),
-            shipment=data.get("shipment"),
+            payment=_payment(data.get("payment")),
+            shipment=_shipment(data.get("shipment")),
         )
 
 
@@ -237,6 +250,22 @@ class Order:
 class Tokens:
     access: str
     refresh: str
+
+
+def _payment(data: Mapping[str, Any] | None) -> Payment | None:
+    if not data:
+        return None
+    return Payment(
+        status=str(data.get("status", "")),
+        transaction_id=data.get("transaction_id"),
+        reason=data.get("reason"),
+    )
+
+
+def _shipment(data: Mapping[str, Any] | None) -> Shipment | None:
+    if not data:
+        return None
+    return Shipment(carrier=str(data["carrier"]), tracking_number=str(data["tracking_number"]))
 
 
 def _money(value: Any) -> Decimal | None:
@@ -249,9 +278,16 @@ def _money(value: Any) -> Decimal | None:
 class Gateway:
     """Souk's public API. ``headers`` name who asks (see the module docstring)."""
 
-    def __init__(self, clients: Mapping[str, ServiceClient], *, frontend_secret: str = "") -> None:
+    def __init__(
+        self,
+        clients: Mapping[str, ServiceClient],
+        *,
+        frontend_secret: str = "",
+        checkout_timeout: float | None = None,
+    ) -> None:
         self._clients = clients
         self._frontend_secret = frontend_secret
+        self._checkout_timeout = checkout_timeout
 
     def _call(
         self,
@@ -373,7 +409,7 @@ class Gateway:
         # Keyed by Idempotency-Key: sending it again can only give the same order.
         response = self._call(
             "orders", "POST", "/api/checkout/", json=body, headers=headers,
-            expect=(202,), idempotent=True,
+            expect=(202,), idempotent=True, read_timeout=self._checkout_timeout,
         )  # fmt: skip
         return Order.from_json(response.json())
 
@@ -419,6 +455,7 @@ def gateway() -> Gateway:
             for area in AREAS
         },
         frontend_secret=options["FRONTEND_SECRET"],
+        checkout_timeout=options["CHECKOUT_READ_TIMEOUT"],
     )
 
 
