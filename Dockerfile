@@ -21,6 +21,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/app/.venv/bin:$PATH \
     SOUK_ENV=production \
     STATIC_ROOT=/app/staticfiles \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics \
     LOG_FORMAT=json
 
 RUN useradd --system --no-create-home --uid 10001 souk
@@ -48,7 +49,10 @@ RUN for service in */; do \
         (cd "${service}" && SOUK_ENV=development SOUK_VAR_DIR=/tmp/build \
             python manage.py collectstatic --no-input -v0) || exit 1; \
     done \
-    && rm -rf /tmp/build
+    && rm -rf /tmp/build \
+    && install -d -o souk /tmp/metrics
+# /tmp/metrics: the processes' metrics files (PROMETHEUS_MULTIPROC_DIR), the souk user's,
+# so that a volume mounted there (the gateway's two listeners share one) is too.
 COPY docker/entrypoint.sh /usr/local/bin/souk-entrypoint
 USER souk
 EXPOSE 8000

@@ -9,6 +9,10 @@ set -eu
 # container runs, from its folder under the working directory (the image's /app/services).
 cd "${SOUK_SERVICE:?set SOUK_SERVICE to the service this container runs, e.g. users}"
 
+# Every process writes its metrics files here (souk_common.metrics); /metrics adds them up.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/metrics}"
+mkdir -p "${PROMETHEUS_MULTIPROC_DIR}"
+
 prepare() {
   # The storefront keeps nothing of its own: no database to migrate.
   if [ "${SOUK_SERVICE}" = "storefront" ]; then
@@ -33,6 +37,9 @@ case "${1:-serve}" in
     prepare
     ;;
   serve)
+    # The metrics of this container's processes start at zero (a restarted container
+    # keeps its emptyDir); the gateway's admin container only reads them.
+    find "${PROMETHEUS_MULTIPROC_DIR}" -maxdepth 1 -name '*.db' -delete
     prepare
     if [ "${SOUK_SERVICE}" = "gateway" ]; then
       exec python -m gateway_service.serve --host 0.0.0.0 --port 8000 \

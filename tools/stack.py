@@ -27,6 +27,7 @@ import io
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -272,6 +273,11 @@ class Stack:
     # Environment -----------------------------------------------------------------
 
     @property
+    def metrics_dir(self) -> Path:
+        """``var/metrics/<service>/``: the metrics files of a service's processes."""
+        return self.var_dir / "metrics"
+
+    @property
     def signing_key_path(self) -> Path:
         return self.var_dir / "keys" / "jwt-signing.pem"
 
@@ -311,6 +317,11 @@ class Stack:
         env.update({port_variable(name): str(port) for name, port in self.ports.items()})
         for name, url in self.database_urls.items():
             env[f"{name.upper()}_DATABASE_URL"] = url
+        # Every process of a service writes its metrics here; its /metrics adds them up
+        # (the gateway's admin listener reads what the public one's workers write).
+        metrics = self.metrics_dir / service
+        metrics.mkdir(parents=True, exist_ok=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
         if service == "users":
             env["JWT_PRIVATE_KEY_FILE"] = str(self.signing_key_path)
         for client_id in SERVICE_CLIENTS:
@@ -418,6 +429,8 @@ class Stack:
         on a line of its own as it runs, with its number and time (the first start takes
         minutes, and should not spend them in silence)."""
         self.var_dir.mkdir(parents=True, exist_ok=True)
+        # Counts start at zero with the processes: a previous run's files would add up.
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
         postgres = any(
             url.startswith(("postgres://", "postgresql://")) for url in self.database_urls.values()
         )

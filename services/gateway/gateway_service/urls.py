@@ -13,6 +13,7 @@ from souk_common.urls import (
     HANDLER404,
     HANDLER500,
     health_urlpatterns,
+    metrics_urlpatterns,
     root_redirect,
 )
 
@@ -24,6 +25,8 @@ handler500 = HANDLER500
 urlpatterns = [
     root_redirect("admin:index"),
     *health_urlpatterns(),
+    # The public listener's workers' metrics too: they write to the same folder.
+    *metrics_urlpatterns(),
     path("admin/", admin.site.urls),
     path("", include("proxy.urls")),
 ]

@@ -34,6 +34,7 @@ from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.http.request import split_domain_port, validate_host
 
+from proxy import metrics
 from proxy.cors import CorsPolicy
 from proxy.headers import UnsafeHeader, request_headers, response_headers
 from proxy.limits import Bulkhead, ClientSlots, RateLimiter
@@ -58,6 +59,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[..., Awaitable[None]]  # Django's handler types its arguments its own way
 
+#: The public listener's own pages: each is its own route in the metrics.
+OWN_PAGES = frozenset({"/", "/health", "/api/schema/"})
 # Answers up to this size are read whole, so a broken one becomes a clean 502.
 SMALL_BODY = 256 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -206,12 +209,17 @@ class Gateway:
                 )
             if answer.status:
                 self.log(scope, answer.status, started)
+                seconds = perf_counter() - started
+                metrics.REQUESTS.labels(answer.route, scope["method"], str(answer.status)).inc()
+                metrics.LATENCY.labels(answer.route).observe(seconds)
         finally:
             request_id_var.reset(token)
 
     async def respond(self, scope: Scope, receive: Receive, answer: _Answer) -> None:
         host = self.checked_host(scope)
         path: str = scope["path"]
+        if path in OWN_PAGES:
+            answer.route = path
         if path == "/":
             await self.root_page(scope, answer)
         elif path == "/health":
@@ -219,6 +227,7 @@ class Gateway:
         elif path == "/api/schema/":
             await self.schema_page(scope, answer)
         elif path.startswith(self.django_paths) or path.startswith(self.static_prefix):
+            answer.route = "<django>"
             await self.django_app(scope, receive, answer.send)
         elif path.startswith("/api/"):
             await self.forward(scope, receive, answer, host)
@@ -274,6 +283,7 @@ class Gateway:
         route = self.routes.table.match(target.path) if target else None
         if target is None or route is None:
             raise not_found()
+        answer.route = route.prefix
         method: str = scope["method"]
         if method == "OPTIONS" and self.cors.enabled:
             origin = _header(scope, b"origin")
@@ -453,15 +463,20 @@ class Gateway:
         answer: _Answer,
     ) -> None:
         bulkhead = self.bulkheads[route.upstream]
+        breaker = self.breakers[route.upstream]
+        started = perf_counter()
         try:
-            with self.breakers[route.upstream].attempt() as outcome:
+            with breaker.attempt() as outcome:
                 if not bulkhead.try_enter():
+                    metrics.UPSTREAM_ERRORS.labels(route.upstream, "bulkhead_full").inc()
                     raise Refusal(
                         503,
                         ErrorCode.UPSTREAM_UNAVAILABLE,
                         f"The {route.upstream} service is too busy; try again shortly.",
                         {"Retry-After": "1"},
                     )
+                in_flight = metrics.BULKHEAD_IN_USE.labels(route.upstream)
+                in_flight.inc()
                 try:
                     upstream = await self.pools[route.upstream].request(
                         method,
@@ -473,8 +488,11 @@ class Gateway:
                     )
                     await self.relay(upstream, method, answer)
                     outcome.succeeded()
+                    latency = perf_counter() - started
+                    metrics.UPSTREAM_LATENCY.labels(route.upstream).observe(latency)
                 except TimedOut:
                     outcome.timed_out()
+                    metrics.UPSTREAM_ERRORS.labels(route.upstream, "timeout").inc()
                     if answer.started:
                         raise
                     raise Refusal(
@@ -484,6 +502,7 @@ class Gateway:
                     ) from None
                 except UpstreamFailure as exc:
                     outcome.failed()
+                    metrics.UPSTREAM_ERRORS.labels(route.upstream, "failed").inc()
                     logger.warning("%s answered badly: %s", route.upstream, exc)
                     if answer.started:
                         raise
@@ -494,13 +513,17 @@ class Gateway:
                     ) from None
                 finally:
                     bulkhead.leave()
+                    in_flight.dec()
         except UpstreamUnavailable as open_circuit:
+            metrics.UPSTREAM_ERRORS.labels(route.upstream, "breaker_open").inc()
             raise Refusal(
                 503,
                 ErrorCode.UPSTREAM_UNAVAILABLE,
                 f"The {route.upstream} service is unavailable; try again shortly.",
                 {"Retry-After": str(open_circuit.retry_after)},
             ) from None
+        finally:
+            metrics.breaker_state(route.upstream, breaker.state)
 
     async def relay(self, upstream: AsyncResponse, method: str, answer: _Answer) -> None:
         """Send the upstream's answer to the client: small ones whole, large ones streamed."""
@@ -552,6 +575,9 @@ class _Answer:
         self.request_id = request_id.encode()
         self.started = False
         self.status = 0
+        # What the metrics count it under: a route's prefix, one of the gateway's pages,
+        # or "<unmatched>" (one series for every path nobody serves).
+        self.route = "<unmatched>"
         # With CORS on: the headers every answer gets (none for an origin not allowed),
         # and "Vary: Origin", since the answer depends on it. None: CORS is off.
         self.cors: list[tuple[bytes, bytes]] | None = None

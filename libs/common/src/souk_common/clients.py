@@ -38,10 +38,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
-from souk_common.breaker import CircuitBreaker
-from souk_common.errors import BadGateway, UpstreamTimeout
+from souk_common.breaker import Attempt, CircuitBreaker
+from souk_common.errors import BadGateway, UpstreamTimeout, UpstreamUnavailable
 from souk_common.httpclient import Pool, TimedOut, UpstreamFailure
 from souk_common.logging import current_request_id
+from souk_common.metrics import observe_call
 
 logger = logging.getLogger(__name__)
 
@@ -159,29 +160,54 @@ class ServiceClient:
         token: str | None,
         headers: Mapping[str, str] | None,
     ) -> ServiceResponse:
-        """One call, through the breaker, which learns how it went."""
-        with self.breaker.attempt() as outcome:
-            try:
-                response = self._send(method, path, json, params, read_timeout, token, headers)
-            except TimedOut as exc:
-                # Not retried: the upstream may be working on it, and waiting again
-                # would double the caller's wait. Idempotent callers may call again.
-                outcome.timed_out()
-                logger.warning("%s %s %s: timed out (%s)", self.name, method, path, exc)
-                raise UpstreamTimeout(f"The {self.name} service did not answer in time.") from exc
-            except UpstreamFailure as exc:  # refused, reset, or not HTTP
-                outcome.failed()
-                error = BadGateway(f"The {self.name} service could not be reached.")
-                raise _Retryable(error, f"connection failed ({exc})") from exc
-            if response.status >= 500:
-                outcome.failed()
-                error = BadGateway(f"The {self.name} service failed ({response.status}).")
-                if response.status in RETRYABLE_STATUSES:
-                    raise _Retryable(error, f"answered {response.status}")
-                logger.warning("%s %s %s: answered %s", self.name, method, path, response.status)
-                raise error
-            outcome.succeeded()
-            return response
+        """One call, through the breaker, which learns how it went (and the metrics)."""
+        started = time.perf_counter()
+        try:
+            with self.breaker.attempt() as outcome:
+                return self._settled(
+                    outcome, started, method, path, json, params, read_timeout, token, headers
+                )
+        except UpstreamUnavailable:  # the breaker is open: nothing was sent
+            observe_call(self.name, method, "breaker_open", 0.0)
+            raise
+
+    def _settled(
+        self,
+        outcome: Attempt,
+        started: float,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str] | None,
+        read_timeout: float | None,
+        token: str | None,
+        headers: Mapping[str, str] | None,
+    ) -> ServiceResponse:
+        """Send the call, and tell the breaker (``outcome``) and the metrics how it went."""
+        try:
+            response = self._send(method, path, json, params, read_timeout, token, headers)
+        except TimedOut as exc:
+            # Not retried: the upstream may be working on it, and waiting again
+            # would double the caller's wait. Idempotent callers may call again.
+            outcome.timed_out()
+            observe_call(self.name, method, "timeout", time.perf_counter() - started)
+            logger.warning("%s %s %s: timed out (%s)", self.name, method, path, exc)
+            raise UpstreamTimeout(f"The {self.name} service did not answer in time.") from exc
+        except UpstreamFailure as exc:  # refused, reset, or not HTTP
+            outcome.failed()
+            observe_call(self.name, method, "failed", time.perf_counter() - started)
+            error = BadGateway(f"The {self.name} service could not be reached.")
+            raise _Retryable(error, f"connection failed ({exc})") from exc
+        observe_call(self.name, method, str(response.status), time.perf_counter() - started)
+        if response.status >= 500:
+            outcome.failed()
+            error = BadGateway(f"The {self.name} service failed ({response.status}).")
+            if response.status in RETRYABLE_STATUSES:
+                raise _Retryable(error, f"answered {response.status}")
+            logger.warning("%s %s %s: answered %s", self.name, method, path, response.status)
+            raise error
+        outcome.succeeded()
+        return response
 
     def _send(
         self,

@@ -1,10 +1,11 @@
-"""Request-id middleware: one id per request, accepted, echoed and logged.
+"""Request-id middleware: one id per request, accepted, echoed and logged (and counted).
 
 A client (or the gateway) may send ``X-Request-ID``; it is kept when it is a
 safe token, otherwise replaced by a fresh one. The id is echoed on the
 response, set in :data:`souk_common.logging.request_id_var` for every log line
 of the request, and forwarded by :mod:`souk_common.clients` to other services.
-One access line is logged per request.
+One access line is logged per request, and the request is counted with its route,
+status and latency (:mod:`souk_common.metrics`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from time import perf_counter
 from django.http import HttpRequest, HttpResponseBase
 
 from souk_common.logging import request_id_var, traceparent_var
+from souk_common.metrics import observe_request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -72,6 +74,7 @@ class RequestIdMiddleware:
                     "duration_ms": round((perf_counter() - started) * 1000, 2),
                 },
             )
+            observe_request(request, status, perf_counter() - started)
             # Django would log 4xx/5xx again after this middleware, without the request id.
             response._has_been_logged = True  # type: ignore[attr-defined]
             return response

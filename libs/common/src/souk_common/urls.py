@@ -1,4 +1,4 @@
-"""URL patterns every service serves: health, OpenAPI schema, docs, admin, and ``/``."""
+"""URL patterns every service serves: health, metrics, OpenAPI schema, docs, admin, ``/``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.urls import URLPattern, URLResolver, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from souk_common import health
+from souk_common import health, metrics
 
 #: Django's error views, answered with the envelope; assign them in each ROOT_URLCONF.
 HANDLER400 = "souk_common.exception_handlers.bad_request"
@@ -37,11 +37,17 @@ def root_redirect(to: str) -> URLPattern:
     return path("", RedirectView.as_view(pattern_name=to), name="root")
 
 
+def metrics_urlpatterns() -> list[URLPattern]:
+    """``/metrics``, for Prometheus (never routed by the gateway)."""
+    return [path("metrics", metrics.metrics_view, name="metrics")]
+
+
 def service_urlpatterns() -> list[URLPattern | URLResolver]:
     """Everything a service serves besides its own API; ``/`` leads to its API docs."""
     return [
         root_redirect("docs"),
         *health_urlpatterns(),
+        *metrics_urlpatterns(),
         *docs_urlpatterns(),
         path("admin/", admin.site.urls),
     ]

@@ -1,0 +1,54 @@
+"""What the gateway's public listener counts, per route and per upstream.
+
+Written by every worker of the public listener to ``PROMETHEUS_MULTIPROC_DIR``, and
+served by the admin listener's ``/metrics`` (souk_common.metrics), never on the public
+port. Gauges say what live workers hold: a breaker open in any worker is open
+(``livemax``), calls in flight add up (``livesum``).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from souk_common.breaker import BreakerState
+from souk_common.metrics import LATENCY_BUCKETS
+
+REQUESTS = Counter(
+    "souk_gateway_requests_total",
+    "Requests the public listener answered, by route (its prefix, or the page) and status.",
+    ["route", "method", "status"],
+)
+LATENCY = Histogram(
+    "souk_gateway_request_duration_seconds",
+    "Time to answer a request on the public listener, by route.",
+    ["route"],
+    buckets=LATENCY_BUCKETS,
+)
+UPSTREAM_LATENCY = Histogram(
+    "souk_gateway_upstream_duration_seconds",
+    "Time an upstream took to answer (its whole answer relayed), by upstream.",
+    ["upstream"],
+    buckets=LATENCY_BUCKETS,
+)
+UPSTREAM_ERRORS = Counter(
+    "souk_gateway_upstream_errors_total",
+    "Calls to an upstream that failed, by upstream and kind "
+    "(timeout, failed, breaker_open, bulkhead_full).",
+    ["upstream", "kind"],
+)
+BREAKER_OPEN = Gauge(
+    "souk_gateway_breaker_open",
+    "1 while an upstream's circuit breaker is open or half-open in a worker, else 0.",
+    ["upstream"],
+    multiprocess_mode="livemax",
+)
+BULKHEAD_IN_USE = Gauge(
+    "souk_gateway_bulkhead_in_use",
+    "Calls in flight to an upstream (its bulkhead's slots taken), over live workers.",
+    ["upstream"],
+    multiprocess_mode="livesum",
+)
+
+
+def breaker_state(upstream: str, state: BreakerState) -> None:
+    BREAKER_OPEN.labels(upstream).set(0 if state == BreakerState.CLOSED else 1)
