@@ -221,7 +221,8 @@ def k8s(session: nox.Session) -> None:
     """deploy/k8s rendered by kubectl kustomize, each overlay: every object valid for the
     Kubernetes version its README names, and the policies (probes, limits, users, flows)."""
     sync(session, "--only-group=k8s")
-    session.run("pytest", "tests/k8s", *session.posargs)
+    # Alone: the system tests' conftest.py above it needs what this session does not install.
+    session.run("pytest", "tests/k8s", "--confcutdir=tests/k8s", *session.posargs)
 
 
 # The system suites start the four services as processes and time their answers: they

@@ -29,7 +29,16 @@ NAMESPACE = "souk"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 POD_KINDS = (*WORKLOAD_KINDS, "Job")
 # Services with a database: a migration Job each, and every one of their pods waits for it.
-DATABASE_SERVICES = {"users", "products", "orders", "gateway", "notifications", "cart", "payments", "shipping"}
+DATABASE_SERVICES = {
+    "users",
+    "products",
+    "orders",
+    "gateway",
+    "notifications",
+    "cart",
+    "payments",
+    "shipping",
+}
 SERVERS = DATABASE_SERVICES | {"storefront"}
 PUBLIC = {"gateway", "storefront"}
 AUTOSCALED = {"gateway", "products", "orders", "cart", "storefront"}
@@ -58,8 +67,14 @@ SOUK_IMAGE = re.compile(r"^(?:[\w.:-]+/)*souk:[\w][\w.-]*$")
 BACKING_IMAGE = re.compile(r"^(postgres|rabbitmq|redis):\d[\w.-]*$")
 # A name that holds a secret: ends in one (a link to a reset page is none), or a URL that
 # carries a password.
-SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASS|TOKEN|_KEY|DATABASE_URL|BROKER_URL|REDIS_URL|EMAIL_URL)$")
+SECRET_NAME = re.compile(
+    r"(SECRET|PASSWORD|PASS|TOKEN|_KEY|DATABASE_URL|BROKER_URL|REDIS_URL|EMAIL_URL)$"
+)
 CREDENTIALS_IN_URL = re.compile(r"://[^/@\s]+:[^/@\s]+@")
+
+# Paths in the pods' file systems, not here.
+TMP = "/tmp"  # noqa: S108
+METRICS = "/tmp/metrics"  # noqa: S108
 
 INGRESS_CONTROLLER = ({"app.kubernetes.io/name": "ingress-nginx"}, "ingress-nginx")
 PROMETHEUS = ({"app.kubernetes.io/name": "prometheus"}, "monitoring")
@@ -78,7 +93,9 @@ def kubernetes_version() -> str:
 def kubectl() -> str:
     found = shutil.which("kubectl")
     if found is None:
-        pytest.fail("kubectl is not installed: it renders deploy/k8s (kubectl kustomize); install it")
+        pytest.fail(
+            "kubectl is not installed: it renders deploy/k8s (kubectl kustomize); install it"
+        )
     return found
 
 
@@ -209,11 +226,16 @@ def test_servers_probe_their_health_endpoints_by_a_name_they_accept(objects: lis
             if not c.get("ports"):
                 assert "exec" in c["livenessProbe"], deployment["metadata"]["name"]
                 continue
-            allowed = {
-                e["value"] for e in c.get("env", []) if e["name"] == "ALLOWED_HOSTS"
-            } or {configs[ref["configMapRef"]["name"]]["ALLOWED_HOSTS"] for ref in c["envFrom"] if "configMapRef" in ref}
+            allowed = {e["value"] for e in c.get("env", []) if e["name"] == "ALLOWED_HOSTS"} or {
+                configs[ref["configMapRef"]["name"]]["ALLOWED_HOSTS"]
+                for ref in c["envFrom"]
+                if "configMapRef" in ref
+            }
             hosts = allowed.pop().split(",")
-            for probe, path in (("readinessProbe", "/health/ready"), ("livenessProbe", "/health/live")):
+            for probe, path in (
+                ("readinessProbe", "/health/ready"),
+                ("livenessProbe", "/health/live"),
+            ):
                 get = c[probe]["httpGet"]
                 assert get["path"] == path, (deployment["metadata"]["name"], probe)
                 host = {h["name"]: h["value"] for h in get.get("httpHeaders", [])}.get("Host")
@@ -232,7 +254,9 @@ def test_every_container_has_requests_and_limits(objects: list[Object]) -> None:
     assert not missing
 
 
-def test_every_container_runs_as_a_non_root_user_with_nothing_to_gain(objects: list[Object]) -> None:
+def test_every_container_runs_as_a_non_root_user_with_nothing_to_gain(
+    objects: list[Object],
+) -> None:
     problems = []
     for o in of_kind(objects, *POD_KINDS):
         name = o["metadata"]["name"]
@@ -249,7 +273,9 @@ def test_every_container_runs_as_a_non_root_user_with_nothing_to_gain(objects: l
             if is_souk(c):
                 expected["runAsUser"] = 10001
             problems += [
-                f"{name}/{c['name']}: {key}" for key, value in expected.items() if sc.get(key) != value
+                f"{name}/{c['name']}: {key}"
+                for key, value in expected.items()
+                if sc.get(key) != value
             ]
             if c.get("securityContext", {}).get("capabilities", {}).get("drop") != ["ALL"]:
                 problems.append(f"{name}/{c['name']}: capabilities")
@@ -265,20 +291,24 @@ def test_every_souk_process_has_tmp_and_the_metrics_directory(objects: list[Obje
                 continue
             mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
             env = {e["name"]: e.get("value") for e in c.get("env", [])}
-            for path in ("/tmp", "/tmp/metrics"):
+            for path in (TMP, METRICS):
                 if "emptyDir" not in volumes.get(mounts.get(path, ""), {}):
                     problems.append(f"{o['metadata']['name']}/{c['name']}: {path}")
-            if env.get("PROMETHEUS_MULTIPROC_DIR") != "/tmp/metrics":
+            if env.get("PROMETHEUS_MULTIPROC_DIR") != METRICS:
                 problems.append(f"{o['metadata']['name']}/{c['name']}: PROMETHEUS_MULTIPROC_DIR")
     assert not problems
 
 
-def test_every_image_is_souk_or_a_pinned_backing_service(objects: list[Object], overlay: str) -> None:
+def test_every_image_is_souk_or_a_pinned_backing_service(
+    objects: list[Object], overlay: str
+) -> None:
     for o in of_kind(objects, *POD_KINDS):
         for c in containers(o):
             image = c["image"]
             assert not image.endswith(":latest"), image
-            assert SOUK_IMAGE.match(image) or (overlay == "dev" and BACKING_IMAGE.match(image)), image
+            assert SOUK_IMAGE.match(image) or (overlay == "dev" and BACKING_IMAGE.match(image)), (
+                image
+            )
 
 
 def test_every_server_is_scraped_on_its_own_port(objects: list[Object]) -> None:
@@ -307,8 +337,8 @@ def test_the_gateway_pod_runs_both_listeners_sharing_the_metrics(objects: list[O
     assert listeners["app"]["args"] == ["serve"]
     volumes = {v["name"]: v for v in pod_spec(gateway)["volumes"]}
     shared = {
-        m["name"] for m in listeners["admin"]["volumeMounts"] if m["mountPath"] == "/tmp/metrics"
-    } & {m["name"] for m in listeners["app"]["volumeMounts"] if m["mountPath"] == "/tmp/metrics"}
+        m["name"] for m in listeners["admin"]["volumeMounts"] if m["mountPath"] == METRICS
+    } & {m["name"] for m in listeners["app"]["volumeMounts"] if m["mountPath"] == METRICS}
     assert len(shared) == 1
     assert "emptyDir" in volumes[shared.pop()]
     public = named(objects, "Service", "gateway")
@@ -329,7 +359,9 @@ def test_only_the_gateway_and_the_storefront_are_behind_the_ingress(objects: lis
             for path in rule["http"]["paths"]:
                 service = path["backend"]["service"]
                 backends.add(service["name"])
-                assert service["port"].get("name") == "http" or service["port"].get("number") == 8000
+                assert (
+                    service["port"].get("name") == "http" or service["port"].get("number") == 8000
+                )
     assert backends == PUBLIC
 
 
@@ -351,7 +383,9 @@ def test_no_secret_is_in_the_manifests(objects: list[Object]) -> None:
     for o in of_kind(objects, *POD_KINDS):
         for c in containers(o):
             for e in c.get("env", []):
-                if "value" in e and (SECRET_NAME.search(e["name"]) or CREDENTIALS_IN_URL.search(e["value"])):
+                if "value" in e and (
+                    SECRET_NAME.search(e["name"]) or CREDENTIALS_IN_URL.search(e["value"])
+                ):
                     problems.append(f"{o['metadata']['name']}/{c['name']}: {e['name']}")
     assert not problems
 
@@ -384,7 +418,9 @@ def test_every_pod_of_a_service_with_a_database_waits_for_its_migrations(
     for deployment in of_kind(objects, "Deployment"):
         service = pod_labels(deployment)["souk.io/service"]
         waiting = [
-            c for c in pod_spec(deployment).get("initContainers", []) if "migrate --check" in " ".join(c["args"])
+            c
+            for c in pod_spec(deployment).get("initContainers", [])
+            if "migrate --check" in " ".join(c["args"])
         ]
         if service in DATABASE_SERVICES:
             assert len(waiting) == 1, deployment["metadata"]["name"]
@@ -402,7 +438,8 @@ def test_autoscalers(objects: list[Object]) -> None:
     for hpa in of_kind(objects, "HorizontalPodAutoscaler"):
         assert hpa["apiVersion"] == "autoscaling/v2"
         ref = hpa["spec"]["scaleTargetRef"]
-        assert ref["kind"] == "Deployment" and ref["name"] in deployments
+        assert ref["kind"] == "Deployment"
+        assert ref["name"] in deployments
         assert hpa["spec"]["minReplicas"] >= 2
         # The autoscaler owns the count: a replicas field would reset it at each apply.
         assert "replicas" not in deployments[ref["name"]]["spec"], ref["name"]
@@ -415,7 +452,9 @@ def test_every_server_has_a_disruption_budget(objects: list[Object]) -> None:
     for pdb in of_kind(objects, "PodDisruptionBudget"):
         labels = pdb["spec"]["selector"]["matchLabels"]
         covered |= {
-            d["metadata"]["name"] for d in of_kind(objects, "Deployment") if labels.items() <= pod_labels(d).items()
+            d["metadata"]["name"]
+            for d in of_kind(objects, "Deployment")
+            if labels.items() <= pod_labels(d).items()
         }
     assert covered >= SERVERS
 
@@ -429,7 +468,11 @@ def matches(selector: Object | None, labels: dict[str, str]) -> bool:
     if not selector.get("matchLabels", {}).items() <= labels.items():
         return False
     for expression in selector.get("matchExpressions", []):
-        key, operator, values = expression["key"], expression["operator"], expression.get("values", [])
+        key, operator, values = (
+            expression["key"],
+            expression["operator"],
+            expression.get("values", []),
+        )
         ok = {
             "In": key in labels and labels[key] in values,
             "NotIn": labels.get(key) not in values,
@@ -452,7 +495,9 @@ def peer_matches(peer: Object, labels: dict[str, str], namespace: str) -> bool:
     return matches(peer.get("podSelector"), labels)
 
 
-def rule_allows(rule: Object, side: str, labels: dict[str, str], namespace: str, port: int, protocol: str) -> bool:
+def rule_allows(
+    rule: Object, side: str, labels: dict[str, str], namespace: str, port: int, protocol: str
+) -> bool:
     peers = rule.get(side)
     if peers is not None and not any(peer_matches(p, labels, namespace) for p in peers):
         return False
@@ -472,12 +517,16 @@ def allowed(
     """Whether the policies let source's pod reach destination's port: its egress (when the
     source is in the namespace) and the destination's ingress (when it is)."""
 
-    def side(kind: str, here: tuple[dict[str, str], str], there: tuple[dict[str, str], str]) -> bool:
+    def side(
+        kind: str, here: tuple[dict[str, str], str], there: tuple[dict[str, str], str]
+    ) -> bool:
         labels, namespace = here
         if namespace != NAMESPACE:
             return True
         selecting = [
-            p for p in policies if kind in p["spec"]["policyTypes"] and matches(p["spec"]["podSelector"], labels)
+            p
+            for p in policies
+            if kind in p["spec"]["policyTypes"] and matches(p["spec"]["podSelector"], labels)
         ]
         rules_key, peers_key = ("egress", "to") if kind == "Egress" else ("ingress", "from")
         return any(
@@ -522,11 +571,17 @@ def test_services_answer_their_callers_alone(objects: list[Object]) -> None:
 
 def test_the_ingress_controller_reaches_the_public_two_alone(objects: list[Object]) -> None:
     policies = of_kind(objects, "NetworkPolicy")
-    reached = {name for name, pod in pods(objects).items() if allowed(policies, INGRESS_CONTROLLER, pod, 8000)}
+    reached = {
+        name
+        for name, pod in pods(objects).items()
+        if allowed(policies, INGRESS_CONTROLLER, pod, 8000)
+    }
     assert reached == PUBLIC
 
 
-def test_prometheus_reaches_every_scraped_port_and_dns_answers_everyone(objects: list[Object]) -> None:
+def test_prometheus_reaches_every_scraped_port_and_dns_answers_everyone(
+    objects: list[Object],
+) -> None:
     policies = of_kind(objects, "NetworkPolicy")
     for o in of_kind(objects, *POD_KINDS):
         pod = (pod_labels(o), NAMESPACE)
@@ -542,7 +597,9 @@ def test_mail_leaves_from_the_notifications_consumer_alone(objects: list[Object]
         for rule in policy["spec"].get("egress", []):
             if any(p.get("port") == 587 for p in rule.get("ports", [])):
                 senders |= {
-                    souk_name(o) for o in of_kind(objects, *POD_KINDS) if matches(policy["spec"]["podSelector"], pod_labels(o))
+                    souk_name(o)
+                    for o in of_kind(objects, *POD_KINDS)
+                    if matches(policy["spec"]["podSelector"], pod_labels(o))
                 }
     assert senders == {"notifications-consumer"}
 
@@ -572,7 +629,8 @@ def test_production_services_reach_their_managed_backing_services() -> None:
         return any(
             "ipBlock" in peer and any(p.get("port") == port for p in rule.get("ports", []))
             for policy in policies
-            if "Egress" in policy["spec"]["policyTypes"] and matches(policy["spec"]["podSelector"], labels)
+            if "Egress" in policy["spec"]["policyTypes"]
+            and matches(policy["spec"]["podSelector"], labels)
             for rule in policy["spec"].get("egress", [])
             for peer in rule.get("to", [])
         )
@@ -583,5 +641,9 @@ def test_production_services_reach_their_managed_backing_services() -> None:
         assert reaches_outside(labels, 5432) == (service in DATABASE_SERVICES), souk_name(o)
         assert reaches_outside(labels, 5672) == (service in BROKER_SERVICES), souk_name(o)
         assert reaches_outside(labels, 6379) == (service in REDIS_SERVICES), souk_name(o)
-    names = {s["metadata"]["name"] for s in of_kind(objects, "Service") if s["spec"].get("type") == "ExternalName"}
+    names = {
+        s["metadata"]["name"]
+        for s in of_kind(objects, "Service")
+        if s["spec"].get("type") == "ExternalName"
+    }
     assert names == {f"{s}-db" for s in DATABASE_SERVICES} | {"rabbitmq", "redis"}
