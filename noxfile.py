@@ -56,6 +56,7 @@ nox.options.sessions = [
     "tests",
     "migrations",
     "compose",
+    "k8s",
     "system",
 ]
 
@@ -213,6 +214,15 @@ def compose(session: nox.Session) -> None:
     """compose.yaml against the Compose Specification schema kept in tools/."""
     sync(session, "--only-group=compose")
     session.run("check-jsonschema", "--schemafile", "tools/compose-spec.json", "compose.yaml")
+
+
+@nox.session(allow_parallel=True)
+def k8s(session: nox.Session) -> None:
+    """deploy/k8s rendered by kubectl kustomize, each overlay: every object valid for the
+    Kubernetes version its README names, and the policies (probes, limits, users, flows)."""
+    sync(session, "--only-group=k8s")
+    # Alone: the system tests' conftest.py above it needs what this session does not install.
+    session.run("pytest", "tests/k8s", "--confcutdir=tests/k8s", *session.posargs)
 
 
 # The system suites start the four services as processes and time their answers: they
