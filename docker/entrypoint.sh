@@ -10,6 +10,8 @@ set -eu
 cd "${SOUK_SERVICE:?set SOUK_SERVICE to the service this container runs, e.g. users}"
 
 # Every process writes its metrics files here (souk_common.metrics); /metrics adds them up.
+# They outlive a container's restart: counts go on, and the gateway's workers drop the
+# gauges of workers that died (souk_common.metrics.forget_dead_processes).
 export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/metrics}"
 mkdir -p "${PROMETHEUS_MULTIPROC_DIR}"
 
@@ -37,9 +39,6 @@ case "${1:-serve}" in
     prepare
     ;;
   serve)
-    # The metrics of this container's processes start at zero (a restarted container
-    # keeps its emptyDir); the gateway's admin container only reads them.
-    find "${PROMETHEUS_MULTIPROC_DIR}" -maxdepth 1 -name '*.db' -delete
     prepare
     if [ "${SOUK_SERVICE}" = "gateway" ]; then
       exec python -m gateway_service.serve --host 0.0.0.0 --port 8000 \

@@ -85,6 +85,12 @@ def measure(
                         seconds=seconds,
                         headers=contender.headers,
                     )
+                    if result.errors:
+                        # Errors are fast answers: they would pass for speed in the table.
+                        raise SystemExit(
+                            f"{contender.name} answered {result.errors} errors at "
+                            f"{count} connections: fix it before measuring it"
+                        )
                     results.setdefault((contender.name, count), []).append(result)
                     print(
                         f"round {round_number}/{rounds} {contender.name:<28} c={count:<3} "
@@ -301,24 +307,31 @@ def gateway_at_commit(
     stack: Stack, commit: str, scratch: Path, headers: dict[str, str]
 ) -> Contender:
     """The gateway of another commit (a git worktree of it), in front of the same upstreams,
-    under gunicorn gthread as it ran before its public listener moved to an event loop."""
+    run as that commit ran it: its event-loop public listener (``gateway_service.serve``)
+    where it has one, else gunicorn gthread, as before the listener moved to an event loop."""
     tree = worktree(commit, scratch)
     port = free_port()
     env = env_at(tree, "gateway", stack.env("gateway"))
+    if (tree / "services/gateway/gateway_service/serve.py").exists():
+        command = [
+            sys.executable, "-m", "gateway_service.serve",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(BENCH_WORKERS),
+        ]  # fmt: skip
+    else:
+        command = [
+            sys.executable, "-m", "gunicorn", "gateway_service.wsgi",
+            "--bind", f"127.0.0.1:{port}", "--workers", str(BENCH_WORKERS),
+            "--worker-class", "gthread", "--threads", "64", "--log-level", "warning",
+            "--forwarded-allow-ips", "",
+        ]  # fmt: skip
 
     def start() -> Callable[[], None]:
         process = subprocess.Popen(
-            [
-                sys.executable, "-m", "gunicorn", "gateway_service.wsgi",
-                "--bind", f"127.0.0.1:{port}", "--workers", str(BENCH_WORKERS),
-                "--worker-class", "gthread", "--threads", "64", "--log-level", "warning",
-                "--forwarded-allow-ips", "",
-            ],
-            cwd=tree / "services/gateway", env=env, start_new_session=True,
+            command, cwd=tree / "services/gateway", env=env, start_new_session=True,
             stdout=(scratch / "gateway-baseline.log").open("ab"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         contender.processes["gateway"] = process
-        time.sleep(3)  # gunicorn's workers import Django
+        time.sleep(3)  # the workers import Django
         return _process_stopper(process)
 
     contender = Contender(

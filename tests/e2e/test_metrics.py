@@ -17,8 +17,8 @@ LIVE = "/health/live"
 OWN_METRICS = {
     "orders": ["souk_orders", "souk_outbox_waiting_events", "souk_dead_letters"],
     "products": ["souk_stock_reservations", "souk_stock_held_units"],
-    "payments": ["souk_outbox_oldest_age_seconds", "souk_consumer_handled_events_total"],
-    "notifications": ["souk_consumer_failed_attempts_total", "souk_dead_letters"],
+    "payments": ["souk_outbox_oldest_age_seconds", "souk_consumer_handled_events"],
+    "notifications": ["souk_consumer_failed_attempts", "souk_dead_letters"],
 }
 
 

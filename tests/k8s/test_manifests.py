@@ -323,6 +323,14 @@ def test_every_server_is_scraped_on_its_own_port(objects: list[Object]) -> None:
         expected = 8009 if name == "gateway" else 8000
         assert annotations.get("prometheus.io/port") == str(expected), name
         assert expected in ports, name
+        # Prometheus asks with Host: <pod IP>; a server allows it when it knows it.
+        scraped = next(c for c in containers(deployment) if expected in _ports(c))
+        pod_ip = {e["name"]: e.get("valueFrom", {}) for e in scraped.get("env", [])}["POD_IP"]
+        assert pod_ip == {"fieldRef": {"fieldPath": "status.podIP"}}, name
+
+
+def _ports(container: Object) -> set[int]:
+    return {port["containerPort"] for port in container.get("ports", [])}
 
 
 # --- The gateway's two listeners ---

@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from souk_common import metrics
 from souk_common.clients import ServiceClient
 from souk_common.events.publish import event_publish
 
@@ -135,3 +137,36 @@ def test_worker_processes_add_up_in_one_scrape(tmp_path):
         for sample in family.samples
     }
     assert requests_of(samples, "/health/live", "200") == 7
+
+
+def test_a_made_up_method_is_counted_as_other(client):
+    before = scrape(client)
+
+    client.generic("BREW", "/health/live")
+
+    after = scrape(client)
+    key = (
+        "souk_http_requests_total",
+        (("method", "other"), ("route", "/health/live"), ("status", "405")),
+    )
+    assert after[key] == before.get(key, 0) + 1
+    assert not any(("method", "BREW") in labels for _, labels in after)
+
+
+HOLD_A_GAUGE = """
+from prometheus_client import Gauge
+Gauge("souk_test_in_flight", "calls in flight", multiprocess_mode="livesum").set(3)
+"""
+
+
+def test_the_gauges_of_processes_that_died_are_forgotten(tmp_path, monkeypatch):
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", HOLD_A_GAUGE], env=env, check=True)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    left = [name for name in os.listdir(tmp_path) if name.startswith("gauge_livesum_")]
+
+    metrics.forget_dead_processes()
+
+    assert left  # the dead process left its gauge
+    assert not [name for name in os.listdir(tmp_path) if name.startswith("gauge_livesum_")]
+    assert b"souk_test_in_flight" not in generate_latest(metrics.registry())

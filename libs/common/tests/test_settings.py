@@ -43,6 +43,13 @@ def test_production_refuses_debug():
         env.debug()
 
 
+def test_a_pod_allows_its_own_address_for_prometheus():
+    env = make_env(SOUK_ENV="production", ALLOWED_HOSTS="users", POD_IP="10.1.2.3")
+
+    assert env.allowed_hosts() == ["users", "10.1.2.3"]
+    assert make_env(SOUK_ENV="production", ALLOWED_HOSTS="users").allowed_hosts() == ["users"]
+
+
 def test_production_reads_what_is_set():
     env = make_env(
         SOUK_ENV="production",

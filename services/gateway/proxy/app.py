@@ -46,6 +46,7 @@ from souk_common.db import release_database_connection
 from souk_common.errors import ErrorCode, UpstreamUnavailable, error_body
 from souk_common.httpclient import AsyncPool, AsyncResponse, TimedOut, UpstreamFailure
 from souk_common.logging import request_id_var
+from souk_common.metrics import forget_dead_processes
 from souk_common.middleware import safe_request_id
 from souk_common.network import client_address_after_hops
 from souk_common.tokens import InvalidToken, Principal, get_verifier
@@ -166,6 +167,8 @@ class Gateway:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
+                    # A worker that died left its gauges (calls in flight, breakers).
+                    forget_dead_processes()
                     await self.run_blocking(self.routes.start)
                     await self.watch.start()
                 except Exception as exc:

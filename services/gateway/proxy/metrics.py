@@ -3,7 +3,9 @@
 Written by every worker of the public listener to ``PROMETHEUS_MULTIPROC_DIR``, and
 served by the admin listener's ``/metrics`` (souk_common.metrics), never on the public
 port. Gauges say what live workers hold: a breaker open in any worker is open
-(``livemax``), calls in flight add up (``livesum``).
+(``livemax``), calls in flight add up (``livesum``); a worker starting drops the gauges
+of workers that died (``forget_dead_processes``). A worker's breaker gauge is set as it
+calls that upstream: an idle worker's says what its breaker was at its last call.
 """
 
 from __future__ import annotations

@@ -35,3 +35,12 @@ def test_pages_and_calls_are_counted(client, api):
         ("souk_client_calls_total", CALLS), 0
     )
     assert (pages, calls) == (2, 2)
+
+
+def test_metrics_asked_through_a_proxy_are_not_found(client):
+    """The Ingress in front of the storefront adds X-Forwarded-For; Prometheus, scraping
+    the pod itself, does not."""
+    response = client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+
+    assert response.status_code == 404
+    assert "souk_" not in response.content.decode()

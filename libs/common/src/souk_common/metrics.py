@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable
 
-from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse
+from django import db
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -38,7 +39,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.metrics_core import Metric
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ CLIENT_LATENCY = Histogram(
 
 #: A route that matched no URL pattern (a 404): one series, whatever was asked.
 UNMATCHED = "<unmatched>"
+#: Methods counted by name; any other a client makes up is "other" (one series).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 _collectors: list[Callable[[], Collector]] = []
 
@@ -80,7 +83,7 @@ def observe_request(request: HttpRequest, status: int, seconds: float) -> None:
     """Count one answered request."""
     match = getattr(request, "resolver_match", None)
     route = f"/{match.route}" if match is not None and match.route else UNMATCHED
-    method = request.method or ""
+    method = request.method if request.method in METHODS else "other"
     HTTP_REQUESTS.labels(method, route, str(status)).inc()
     HTTP_LATENCY.labels(method, route).observe(seconds)
 
@@ -89,6 +92,29 @@ def observe_call(upstream: str, method: str, outcome: str, seconds: float) -> No
     """Count one call to another service (:class:`souk_common.clients.ServiceClient`)."""
     CLIENT_CALLS.labels(upstream, method, outcome).inc()
     CLIENT_LATENCY.labels(upstream).observe(seconds)
+
+
+def forget_dead_processes() -> None:
+    """Drop the gauge files of processes that are gone (a server restarts its workers): a
+    ``live*`` gauge then counts live processes only. Called as a server's process starts;
+    counters and histograms of the dead are kept, as their counts happened."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder or not os.path.isdir(folder):
+        return
+    for name in os.listdir(folder):
+        found = re.fullmatch(r"gauge_live\w*?_(\d+)\.db", name)
+        if found and not _alive(int(found[1])):
+            mark_process_dead(int(found[1]), folder)  # type: ignore[no-untyped-call]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def register_collector(factory: Callable[[], Collector]) -> None:
@@ -120,7 +146,14 @@ class _ProcessMetrics(Collector):
 
 @require_safe
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """``GET /metrics``: Prometheus's text format."""
+    """``GET /metrics``: Prometheus's text format, to whoever reaches the process itself.
+
+    A request that came through a proxy (it carries ``X-Forwarded-For``: an Ingress in
+    front of the storefront, say) is answered 404: Prometheus scrapes pods directly, and
+    what a service counts is not the internet's to read.
+    """
+    if "HTTP_X_FORWARDED_FOR" in request.META:
+        raise Http404("Not found.")
     return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
 
 
@@ -131,7 +164,7 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         try:
             return list(self.read())
-        except DatabaseError as exc:
+        except db.Error as exc:  # DatabaseError, and InterfaceError too
             logger.warning("metrics: %s could not read the database: %s", type(self).__name__, exc)
             return []
 

@@ -143,9 +143,15 @@ class ServiceEnv:
         return debug
 
     def allowed_hosts(self) -> list[str]:
-        """``ALLOWED_HOSTS``; required in production, local names in development."""
+        """``ALLOWED_HOSTS``; required in production, local names in development.
+
+        ``POD_IP`` (Kubernetes' downward API) is allowed too: Prometheus scrapes a pod by
+        its address, and ``Host`` is then that address, which no list can name ahead.
+        """
         raw = self.required("ALLOWED_HOSTS", development_default=",".join(_DEV_HOSTS))
-        return [host.strip() for host in raw.split(",") if host.strip()]
+        hosts = [host.strip() for host in raw.split(",") if host.strip()]
+        pod_ip = self.get_str("POD_IP").strip()
+        return [*hosts, pod_ip] if pod_ip else hosts
 
     def secure_cookies(self) -> bool:
         """``SECURE_COOKIES``: admin session and CSRF cookies only over HTTPS.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from souk_common.events.stats import event_stats
@@ -25,14 +25,16 @@ class EventsCollector(DatabaseCollector):
             "How long the oldest unpublished event has waited (0: none waits).",
             value=stats.outbox_oldest_age_seconds,
         )
-        yield CounterMetricFamily(
+        # Gauges, not counters: read from the inbox, they can fall (a replayed dead
+        # letter starts its attempts again), and every replica reports the same rows.
+        yield GaugeMetricFamily(
             "souk_consumer_handled_events",
-            "Events this service's consumer has handled (each once).",
+            "Events this service's consumer has handled (each once), as its inbox holds them.",
             value=stats.handled,
         )
-        yield CounterMetricFamily(
+        yield GaugeMetricFamily(
             "souk_consumer_failed_attempts",
-            "Attempts of this service's handlers that failed (retried, or dead-lettered).",
+            "Failed attempts of this service's handlers over the events its inbox holds.",
             value=stats.failed_attempts,
         )
         yield GaugeMetricFamily(
