@@ -18,6 +18,7 @@ from harness import (
     checkout,
     create_accounts,
     new_product,
+    place_order,
     product_stock,
     put_in_cart,
     wait_for,
@@ -60,6 +61,19 @@ def staff_get(system, path: str, **params):
     return response.json()
 
 
+def orders_call_products_again(system) -> None:
+    """Leave the stack as found: orders' breaker for products, opened by the hang, stays
+    open until orders calls products again, and the next test's first concurrent orders
+    would meet it half-open (one probe let through, the others refused 503)."""
+    probe = new_product(system, stock=5)
+    ((_, token),) = create_accounts(system, 1, f"probe{uuid.uuid4().hex[:8]}-")
+    wait_for(
+        lambda: place_order(system, token, [(probe, 1)]).status_code == 201,
+        timeout=30,
+        interval=1,
+    )
+
+
 def test_checkouts_survive_killed_consumers_and_a_hung_products_service(system):
     product = new_product(system, stock=CHECKOUTS * 2, price="5.00")
     checkouts = Checkouts(system, product)
@@ -81,6 +95,7 @@ def test_checkouts_survive_killed_consumers_and_a_hung_products_service(system):
         system.resume("products")
         for future in futures:
             future.result(timeout=300)
+    orders_call_products_again(system)
 
     # Refused while products hung (503/504), never half-done; most went through.
     assert set(checkouts.answers) <= {202, 503, 504}, checkouts.answers

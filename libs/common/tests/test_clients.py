@@ -14,7 +14,7 @@ import pytest
 from souk_common.breaker import CircuitBreaker
 from souk_common.clients import ServiceClient, ServiceTokenProvider
 from souk_common.errors import BadGateway, UpstreamTimeout, UpstreamUnavailable
-from souk_common.logging import request_id_var
+from souk_common.logging import request_id_var, traceparent_var
 from souk_common.testing import Hung
 
 
@@ -164,6 +164,20 @@ def test_headers_of_the_call_are_sent_and_cannot_replace_the_request_id(client, 
 
     seen = products.calls[0].headers
     assert (seen["X-Cart-ID"], seen["X-Request-ID"]) == ("c1", "trace-real-2")
+
+
+def test_a_call_carries_the_trace_of_its_request(client, products):
+    products.add("GET", "/api/products/", json={})
+    token = traceparent_var.set("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    try:
+        client.get("/api/products/")
+    finally:
+        traceparent_var.reset(token)
+    client.get("/api/products/")
+
+    traced, untraced = (call.headers for call in products.calls)
+    assert traced["traceparent"] == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    assert "traceparent" not in untraced
 
 
 def test_query_parameters_and_a_base_path(products):

@@ -11,7 +11,10 @@ from souk_common.logging import (
     RequestContextFilter,
     logging_config,
     request_id_var,
+    traceparent_var,
 )
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 def make_record(msg="hello %s", args=("world",), **extra):
@@ -33,6 +36,18 @@ def test_keyvalue_line_has_service_request_id_and_extras():
     assert "request_id=abc123" in line
     assert 'msg="hello world"' in line
     assert "order_id=7" in line
+
+
+def test_every_line_names_the_trace_of_its_request_or_event():
+    token = traceparent_var.set(TRACEPARENT)
+    try:
+        traced = KeyValueFormatter().format(make_record())
+    finally:
+        traceparent_var.reset(token)
+    untraced = json.loads(JsonFormatter().format(make_record()))
+
+    assert "trace_id=4bf92f3577b34da6a3ce929d0e0e4736" in traced
+    assert untraced["trace_id"] == "-"
 
 
 def test_keyvalue_quotes_values_that_would_split_the_line():

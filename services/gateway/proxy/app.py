@@ -44,10 +44,11 @@ from proxy.watch import UpstreamWatch
 from souk_common.breaker import CircuitBreaker
 from souk_common.db import release_database_connection
 from souk_common.errors import ErrorCode, UpstreamUnavailable, error_body
+from souk_common.events.envelope import new_traceparent
 from souk_common.httpclient import AsyncPool, AsyncResponse, TimedOut, UpstreamFailure
-from souk_common.logging import request_id_var
+from souk_common.logging import request_id_var, traceparent_var
 from souk_common.metrics import forget_dead_processes
-from souk_common.middleware import safe_request_id
+from souk_common.middleware import safe_request_id, valid_traceparent
 from souk_common.network import client_address_after_hops
 from souk_common.tokens import InvalidToken, Principal, get_verifier
 
@@ -192,6 +193,9 @@ class Gateway:
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = safe_request_id(_header(scope, b"x-request-id"))
         token = request_id_var.set(request_id)
+        # The client's trace, or a new one: every service and event of the request joins it.
+        traceparent = valid_traceparent(_header(scope, b"traceparent")) or new_traceparent()
+        trace_token = traceparent_var.set(traceparent)
         started = perf_counter()
         answer = _Answer(send, request_id)
         if self.cors.enabled:
@@ -217,6 +221,7 @@ class Gateway:
                 metrics.LATENCY.labels(answer.route).observe(seconds)
         finally:
             request_id_var.reset(token)
+            traceparent_var.reset(trace_token)
 
     async def respond(self, scope: Scope, receive: Receive, answer: _Answer) -> None:
         host = self.checked_host(scope)
@@ -313,6 +318,7 @@ class Gateway:
         principal = await self.authenticate(headers.get("authorization", ""), route)
         address = await self.rate_limit(route.rate_limit_class, scope, principal)
         headers["x-request-id"] = request_id_var.get()
+        headers["traceparent"] = traceparent_var.get()
         headers["x-forwarded-for"] = address
         headers["x-forwarded-proto"] = self.forwarded_proto(scope)
         headers["x-forwarded-host"] = host

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 
 import pytest
@@ -192,6 +193,29 @@ def test_a_request_id_is_generated_when_missing_or_unsafe(gateway, http, product
     generated = response.headers["X-Request-ID"]
     assert len(generated) == 32
     assert received_headers(products)["x-request-id"] == [generated]
+
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def test_the_clients_trace_goes_upstream(gateway, http, products):
+    http.get(f"{gateway.url}/api/products/", headers={"traceparent": TRACEPARENT}, timeout=10)
+
+    assert received_headers(products)["traceparent"] == [TRACEPARENT]
+
+
+@pytest.mark.parametrize(
+    "sent", [None, "00-not-a-trace-01", "00-" + "0" * 32 + "-" + "1" * 16 + "-01"]
+)
+def test_a_trace_is_started_when_the_client_sent_none_or_a_broken_one(
+    gateway, http, products, sent
+):
+    headers = {"traceparent": sent} if sent else {}
+    http.get(f"{gateway.url}/api/products/", headers=headers, timeout=10)
+
+    (started,) = received_headers(products)["traceparent"]
+    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-01", started)
+    assert started != sent
 
 
 def test_a_body_over_the_limit_is_413_before_any_upstream(gateway, http, products):

@@ -41,7 +41,7 @@ from urllib.parse import urlencode, urlsplit
 from souk_common.breaker import Attempt, CircuitBreaker
 from souk_common.errors import BadGateway, UpstreamTimeout, UpstreamUnavailable
 from souk_common.httpclient import Pool, TimedOut, UpstreamFailure
-from souk_common.logging import current_request_id
+from souk_common.logging import current_request_id, current_traceparent
 from souk_common.metrics import observe_call
 
 logger = logging.getLogger(__name__)
@@ -224,6 +224,9 @@ class ServiceClient:
             "X-Request-ID": current_request_id(),
             "Accept": "application/json",
         }
+        traceparent = current_traceparent()
+        if traceparent:  # the trace of the request or event this call is made for
+            headers["traceparent"] = traceparent
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         body = b""

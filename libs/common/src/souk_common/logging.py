@@ -23,7 +23,7 @@ traceparent_var: ContextVar[str] = ContextVar("souk_traceparent", default="")
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _RECORD_ATTRIBUTES = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
-    | {"message", "asctime", "request_id", "service", "taskName"}
+    | {"message", "asctime", "request_id", "trace_id", "service", "taskName"}
 )
 
 
@@ -32,13 +32,19 @@ def current_request_id() -> str:
     return request_id_var.get()
 
 
+def trace_id(traceparent: str) -> str:
+    """The trace id of a W3C ``traceparent`` (``00-<trace id>-<parent id>-<flags>``), or "-"."""
+    parts = traceparent.split("-")
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else "-"
+
+
 def current_traceparent() -> str:
     """Return the ``traceparent`` of the request or event being handled, or ""."""
     return traceparent_var.get()
 
 
 class RequestContextFilter(logging.Filter):
-    """Stamp each record with the service name and the current request id."""
+    """Stamp each record with the service name, the current request id and trace id."""
 
     def __init__(self, service: str = "") -> None:
         super().__init__()
@@ -46,6 +52,7 @@ class RequestContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        record.trace_id = trace_id(traceparent_var.get())
         record.service = self.service
         return True
 
@@ -58,6 +65,7 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
         "pid": record.process,
         "logger": record.name,
         "request_id": getattr(record, "request_id", "-"),
+        "trace_id": getattr(record, "trace_id", "-"),
         "msg": record.getMessage(),
     }
     for key, value in vars(record).items():

@@ -29,6 +29,11 @@ _TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a
 access_logger = logging.getLogger("souk.access")
 
 
+def valid_traceparent(candidate: str | None) -> str:
+    """``candidate`` if it is a W3C ``traceparent`` of version 00, else ""."""
+    return candidate if candidate and _TRACEPARENT.fullmatch(candidate) else ""
+
+
 def safe_request_id(candidate: str | None) -> str:
     """Return ``candidate`` if it is a safe request id, else a new random one.
 
@@ -49,10 +54,7 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         request_id = safe_request_id(request.headers.get(REQUEST_ID_HEADER))
         token = request_id_var.set(request_id)
-        traceparent = request.headers.get("traceparent", "")
-        if not _TRACEPARENT.fullmatch(traceparent):
-            traceparent = ""
-        trace_token = traceparent_var.set(traceparent)
+        trace_token = traceparent_var.set(valid_traceparent(request.headers.get("traceparent")))
         started = perf_counter()
         try:
             response = self.get_response(request)
