@@ -295,6 +295,9 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link(system, browser, 
     driver = browser()
     username = sign_up(system, driver)
     driver.find_element(By.CSS_SELECTOR, "form[action='/signout/'] button").click()
+    # The click only schedules the form's navigation: opening another page before it
+    # lands would race it (and lose to it now and then).
+    wait_until(driver, lambda: "You are signed out." in driver.page_source)
 
     shop(system, driver, "/password-reset/")
     driver.find_element(By.ID, "id_email").send_keys(f"{username}@example.com")
