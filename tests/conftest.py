@@ -25,7 +25,7 @@ import redis
 
 from databases import postgres_problem, rabbitmq_problem, scratch_vhost
 from harness import RunningStack
-from souk_common.test_servers import SmtpServer, TcpProxy
+from souk_common.test_servers import OtlpReceiver, SmtpServer, TcpProxy
 from souk_common.testing import postgres_required, postgres_url, rabbitmq_required
 from stack import throwaway_stack
 
@@ -56,6 +56,8 @@ SYSTEM_ENVIRONMENT = {
     "CHECKOUT_PAYMENT_TIMEOUT": "45",
     # A storefront of another origin calls the API from browsers (test_web_conventions).
     "GATEWAY_CORS_ORIGINS": "https://shop.example",
+    # Spans leave every process within a fifth of a second (tests/e2e/test_traces.py).
+    "OTEL_BSP_SCHEDULE_DELAY": "200",
 }
 
 
@@ -119,15 +121,30 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture(scope="session")
+def otlp() -> Iterator[OtlpReceiver]:
+    """The collector every process exports its spans to; ``otlp.spans`` has what arrived.
+
+    The whole suite runs traced, as a shop with tracing on would: every other test is
+    also a test that tracing changes nothing a client sees."""
+    with OtlpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="session")
 def system(
     tmp_path_factory: pytest.TempPathFactory,
     on_postgres: bool,
     rabbitmq_vhost: str | None,
     broker_proxy: TcpProxy | None,
     smtp: SmtpServer,
+    otlp: OtlpReceiver,
     redis_url: str | None,
 ) -> Iterator[RunningStack]:
-    environment = {**SYSTEM_ENVIRONMENT, "EMAIL_URL": smtp.url}
+    environment = {
+        **SYSTEM_ENVIRONMENT,
+        "EMAIL_URL": smtp.url,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.url,
+    }
     if redis_url is not None:
         # Carts in Redis as in production, under keys of this run's own.
         run = uuid.uuid4().hex[:8]
@@ -147,5 +164,6 @@ def system(
         running=RunningStack,
     ) as system:
         system.smtp = smtp
+        system.otlp = otlp
         system.broker_proxy = broker_proxy
         yield system

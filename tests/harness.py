@@ -9,7 +9,7 @@ import uuid
 import requests
 
 import stack
-from souk_common.test_servers import SmtpServer, TcpProxy
+from souk_common.test_servers import OtlpReceiver, SmtpServer, TcpProxy
 
 
 class RunningStack(stack.RunningStack):
@@ -17,11 +17,13 @@ class RunningStack(stack.RunningStack):
 
     ``smtp`` is the mail server the services send through (its ``mail`` is what arrived);
     ``broker_proxy`` stands between every process and RabbitMQ (``cut()``, ``restore()``),
-    ``None`` on the embedded broker, which has no connection to cut.
+    ``None`` on the embedded broker, which has no connection to cut; ``otlp`` is the
+    collector every process exports its spans to.
     """
 
     smtp: SmtpServer | None = None
     broker_proxy: TcpProxy | None = None
+    otlp: OtlpReceiver | None = None
 
     @functools.cached_property
     def http(self) -> requests.Session:

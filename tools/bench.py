@@ -39,6 +39,7 @@ from databases import (
     rabbitmq_problem,
     scratch_vhost,
 )
+from souk_common.test_servers import OtlpReceiver
 from souk_common.testing import postgres_url
 from stack import (
     REPO,
@@ -343,6 +344,33 @@ def gateway_at_commit(
     return contender
 
 
+def traced_gateway(
+    stack: Stack, scratch: Path, headers: dict[str, str], collector: str
+) -> Contender:
+    """This checkout's gateway beside the stack's, traced: OpenTelemetry on, every request
+    sampled, its spans exported in batches to the OTLP endpoint ``collector``."""
+    port = free_port()
+    env = {**stack.env("gateway"), "OTEL_EXPORTER_OTLP_ENDPOINT": collector}
+    command = [
+        sys.executable, "-m", "gateway_service.serve",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(BENCH_WORKERS),
+    ]  # fmt: skip
+
+    def start() -> Callable[[], None]:
+        process = subprocess.Popen(
+            command, cwd=REPO / "services/gateway", env=env, start_new_session=True,
+            stdout=(scratch / "gateway-traced.log").open("ab"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        contender.processes["gateway"] = process
+        time.sleep(3)  # the workers import Django
+        return _process_stopper(process)
+
+    contender = Contender(
+        "through the gateway, traced", start, f"http://127.0.0.1:{port}/api/orders/", headers
+    )
+    return contender
+
+
 def bench_gateway(rounds: int, seconds: float, baseline: str | None = None) -> None:
     """Authenticated GET /api/orders/: straight to orders, through the gateway, through nginx,
     and (``--baseline COMMIT``) through the gateway of another commit, side by side."""
@@ -350,6 +378,8 @@ def bench_gateway(rounds: int, seconds: float, baseline: str | None = None) -> N
     on_postgres = postgres_problem() is None
     with (
         worktrees_removed(scratch),
+        # Where the traced gateway's spans go: read and dropped, next to no CPU.
+        OtlpReceiver(keep=False) as collector,
         throwaway_stack(
             scratch,
             purpose="bench",
@@ -379,6 +409,7 @@ def bench_gateway(rounds: int, seconds: float, baseline: str | None = None) -> N
                 headers,
             ),
         ]
+        contenders.append(traced_gateway(stack, scratch, headers, collector.url))
         if baseline:
             contenders.append(gateway_at_commit(stack, baseline, scratch, headers))
         nginx = shutil.which("nginx") or (
@@ -447,7 +478,9 @@ is the median of each round's ratio to "direct"). The request is an authenticate
 (`GATEWAY_RATE_LIMIT_ENABLED=false`), {BENCH_WORKERS} server processes per service.
 Every process, the database and wrk share this 2-core machine, so the gateway's CPU
 is taken from orders: the ratio is what a whole request costs with and without the
-gateway.
+gateway. "Traced" is a second gateway of this checkout with OpenTelemetry on (every
+request sampled, its spans exported in batches to an OTLP collector in the bench
+process that reads them and keeps nothing); the others run as shipped, tracing off.
 
 {GATEWAY_TABLE_HEAD}
 {chr(10).join(rows)}

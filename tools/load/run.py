@@ -55,12 +55,13 @@ import requests
 
 from bench import cpu_seconds, env_at, worktree, worktrees_removed, write_section
 from databases import postgres_problem, rabbitmq_problem, scratch_vhost
-from souk_common.test_servers import SmtpServer
+from souk_common.test_servers import OtlpReceiver, SmtpServer
 from souk_common.testing import postgres_url
 from stack import (
     CONSUMERS,
     DEFAULT_WORKERS,
     RELAYS,
+    REPO,
     SERVICES,
     RunningStack,
     Stack,
@@ -320,13 +321,17 @@ def events_running(running: RunningStack, wanted: bool) -> None:
 
 @contextlib.contextmanager
 def orders_at(
-    stack: Stack, tree: Path, log_dir: Path
+    stack: Stack, tree: Path, log_dir: Path, *, name: str = "baseline", **env: str
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The orders service of the worktree ``tree`` beside the stack's own, with the same
     database, users and products, and a gateway (this checkout's) of its own in front of
-    it: the URL of that gateway, and the orders server. Both run as the stack's do."""
+    it: the URL of that gateway, and the orders server. Both run as the stack's do, with
+    ``env`` added to their environment; their logs are ``orders-<name>.log`` and
+    ``gateway-<name>.log``."""
     beside = dataclasses.replace(
-        stack, ports={**stack.ports, "orders": free_port(), "gateway": free_port()}
+        stack,
+        ports={**stack.ports, "orders": free_port(), "gateway": free_port()},
+        extra_env={**stack.extra_env, **env},
     )
     started: list[subprocess.Popen[bytes]] = []
     try:
@@ -335,12 +340,12 @@ def orders_at(
             cwd=tree / "services" / "orders",
             env=env_at(tree, "orders", beside.env("orders")),
             start_new_session=True,
-            stdout=(log_dir / "orders-baseline.log").open("ab"),
+            stdout=(log_dir / f"orders-{name}.log").open("ab"),
             stderr=subprocess.STDOUT,
         )
         started.append(orders)
         beside.wait_ready("orders")
-        started.append(beside.popen("gateway", log_dir / "gateway-baseline.log"))
+        started.append(beside.popen("gateway", log_dir / f"gateway-{name}.log"))
         beside.wait_ready("gateway")
         yield beside.url("gateway"), orders
     finally:
@@ -438,7 +443,7 @@ def compare_orders(
     products: list[int],
     out: Path,
 ) -> list[Contender]:
-    """Orders placed back to back (the ``orders`` mix) through three contenders, side by
+    """Orders placed back to back (the ``orders`` mix) through four contenders, side by
     side: a warm-up run each, then ``rounds`` interleaved rounds, each starting one place
     further along the list.
 
@@ -446,12 +451,24 @@ def compare_orders(
       consumer stopped;
     - this checkout's, relays and consumer stopped: the outbox INSERT alone (what it
       stored is marked sent afterwards, never relayed: see ``DISCARD_UNSENT``);
-    - this checkout's with relays and consumer running, as in production.
+    - this checkout's with relays and consumer running, as in production;
+    - this checkout's traced (OpenTelemetry on, spans exported to a collector that keeps
+      nothing), its gateway too, relays and consumer stopped: what tracing costs.
 
     Each has a gateway of its own (the same code), so nothing restarts between runs.
     """
     stack = running.stack
-    with orders_at(stack, tree, running.log_dir) as (baseline_gateway, baseline_orders):
+    with (
+        orders_at(stack, tree, running.log_dir) as (baseline_gateway, baseline_orders),
+        OtlpReceiver(keep=False) as collector,
+        orders_at(
+            stack,
+            REPO,
+            running.log_dir,
+            name="traced",
+            OTEL_EXPORTER_OTLP_ENDPOINT=collector.url,
+        ) as (traced_gateway, traced_orders),
+    ):
         contenders = [
             Contender(
                 f"orders at {baseline[:7]}, relays and consumer stopped",
@@ -470,6 +487,12 @@ def compare_orders(
                 stack.url("gateway"),
                 lambda: running.processes["orders"],
                 events=True,
+            ),
+            Contender(
+                "orders here traced (and its gateway), relays and consumer stopped",
+                traced_gateway,
+                lambda: traced_orders,
+                events=False,
             ),
         ]
         options = {"seconds": seconds, "accounts": accounts, "products": products, "out": out}
@@ -553,8 +576,11 @@ PostgreSQL, rate limits off), {seconds} s per run, a warm-up run each, then {rou
 interleaved rounds (each starting one contender further along). One stack, with the same
 users, products and databases for all; the first contender is the orders service of
 {baseline} (a git worktree, with its own souk_common) behind a gateway of its own, the
-others this checkout's. Events travel through RabbitMQ (a virtual host of the run's
-own), mail to an SMTP server in the load process. The ratio is each round's orders/s
+others this checkout's; the last is traced, it and its gateway (OpenTelemetry on, every
+request sampled, spans sent in batches to an OTLP collector in the load process that
+reads each export and keeps nothing; users and products untraced). Events travel
+through RabbitMQ (a virtual host of the run's own), mail to an SMTP server in the load
+process. The ratio is each round's orders/s
 over that round's first contender's, median of the rounds (each round's listed). CPU
 per order, from `/proc`: the orders server's processes and the whole machine's (Locust,
 the SMTP server and any other work on the machine included) during the run; the relays'

@@ -20,7 +20,8 @@ INSTALLED_APPS = [
     "souk_common.events",
     "tests.eventsapp",
 ]
-MIDDLEWARE = common.MIDDLEWARE
+MIDDLEWARE = list(common.MIDDLEWARE)
+SERVICE_NAME = "common-tests"
 ROOT_URLCONF = "tests.urls"
 TEMPLATES = common.TEMPLATES
 DATABASES = {"default": database_for_tests("common")}

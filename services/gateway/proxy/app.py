@@ -21,6 +21,7 @@ preflights answered without an upstream, the allowed origin named on the rest.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hmac
 import json
 import logging
@@ -41,6 +42,7 @@ from proxy.limits import Bulkhead, ClientSlots, RateLimiter
 from proxy.paths import checked_target
 from proxy.routes import Route, RouteTableHolder
 from proxy.watch import UpstreamWatch
+from souk_common import tracing
 from souk_common.breaker import CircuitBreaker
 from souk_common.db import release_database_connection
 from souk_common.errors import ErrorCode, UpstreamUnavailable, error_body
@@ -186,16 +188,35 @@ class Gateway:
                 return
 
     async def run_blocking(self, function: Callable[..., Any], *args: Any) -> Any:
+        if tracing.enabled():  # the thread's work (a Redis count) joins the request's span
+            function, args = contextvars.copy_context().run, (function, *args)
         return await asyncio.get_running_loop().run_in_executor(self.blocking, function, *args)
 
     # Every request -----------------------------------------------------------------
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The client's trace, or a new one: every service and event of the request joins it.
+        # While tracing, the request is a span of it (named for its route once matched).
+        incoming = valid_traceparent(_header(scope, b"traceparent"))
+        with tracing.span(scope["method"], kind="server", parent=incoming) as span:
+            trace_token = traceparent_var.set(
+                tracing.span_traceparent() or incoming or new_traceparent()
+            )
+            try:
+                answer = await self.answer(scope, receive, send)
+            finally:
+                traceparent_var.reset(trace_token)
+            if span is not None:
+                span.update_name(f"{scope['method']} {answer.route}")
+                span.set_attribute("http.route", answer.route)
+                span.set_attribute("http.response.status_code", answer.status)
+                if answer.status >= 500:
+                    tracing.failed(span, f"answered {answer.status}")
+
+    async def answer(self, scope: Scope, receive: Receive, send: Send) -> _Answer:
+        """Answer one request, logged and counted; what was answered."""
         request_id = safe_request_id(_header(scope, b"x-request-id"))
         token = request_id_var.set(request_id)
-        # The client's trace, or a new one: every service and event of the request joins it.
-        traceparent = valid_traceparent(_header(scope, b"traceparent")) or new_traceparent()
-        trace_token = traceparent_var.set(traceparent)
         started = perf_counter()
         answer = _Answer(send, request_id)
         if self.cors.enabled:
@@ -221,7 +242,7 @@ class Gateway:
                 metrics.LATENCY.labels(answer.route).observe(seconds)
         finally:
             request_id_var.reset(token)
-            traceparent_var.reset(trace_token)
+        return answer
 
     async def respond(self, scope: Scope, receive: Receive, answer: _Answer) -> None:
         host = self.checked_host(scope)
@@ -318,7 +339,6 @@ class Gateway:
         principal = await self.authenticate(headers.get("authorization", ""), route)
         address = await self.rate_limit(route.rate_limit_class, scope, principal)
         headers["x-request-id"] = request_id_var.get()
-        headers["traceparent"] = traceparent_var.get()
         headers["x-forwarded-for"] = address
         headers["x-forwarded-proto"] = self.forwarded_proto(scope)
         headers["x-forwarded-host"] = host
@@ -335,7 +355,13 @@ class Gateway:
                 {"Retry-After": "1"},
             )
         try:
-            await self.call_upstream(route, method, target.upstream_target, headers, body, answer)
+            attributes = {"peer.service": route.upstream, "http.route": route.prefix}
+            with tracing.span(f"{method} {route.upstream}", kind="client", attributes=attributes):
+                # This call's span as the upstream's parent while tracing, else the trace.
+                headers["traceparent"] = tracing.current_traceparent()
+                await self.call_upstream(
+                    route, method, target.upstream_target, headers, body, answer
+                )
         finally:
             if slots is not None:
                 slots.release(address)

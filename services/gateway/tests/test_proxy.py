@@ -9,6 +9,7 @@ import socket
 
 import pytest
 
+from souk_common.test_servers import OtlpReceiver
 from souk_common.testing import FORGED_TOKEN_KINDS
 
 
@@ -202,6 +203,36 @@ def test_the_clients_trace_goes_upstream(gateway, http, products):
     http.get(f"{gateway.url}/api/products/", headers={"traceparent": TRACEPARENT}, timeout=10)
 
     assert received_headers(products)["traceparent"] == [TRACEPARENT]
+
+
+def test_while_tracing_the_request_and_its_call_upstream_are_spans_of_the_clients_trace(
+    start_gateway, http, products
+):
+    with OtlpReceiver() as receiver:
+        gateway = start_gateway(
+            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url, OTEL_BSP_SCHEDULE_DELAY="50"
+        )
+        response = http.get(
+            f"{gateway.url}/api/products/?page=2", headers={"traceparent": TRACEPARENT}, timeout=10
+        )
+        trace_id = TRACEPARENT.split("-")[1]
+        server, call = receiver.wait_for(trace_id, 2)
+
+    assert response.status_code == 200
+    assert (server.service, server.kind, server.name) == (
+        "gateway",
+        "SPAN_KIND_SERVER",
+        "GET /api/products/",
+    )
+    assert server.parent_id == TRACEPARENT.split("-")[2]
+    assert server.attributes["http.response.status_code"] == 200
+    assert (call.kind, call.name, call.parent_id) == (
+        "SPAN_KIND_CLIENT",
+        "GET products",
+        server.span_id,
+    )
+    # The upstream's parent is the gateway's call, in the client's trace.
+    assert received_headers(products)["traceparent"] == [f"00-{trace_id}-{call.span_id}-01"]
 
 
 @pytest.mark.parametrize(

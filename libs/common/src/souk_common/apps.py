@@ -15,6 +15,10 @@ class SoukCommonConfig(AppConfig):
             schema,  # noqa: F401 - registers the OpenAPI extension
             staff,  # noqa: F401 - keeps and revokes staff sessions' tokens
         )
+        from souk_common.tracing import tracing_configure
+
+        # Spans exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set; else nothing.
+        tracing_configure(getattr(settings, "SERVICE_NAME", "souk"))
 
 
 class AdminConfig(admin_apps.AdminConfig):

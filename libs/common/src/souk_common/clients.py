@@ -38,10 +38,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
+from souk_common import tracing
 from souk_common.breaker import Attempt, CircuitBreaker
 from souk_common.errors import BadGateway, UpstreamTimeout, UpstreamUnavailable
 from souk_common.httpclient import Pool, TimedOut, UpstreamFailure
-from souk_common.logging import current_request_id, current_traceparent
+from souk_common.logging import current_request_id
 from souk_common.metrics import observe_call
 
 logger = logging.getLogger(__name__)
@@ -224,9 +225,6 @@ class ServiceClient:
             "X-Request-ID": current_request_id(),
             "Accept": "application/json",
         }
-        traceparent = current_traceparent()
-        if traceparent:  # the trace of the request or event this call is made for
-            headers["traceparent"] = traceparent
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         body = b""
@@ -235,14 +233,25 @@ class ServiceClient:
             headers["Content-Type"] = "application/json"
         target = self._path_prefix + path + (f"?{urlencode(params)}" if params else "")
         headers["Content-Length"] = str(len(body))
-        answer = self._pool.request(
-            method,
-            target or "/",
-            headers,
-            body,
-            connect_timeout=self.connect_timeout,
-            read_timeout=read_timeout or self.read_timeout,
-        )
+        attributes = {"http.request.method": method, "peer.service": self.name, "url.path": path}
+        with tracing.span(f"{method} {self.name}", kind="client", attributes=attributes) as span:
+            # The trace of the request or event this call is made for: this call's span
+            # as the upstream's parent while tracing, else the traceparent it came with.
+            traceparent = tracing.current_traceparent()
+            if traceparent:
+                headers["traceparent"] = traceparent
+            answer = self._pool.request(
+                method,
+                target or "/",
+                headers,
+                body,
+                connect_timeout=self.connect_timeout,
+                read_timeout=read_timeout or self.read_timeout,
+            )
+            if span is not None:
+                span.set_attribute("http.response.status_code", answer.status)
+                if answer.status >= 500:
+                    tracing.failed(span, f"answered {answer.status}")
         return ServiceResponse(answer.status, dict(answer.headers), answer.body)
 
     def _sleep(self, attempt: int) -> None:

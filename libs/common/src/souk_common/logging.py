@@ -16,8 +16,9 @@ from typing import Any
 
 #: The id of the request being handled in this context; "-" outside a request.
 request_id_var: ContextVar[str] = ContextVar("souk_request_id", default="-")
-#: The W3C trace context the request came with ("" if none): events published while
-#: handling it carry it on, so one trace runs from the request through its consumers.
+#: The W3C trace context of the request or event being handled ("" if none): the one it
+#: came with, or its span's while tracing (souk_common.tracing). Calls and events made
+#: while handling it carry it on, so one trace runs from the request through its consumers.
 traceparent_var: ContextVar[str] = ContextVar("souk_traceparent", default="")
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
@@ -36,11 +37,6 @@ def trace_id(traceparent: str) -> str:
     """The trace id of a W3C ``traceparent`` (``00-<trace id>-<parent id>-<flags>``), or "-"."""
     parts = traceparent.split("-")
     return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else "-"
-
-
-def current_traceparent() -> str:
-    """Return the ``traceparent`` of the request or event being handled, or ""."""
-    return traceparent_var.get()
 
 
 class RequestContextFilter(logging.Filter):

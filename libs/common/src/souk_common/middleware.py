@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 from souk_common.logging import request_id_var, traceparent_var
 from souk_common.metrics import observe_request
+from souk_common.tracing import span_traceparent
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -54,7 +55,11 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         request_id = safe_request_id(request.headers.get(REQUEST_ID_HEADER))
         token = request_id_var.set(request_id)
-        trace_token = traceparent_var.set(valid_traceparent(request.headers.get("traceparent")))
+        # The request's span while tracing (the Django instrumentation's, started from
+        # the same header, or a new trace's), else the trace the request came with.
+        trace_token = traceparent_var.set(
+            span_traceparent() or valid_traceparent(request.headers.get("traceparent"))
+        )
         started = perf_counter()
         try:
             response = self.get_response(request)

@@ -430,6 +430,8 @@ def service_settings(
     project = f"{env.service}_service"
     secure_cookies = env.secure_cookies()
     return {
+        # Who this is, in its logs and traces.
+        "SERVICE_NAME": env.service,
         "SECRET_KEY": env.secret_key(),
         "DEBUG": env.debug(),
         "ALLOWED_HOSTS": env.allowed_hosts(),
@@ -444,7 +446,7 @@ def service_settings(
         "SECURE_HSTS_SECONDS": env.hsts_seconds(),
         "SILENCED_SYSTEM_CHECKS": SILENCED_SYSTEM_CHECKS,
         "INSTALLED_APPS": [*DJANGO_APPS, *THIRD_PARTY_APPS, "souk_common", *apps],
-        "MIDDLEWARE": MIDDLEWARE,
+        "MIDDLEWARE": list(MIDDLEWARE),  # its own: the Django instrumentation adds to it
         "AUTHENTICATION_BACKENDS": AUTHENTICATION_BACKENDS,
         "ROOT_URLCONF": f"{project}.urls",
         "WSGI_APPLICATION": f"{project}.wsgi.application",

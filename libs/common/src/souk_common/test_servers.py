@@ -5,8 +5,12 @@ accepted, and can be down (refusing connections) or hold a message's answer to
 make a sender wait. :class:`TcpProxy` forwards one port to another (to RabbitMQ,
 say) and can cut every connection and refuse new ones, as a network would.
 
-Both run on threads of the test process, on free loopback ports. Nothing here
-imports pytest; aiosmtpd (a test dependency) is imported when a server starts.
+:class:`OtlpReceiver` is an OpenTelemetry collector's front door (OTLP over HTTP,
+``POST /v1/traces``) that keeps every span it is sent, readable as :class:`ReceivedSpan`.
+
+All run on threads of the test process, on free loopback ports. Nothing here imports
+pytest; aiosmtpd (a test dependency) is imported when a server starts, OpenTelemetry's
+protobuf messages when spans arrive.
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import gzip
 import select
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
@@ -241,3 +247,140 @@ class TcpProxy:
             for sock in (a, b):
                 with contextlib.suppress(OSError):
                     sock.close()
+
+
+# OTLP -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceivedSpan:
+    """A span as an exporter sent it: ids in hex ("" for a root's parent), its kind as
+    OTLP names it (``SPAN_KIND_SERVER``...), its attributes as plain values."""
+
+    service: str
+    name: str
+    kind: str
+    trace_id: str
+    span_id: str
+    parent_id: str
+    start_ns: int
+    end_ns: int
+    status: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+class OtlpReceiver:
+    """An OTLP/HTTP endpoint on ``127.0.0.1:<port>`` (``OTEL_EXPORTER_OTLP_ENDPOINT`` is
+    :attr:`url`) that keeps every span exported to it in :attr:`spans`, and answers as a
+    collector does. It reads protobuf only, the SDK's OTLP/HTTP exporter's default.
+
+    With ``keep=False`` it reads each export and keeps nothing: a collector that costs the
+    machine next to nothing, for benchmarks of what tracing costs the services."""
+
+    def __init__(self, *, keep: bool = True) -> None:
+        self.keep = keep
+        self.exports = 0
+        self.port = free_port()
+        self.spans: list[ReceivedSpan] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def trace(self, trace_id: str) -> list[ReceivedSpan]:
+        """The spans received so far of the trace ``trace_id``, oldest first."""
+        with self._lock:
+            return sorted(
+                (span for span in self.spans if span.trace_id == trace_id),
+                key=lambda span: span.start_ns,
+            )
+
+    def wait_for(self, trace_id: str, count: int, timeout: float = 30.0) -> list[ReceivedSpan]:
+        """The trace's spans once at least ``count`` arrived; AssertionError after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            spans = self.trace(trace_id)
+            if len(spans) >= count:
+                return spans
+            time.sleep(0.05)
+        raise AssertionError(f"{len(self.trace(trace_id))} spans of {count} in {timeout}s")
+
+    def start(self) -> OtlpReceiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                if self.path != "/v1/traces":
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                receiver.exports += 1
+                if receiver.keep:
+                    receiver._keep(body)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> OtlpReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _keep(self, body: bytes) -> None:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
+        from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        received = []
+        for resource_spans in request.resource_spans:
+            resource = _attributes(resource_spans.resource.attributes)
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    received.append(
+                        ReceivedSpan(
+                            service=str(resource.get("service.name", "")),
+                            name=span.name,
+                            kind=Span.SpanKind.Name(span.kind),
+                            trace_id=span.trace_id.hex(),
+                            span_id=span.span_id.hex(),
+                            parent_id=span.parent_span_id.hex(),
+                            start_ns=span.start_time_unix_nano,
+                            end_ns=span.end_time_unix_nano,
+                            status=Status.StatusCode.Name(span.status.code),
+                            attributes=_attributes(span.attributes),
+                        )
+                    )
+        with self._lock:
+            self.spans.extend(received)
+
+
+def _attributes(pairs: Any) -> dict[str, Any]:
+    """OTLP key-value pairs as a dict of plain values (strings, numbers, booleans)."""
+    values = {}
+    for pair in pairs:
+        which = pair.value.WhichOneof("value")
+        values[pair.key] = getattr(pair.value, which) if which else None
+    return values

@@ -53,6 +53,7 @@ from django.utils.module_loading import import_string
 from kombu import Connection, Consumer
 from kombu.message import Message
 
+from souk_common import tracing
 from souk_common.conf import souk_settings
 from souk_common.events import broker
 from souk_common.events.envelope import Event, MalformedEvent, envelope_redacted, secret_keys
@@ -357,20 +358,39 @@ def _describe(exc: BaseException) -> str:
 
 
 class _context:
-    """The event's request id and trace context, for the handler's logs and events."""
+    """The event's request id and trace context, for the handler's logs, calls and events.
+
+    While tracing, handling the event is a span, child of the one that sent it (the
+    envelope's ``traceparent``: the relay's), with the handler's queries, calls and
+    events under it; an exception leaving the handler is recorded on it.
+    """
 
     def __init__(self, event: Event) -> None:
         self.event = event
 
     def __enter__(self) -> None:
+        event = self.event
+        self.span = tracing.span(
+            f"process {event.type}",
+            kind="consumer",
+            parent=event.traceparent,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.operation.type": "process",
+                "messaging.message.id": str(event.id),
+                "souk.event.source": event.source,
+            },
+        )
+        self.span.__enter__()
         self.tokens = (
-            request_id_var.set(self.event.request_id),
-            traceparent_var.set(self.event.traceparent),
+            request_id_var.set(event.request_id),
+            traceparent_var.set(tracing.span_traceparent() or event.traceparent),
         )
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         request_id_var.reset(self.tokens[0])
         traceparent_var.reset(self.tokens[1])
+        self.span.__exit__(*exc)
 
 
 class QueueConsumer:

@@ -11,7 +11,8 @@ from souk_common import sql
 from souk_common.conf import souk_settings
 from souk_common.events.envelope import Event, new_traceparent, secret_keys
 from souk_common.events.models import OutboxEvent
-from souk_common.logging import current_request_id, current_traceparent
+from souk_common.logging import current_request_id
+from souk_common.tracing import current_traceparent
 
 #: The outbox columns an event fills when it is stored.
 OUTBOX_FIELDS = ("event_id", "type", "version", "envelope", "created_at", "secrets")

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from kombu import Connection, Exchange, Producer
 
+from souk_common import tracing
 from souk_common.events import broker
 from souk_common.events.envelope import envelope_redacted
 from souk_common.events.models import OutboxEvent
@@ -98,21 +99,44 @@ class Relay:
                 .order_by("id")[: self.batch_size]
             )
             for event in batch:
-                producer.publish(
-                    json.dumps(event.envelope, separators=(",", ":")).encode(),
-                    exchange=exchange,
-                    routing_key="",
-                    content_type="application/json",
-                    content_encoding="utf-8",
-                    delivery_mode="persistent",
-                    message_id=str(event.event_id),
-                    type=event.type,
-                    retry=False,  # a failure rolls the batch back; run() reconnects
-                )
+                self.publish(producer, exchange, event)
             if batch:
                 self._mark_sent(batch)
         self.sent += len(batch)
         return len(batch)
+
+    @staticmethod
+    def publish(producer: Producer, exchange: Exchange, event: OutboxEvent) -> None:
+        """Send ``event``, and wait for the broker's confirm.
+
+        While tracing, the sending is a span, child of the one that stored the event
+        (its envelope's ``traceparent``), and the envelope sent names this span as the
+        parent of the consumers' (the stored one keeps its own).
+        """
+        envelope = event.envelope
+        attributes = {
+            "messaging.system": "rabbitmq",
+            "messaging.operation.type": "send",
+            "messaging.destination.name": exchange.name,
+            "messaging.message.id": str(event.event_id),
+        }
+        parent = str(envelope.get("traceparent") or "")
+        with tracing.span(
+            f"send {event.type}", kind="producer", parent=parent, attributes=attributes
+        ):
+            if tracing.enabled():
+                envelope = {**envelope, "traceparent": tracing.current_traceparent()}
+            producer.publish(
+                json.dumps(envelope, separators=(",", ":")).encode(),
+                exchange=exchange,
+                routing_key="",
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode="persistent",
+                message_id=str(event.event_id),
+                type=event.type,
+                retry=False,  # a failure rolls the batch back; run() reconnects
+            )
 
     @staticmethod
     def _mark_sent(batch: list[OutboxEvent]) -> None:
