@@ -312,12 +312,8 @@ def gateway_at_commit(
     where it has one, else gunicorn gthread, as before the listener moved to an event loop."""
     tree = worktree(commit, scratch)
     port = free_port()
-    env = env_at(tree, "gateway", stack.env("gateway"))
     if (tree / "services/gateway/gateway_service/serve.py").exists():
-        command = [
-            sys.executable, "-m", "gateway_service.serve",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", str(BENCH_WORKERS),
-        ]  # fmt: skip
+        command = serve_command(port)
     else:
         command = [
             sys.executable, "-m", "gunicorn", "gateway_service.wsgi",
@@ -325,23 +321,15 @@ def gateway_at_commit(
             "--worker-class", "gthread", "--threads", "64", "--log-level", "warning",
             "--forwarded-allow-ips", "",
         ]  # fmt: skip
-
-    def start() -> Callable[[], None]:
-        process = subprocess.Popen(
-            command, cwd=tree / "services/gateway", env=env, start_new_session=True,
-            stdout=(scratch / "gateway-baseline.log").open("ab"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        contender.processes["gateway"] = process
-        time.sleep(3)  # the workers import Django
-        return _process_stopper(process)
-
-    contender = Contender(
+    return gateway_beside(
         f"through the gateway at {commit[:7]}",
-        start,
-        f"http://127.0.0.1:{port}/api/orders/",
+        command,
+        tree / "services/gateway",
+        env_at(tree, "gateway", stack.env("gateway")),
+        scratch / "gateway-baseline.log",
+        port,
         headers,
     )
-    return contender
 
 
 def traced_gateway(
@@ -350,24 +338,46 @@ def traced_gateway(
     """This checkout's gateway beside the stack's, traced: OpenTelemetry on, every request
     sampled, its spans exported in batches to the OTLP endpoint ``collector``."""
     port = free_port()
-    env = {**stack.env("gateway"), "OTEL_EXPORTER_OTLP_ENDPOINT": collector}
-    command = [
+    return gateway_beside(
+        "through the gateway, traced",
+        serve_command(port),
+        REPO / "services/gateway",
+        {**stack.env("gateway"), "OTEL_EXPORTER_OTLP_ENDPOINT": collector},
+        scratch / "gateway-traced.log",
+        port,
+        headers,
+    )
+
+
+def serve_command(port: int) -> list[str]:
+    """The gateway's event-loop public listener on ``port``, with the bench's workers."""
+    return [
         sys.executable, "-m", "gateway_service.serve",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(BENCH_WORKERS),
     ]  # fmt: skip
 
+
+def gateway_beside(
+    name: str,
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    log: Path,
+    port: int,
+    headers: dict[str, str],
+) -> Contender:
+    """A contender that starts another gateway (``command`` in ``cwd``) for its runs."""
+
     def start() -> Callable[[], None]:
         process = subprocess.Popen(
-            command, cwd=REPO / "services/gateway", env=env, start_new_session=True,
-            stdout=(scratch / "gateway-traced.log").open("ab"), stderr=subprocess.STDOUT,
+            command, cwd=cwd, env=env, start_new_session=True,
+            stdout=log.open("ab"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         contender.processes["gateway"] = process
         time.sleep(3)  # the workers import Django
         return _process_stopper(process)
 
-    contender = Contender(
-        "through the gateway, traced", start, f"http://127.0.0.1:{port}/api/orders/", headers
-    )
+    contender = Contender(name, start, f"http://127.0.0.1:{port}/api/orders/", headers)
     return contender
 
 

@@ -79,6 +79,7 @@ METRICS = "/tmp/metrics"  # noqa: S108
 INGRESS_CONTROLLER = ({"app.kubernetes.io/name": "ingress-nginx"}, "ingress-nginx")
 PROMETHEUS = ({"app.kubernetes.io/name": "prometheus"}, "monitoring")
 DNS = ({"k8s-app": "kube-dns"}, "kube-system")
+COLLECTOR = ({"app.kubernetes.io/name": "opentelemetry-collector"}, "observability")
 
 Object = dict[str, Any]
 
@@ -655,3 +656,39 @@ def test_production_services_reach_their_managed_backing_services() -> None:
         if s["spec"].get("type") == "ExternalName"
     }
     assert names == {f"{s}-db" for s in DATABASE_SERVICES} | {"rabbitmq", "redis"}
+
+
+# --- Traces ---
+
+
+def otlp_endpoint(objects: list[Object], container: Object) -> str | None:
+    """The OTLP endpoint ``container`` exports its spans to, or None."""
+    for variable in container.get("env", []):
+        if variable["name"] == "OTEL_EXPORTER_OTLP_ENDPOINT":
+            reference = variable["valueFrom"]["configMapKeyRef"]
+            config = named(objects, "ConfigMap", reference["name"])
+            return str(config["data"][reference["key"]])
+    return None
+
+
+def test_production_pods_send_their_spans_to_the_collector_and_nowhere_new() -> None:
+    objects = _rendered.get("production") or render("production")
+    policies = of_kind(objects, "NetworkPolicy")
+    for deployment in of_kind(objects, "Deployment"):
+        app = next(c for c in containers(deployment) if c["name"] == "app")
+        endpoint = otlp_endpoint(objects, app)
+        assert endpoint is not None, souk_name(deployment)
+        assert endpoint.endswith(".observability.svc.cluster.local:4318")
+        assert allowed(policies, (pod_labels(deployment), NAMESPACE), COLLECTOR, 4318)
+    # The collector's rule opens that port of those pods, and nothing else.
+    for job in of_kind(objects, "Job"):
+        assert not allowed(policies, (pod_labels(job), NAMESPACE), COLLECTOR, 8000)
+
+
+def test_dev_traces_nothing() -> None:
+    objects = _rendered.get("dev") or render("dev")
+    assert all(
+        otlp_endpoint(objects, container) is None
+        for workload in of_kind(objects, *POD_KINDS)
+        for container in containers(workload)
+    )

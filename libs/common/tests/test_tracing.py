@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 from django.db import transaction
 from django.http import HttpResponse
 from django.test import RequestFactory
@@ -187,10 +188,43 @@ def test_a_failing_handler_is_a_failed_span_with_its_exception(spans, broker_url
     finally:
         shop.remove()
 
+    send = named(spans, "send thing.failed")
     attempts = [s for s in spans.get_finished_spans() if s.name == "process thing.failed"]
-    assert attempts  # the first attempt, and the retries that were due
+    assert len(attempts) == 3  # the first, and each retry (EVENTS_MAX_ATTEMPTS)
+    assert all(span.parent.span_id == send.context.span_id for span in attempts)
     assert all(span.status.status_code is StatusCode.ERROR for span in attempts)
     assert "no paper" in attempts[0].events[0].attributes["exception.message"]
+
+
+@pytest.mark.django_db
+def test_an_event_published_outside_any_request_starts_a_trace_of_its_own(
+    spans, broker_url, settings
+):
+    shop = Shop(broker_url, settings)
+    shop.handlers.on("thing.scheduled", source=shop.source)(lambda event: None)
+    try:
+        with transaction.atomic():  # a scheduled command's change: no span around it
+            event_publish(type="thing.scheduled", data={})
+        shop.relay_and_consume()
+    finally:
+        shop.remove()
+
+    create = named(spans, "create thing.scheduled")
+    send, process = named(spans, "send thing.scheduled"), named(spans, "process thing.scheduled")
+    assert (create.kind, create.parent) == (SpanKind.PRODUCER, None)
+    assert send.parent.span_id == create.context.span_id
+    assert process.parent.span_id == send.context.span_id
+
+
+def test_a_call_outside_any_request_or_event_is_no_span_and_starts_no_trace(spans, fake_service):
+    products = fake_service()
+    products.add("POST", "/internal/stock/release/", json={})
+    client = ServiceClient("products", products.url, backoff=0)
+
+    client.post("/internal/stock/release/", json={})  # a scheduled command's call
+
+    assert spans.get_finished_spans() == ()
+    assert "traceparent" not in products.calls[0].headers
 
 
 # What starts a trace ---------------------------------------------------------------------
@@ -258,3 +292,13 @@ def test_with_an_endpoint_a_requests_span_reaches_the_collector():
 
 def test_without_an_endpoint_nothing_of_opentelemetry_is_loaded():
     assert run_service() == []
+
+
+def test_the_receiver_refuses_what_is_no_otlp_and_says_why():
+    with OtlpReceiver() as receiver:
+        answer = requests.post(f"{receiver.url}/v1/traces", data=b"\xff not protobuf", timeout=5)
+
+        assert answer.status_code == 400
+        assert receiver.errors
+        with pytest.raises(AssertionError, match="exports refused"):
+            receiver.wait_for(TRACE_ID, 1, timeout=0.1)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import hmac
 import json
 import logging
@@ -49,7 +50,7 @@ from souk_common.errors import ErrorCode, UpstreamUnavailable, error_body
 from souk_common.events.envelope import new_traceparent
 from souk_common.httpclient import AsyncPool, AsyncResponse, TimedOut, UpstreamFailure
 from souk_common.logging import request_id_var, traceparent_var
-from souk_common.metrics import forget_dead_processes
+from souk_common.metrics import METHODS, forget_dead_processes
 from souk_common.middleware import safe_request_id, valid_traceparent
 from souk_common.network import client_address_after_hops
 from souk_common.tokens import InvalidToken, Principal, get_verifier
@@ -188,30 +189,45 @@ class Gateway:
                 return
 
     async def run_blocking(self, function: Callable[..., Any], *args: Any) -> Any:
-        if tracing.enabled():  # the thread's work (a Redis count) joins the request's span
-            function, args = contextvars.copy_context().run, (function, *args)
-        return await asyncio.get_running_loop().run_in_executor(self.blocking, function, *args)
+        # The request's context goes along: the thread's log lines carry its request and
+        # trace ids, and its work (a Redis count) joins the request's span while tracing.
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(
+            self.blocking, functools.partial(context.run, function, *args)
+        )
 
     # Every request -----------------------------------------------------------------
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The client's trace, or a new one: every service and event of the request joins it.
-        # While tracing, the request is a span of it (named for its route once matched).
         incoming = valid_traceparent(_header(scope, b"traceparent"))
-        with tracing.span(scope["method"], kind="server", parent=incoming) as span:
-            trace_token = traceparent_var.set(
-                tracing.span_traceparent() or incoming or new_traceparent()
-            )
+        if tracing.enabled() and scope["path"].startswith("/api/"):
+            await self.http_traced(scope, receive, send, incoming)
+            return
+        trace_token = traceparent_var.set(incoming or new_traceparent())
+        try:
+            await self.answer(scope, receive, send)
+        finally:
+            traceparent_var.reset(trace_token)
+
+    async def http_traced(self, scope: Scope, receive: Receive, send: Send, incoming: str) -> None:
+        """A request to the API while tracing: a span of the client's trace (or of a new
+        one), named for its route once matched. The gateway's own pages (its probes) are
+        answered untraced."""
+        method = scope["method"] if scope["method"] in METHODS else "other"
+        with tracing.span(method, kind="server", parent=incoming) as span:
+            assert span is not None
+            trace_token = traceparent_var.set(tracing.span_traceparent())
             try:
                 answer = await self.answer(scope, receive, send)
             finally:
                 traceparent_var.reset(trace_token)
-            if span is not None:
-                span.update_name(f"{scope['method']} {answer.route}")
-                span.set_attribute("http.route", answer.route)
+            span.update_name(f"{method} {answer.route}")
+            span.set_attribute("http.route", answer.route)
+            if answer.status:  # 0: Django answered (the API's docs), straight to the server
                 span.set_attribute("http.response.status_code", answer.status)
-                if answer.status >= 500:
-                    tracing.failed(span, f"answered {answer.status}")
+            if answer.status >= 500:
+                tracing.failed(span, f"answered {answer.status}")
 
     async def answer(self, scope: Scope, receive: Receive, send: Send) -> _Answer:
         """Answer one request, logged and counted; what was answered."""

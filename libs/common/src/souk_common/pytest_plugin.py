@@ -13,6 +13,7 @@ the users service (faked) where staff sign in with their users account.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -28,6 +29,12 @@ from souk_common.testing import (
     rabbitmq_required,
     rabbitmq_url,
 )
+
+# Tests run untraced, whatever the shell exported: a test that traces says so (and gives
+# the processes it starts their endpoint). Done as the plugin loads, before pytest-django
+# starts Django, which is when tracing would begin (souk_common.tracing).
+for _name in [name for name in os.environ if name.startswith("OTEL_")]:
+    del os.environ[_name]
 
 
 def pytest_configure(config: pytest.Config) -> None:

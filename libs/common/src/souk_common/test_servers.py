@@ -280,6 +280,8 @@ class OtlpReceiver:
     def __init__(self, *, keep: bool = True) -> None:
         self.keep = keep
         self.exports = 0
+        #: What was refused, and why (an export that was no OTLP protobuf, say).
+        self.errors: list[str] = []
         self.port = free_port()
         self.spans: list[ReceivedSpan] = []
         self._lock = threading.Lock()
@@ -305,24 +307,34 @@ class OtlpReceiver:
             if len(spans) >= count:
                 return spans
             time.sleep(0.05)
-        raise AssertionError(f"{len(self.trace(trace_id))} spans of {count} in {timeout}s")
+        raise AssertionError(
+            f"{len(self.trace(trace_id))} spans of {count} in {timeout}s; "
+            f"exports refused: {self.errors or 'none'}"
+        )
 
     def start(self) -> OtlpReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                if self.path != "/v1/traces":
-                    self.send_response(404)
-                    self.end_headers()
+                # The OTLP/HTTP path, or the root (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=url).
+                if self.path not in ("/v1/traces", "/"):
+                    self.answer(404)
                     return
-                receiver.exports += 1
-                if receiver.keep:
-                    receiver._keep(body)
-                self.send_response(200)
+                try:
+                    body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                    if self.headers.get("Content-Encoding") == "gzip":
+                        body = gzip.decompress(body)
+                    receiver._receive(body)
+                except Exception as exc:  # noqa: BLE001 - refused, said, and kept for the test
+                    with receiver._lock:
+                        receiver.errors.append(repr(exc))
+                    self.answer(400)
+                    return
+                self.answer(200)
+
+            def answer(self, status: int) -> None:
+                self.send_response(status)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -346,12 +358,16 @@ class OtlpReceiver:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _keep(self, body: bytes) -> None:
+    def _receive(self, body: bytes) -> None:
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
             ExportTraceServiceRequest,
         )
         from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+        with self._lock:
+            self.exports += 1
+        if not self.keep:
+            return
         request = ExportTraceServiceRequest()
         request.ParseFromString(body)
         received = []
@@ -378,9 +394,15 @@ class OtlpReceiver:
 
 
 def _attributes(pairs: Any) -> dict[str, Any]:
-    """OTLP key-value pairs as a dict of plain values (strings, numbers, booleans)."""
-    values = {}
-    for pair in pairs:
-        which = pair.value.WhichOneof("value")
-        values[pair.key] = getattr(pair.value, which) if which else None
-    return values
+    """OTLP key-value pairs as a dict of plain values."""
+    return {pair.key: _value(pair.value) for pair in pairs}
+
+
+def _value(value: Any) -> Any:
+    """An OTLP ``AnyValue`` as a plain one: a string, number, boolean, bytes, list or dict."""
+    which = value.WhichOneof("value")
+    if which == "array_value":
+        return [_value(each) for each in value.array_value.values]
+    if which == "kvlist_value":
+        return _attributes(value.kvlist_value.values)
+    return getattr(value, which) if which else None

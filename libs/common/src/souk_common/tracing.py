@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from opentelemetry.util.types import Attributes
 
 Kind = Literal["server", "client", "producer", "consumer", "internal"]
+_NEED_A_PARENT = frozenset({"client", "internal"})
 
 #: What a hook gets while tracing is off: a context manager doing nothing, giving None.
 _NO_SPAN: AbstractContextManager[None] = contextlib.nullcontext()
@@ -102,10 +103,15 @@ def span(
     """A span named ``name``, current inside the ``with`` block; None while tracing is off.
 
     Its parent is the current span or, when ``parent`` is given, the span of that W3C
-    ``traceparent`` (an event's sender; "" starts a new trace). An exception leaving the
-    block is recorded on the span and marks it failed.
+    ``traceparent`` (an event's sender; "" starts a new trace). A client or internal span
+    with neither is no span: only requests and events start traces (a relay's or a
+    scheduled command's call outside any is not traced). An exception leaving the block
+    is recorded on the span and marks it failed.
     """
     if _tracer is None:
+        return _NO_SPAN
+    orphan = parent is None and kind in _NEED_A_PARENT
+    if orphan and not _current_span().get_span_context().is_valid:
         return _NO_SPAN
     context = _extract(parent) if parent is not None else None
     return _tracer.start_as_current_span(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from multiprocessing.util import Finalize
 from typing import Any
 
 from opentelemetry import trace
@@ -26,8 +27,8 @@ from opentelemetry.sdk.trace.sampling import (
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.util.types import Attributes
 
-#: URLs never traced: probes and scrapes (patterns searched for in the URL).
-UNTRACED_URLS = "/health/,/metrics"
+#: URLs never traced: probes, scrapes and static files (patterns searched for in the URL).
+UNTRACED_URLS = "/health/,/metrics,/static/"
 
 
 def tracer_provider(service: str) -> TracerProvider:
@@ -47,6 +48,10 @@ def tracer_provider(service: str) -> TracerProvider:
         sampler=ParentBased(root=EntryPoints(ratio)),
     )
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    # The last spans leave as the process ends: at exit (the SDK's own hook), and as a
+    # forked worker process ends (granian's end through os._exit, which skips atexit
+    # but runs multiprocessing's finalizers).
+    Finalize(provider, provider.shutdown, exitpriority=10)
     trace.set_tracer_provider(provider)
     DjangoInstrumentor().instrument(tracer_provider=provider, excluded_urls=UNTRACED_URLS)
     PsycopgInstrumentor().instrument(tracer_provider=provider)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from souk_common import sql
+from souk_common import sql, tracing
 from souk_common.conf import souk_settings
 from souk_common.events.envelope import Event, new_traceparent, secret_keys
 from souk_common.events.models import OutboxEvent
@@ -81,8 +81,18 @@ def _event(*, type: str, data: dict[str, Any], version: int) -> Event:
         data=data,
         source=source,
         request_id=current_request_id(),
-        traceparent=current_traceparent() or new_traceparent(),
+        traceparent=current_traceparent() or _new_trace(type),
     )
+
+
+def _new_trace(type: str) -> str:
+    """The ``traceparent`` of an event published outside any request or event (by a
+    scheduled command): a trace of its own. While tracing, a span of its own starts it,
+    sampled as a request would be, so the relay's and consumers' spans have a root."""
+    if not tracing.enabled():
+        return new_traceparent()
+    with tracing.span(f"create {type}", kind="producer", parent=""):
+        return tracing.span_traceparent()
 
 
 def _outbox_row(event: Event, secrets: Collection[str]) -> tuple[Any, ...]:

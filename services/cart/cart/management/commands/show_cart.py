@@ -19,7 +19,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("cart", help="a guest cart's id, or user:<id>")
+        parser.add_argument(
+            "cart", help="a guest cart's id (after -- when it starts with -), or user:<id>"
+        )
         parser.add_argument(
             "--json", action="store_true", dest="as_json", help="print it as the API answers"
         )
