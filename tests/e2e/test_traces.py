@@ -144,6 +144,10 @@ def test_one_checkout_is_one_trace_across_every_service_and_the_broker(system):
     }
     assert all(by_id[span.parent_id].kind == "SPAN_KIND_CLIENT" for span in served)
     assert all(by_id[span.parent_id].service != span.service for span in served)
+    # Spans say what a request, query or call is, never what it carries.
+    carried = (token, ADDRESS["line1"], ADDRESS["postal_code"], "tok_visa")
+    values = [str(value) for span in spans for value in span.attributes.values()]
+    assert not [value for value in values if any(secret in value for secret in carried)]
     # And the queries: PostgreSQL's under each service that made them.
     queries = {span.service for span in spans if "db.system.name" in span.attributes}
     assert {"orders", "products", "payments", "shipping", "notifications"} <= queries
