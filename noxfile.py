@@ -258,7 +258,8 @@ def load(session: nox.Session) -> None:
     """Locust through the gateway on PostgreSQL, mail timed at an SMTP server of its own;
     results into docs/benchmarks.md (not in `nox`). `-- --baseline <commit>` measures
     order placement against another commit's orders service, side by side;
-    `-- --scenario checkout` carts checked out, timed from the 202 to paid."""
+    `-- --scenario checkout` carts checked out, timed from the 202 to paid;
+    `-- --scenario memory` every process's memory, idle and over ten minutes of load."""
     sync(session, *packages(*SERVICES, test=False), *tools("load"))
     session.run("python", "tools/load/run.py", *session.posargs)
 

@@ -18,6 +18,10 @@ client puts 1-3 products in its cart and checks out (``tok_visa``), back to back
 order is timed from its 202 to ``paid`` and ``shipped`` (read from orders' database after
 the run, not by polling the API) and to its paid mail; every one must get there.
 
+``--scenario memory`` samples the memory of every process of the stack (see
+:func:`measure_memory`): idle, then every 30 s of a mixed run of ``--seconds`` (600 for
+the ten minutes over which no process may keep growing).
+
 ``--baseline COMMIT`` measures order placement instead, side by side: the orders
 service of COMMIT (a git worktree, its own souk_common) against this checkout's, in
 interleaved rounds on the one stack (see :func:`compare_orders`).
@@ -42,6 +46,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -599,6 +604,164 @@ the run, never relayed, so that they weigh on no other run):
     )
 
 
+# The memory scenario (``--scenario memory``) --------------------------------------------
+
+MEMORY_EVERY = 30.0  # seconds between two samples under load
+MEMORY_TABLE_HEAD = (
+    "| process | processes | idle PSS | idle RSS | first PSS under load | peak PSS "
+    "| last PSS | last RSS | growth, middle to last sample |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def group_memory(pid: int) -> tuple[int, int, int]:
+    """Resident memory of a process and the rest of its process group (its workers):
+    RSS and PSS in bytes (PSS splits each shared page between the processes sharing it,
+    so a service's forked workers add up to what they really hold), and how many."""
+    group = os.getpgid(pid)
+    rss = pss = count = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) != group:
+                continue
+            rollup = (entry / "smaps_rollup").read_text()
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+        fields = dict(line.split(":", 1) for line in rollup.splitlines()[1:] if ":" in line)
+        rss += int(fields["Rss"].split()[0]) * 1024
+        pss += int(fields["Pss"].split()[0]) * 1024
+        count += 1
+    return rss, pss, count
+
+
+def memory_sample(running: RunningStack) -> dict[str, tuple[int, int, int]]:
+    """Every running process of the stack (a service's server with its workers, a relay,
+    a consumer...): its :func:`group_memory`."""
+    sample = {}
+    for name, process in running.processes.items():
+        with contextlib.suppress(ProcessLookupError):
+            sample[name] = group_memory(process.pid)
+    return sample
+
+
+def measure_memory(
+    running: RunningStack,
+    *,
+    seconds: int,
+    accounts: list,
+    products: list[int],
+    out: Path,
+    workers: dict[str, int],
+) -> None:
+    """Memory of every process: idle (the stack started and seeded, nothing asked of it
+    for a while), then every :data:`MEMORY_EVERY` s of a mixed run of ``seconds``; each
+    process's growth over the second half of the run says whether it keeps growing."""
+    time.sleep(MEMORY_EVERY)  # what starting and seeding left behind settles
+    idle = memory_sample(running)
+    samples: list[tuple[float, dict[str, tuple[int, int, int]]]] = []
+    stop = threading.Event()
+
+    def sample_until_stopped() -> None:
+        started = time.monotonic()
+        while not stop.wait(MEMORY_EVERY):
+            samples.append((time.monotonic() - started, memory_sample(running)))
+
+    sampler = threading.Thread(target=sample_until_stopped, daemon=True)
+    sampler.start()
+    try:
+        run = run_locust(running.stack.url("gateway"), "mixed", seconds, accounts, products, out)
+    finally:
+        stop.set()
+        sampler.join()
+    write_memory(idle, samples, run, seconds=seconds, workers=workers)
+
+
+def _mib(value: float) -> str:
+    return f"{value / 2**20:,.0f}"
+
+
+def write_memory(
+    idle: dict[str, tuple[int, int, int]],
+    samples: list[tuple[float, dict[str, tuple[int, int, int]]]],
+    run: LocustRun,
+    *,
+    seconds: int,
+    workers: dict[str, int],
+) -> None:
+    """The memory section of docs/benchmarks.md: per process, idle and under load; the
+    growth over the second half of the run (its middle sample to its last)."""
+    if len(samples) < 3:
+        raise SystemExit(f"{len(samples)} samples under load: run for at least 90 s")
+    middle, last = samples[len(samples) // 2][1], samples[-1][1]
+    rows, growing = [], []
+    for name in sorted(idle):
+        under_load = [sample[name] for _, sample in samples if name in sample]
+        peak = max(pss for _, pss, _ in under_load)
+        growth = (last[name][1] - middle[name][1]) / middle[name][1] * 100
+        if growth > 10:
+            growing.append(name)
+        rows.append(
+            f"| {name} | {idle[name][2]} | {_mib(idle[name][1])} | {_mib(idle[name][0])} "
+            f"| {_mib(under_load[0][1])} | {_mib(peak)} | {_mib(last[name][1])} "
+            f"| {_mib(last[name][0])} | {growth:+.1f} % |"
+        )
+    total = {
+        label: sum(values[name][1] for name in values)
+        for label, values in (("idle", idle), ("middle", middle), ("last", last))
+    }
+    total_rss = {
+        label: sum(values[name][0] for name in values)
+        for label, values in (("idle", idle), ("last", last))
+    }
+    peak_total = max(sum(value[1] for value in sample.values()) for _, sample in samples)
+    series = "\n".join(
+        f"| {at:,.0f} | {_mib(sum(value[1] for value in sample.values()))} |"
+        for at, sample in samples
+    )
+    stack_growth = (total["last"] - total["middle"]) / total["middle"] * 100
+    stack_row = (
+        f"| **the stack** | | **{_mib(total['idle'])}** | {_mib(total_rss['idle'])} | "
+        f"| **{_mib(peak_total)}** | **{_mib(total['last'])}** | {_mib(total_rss['last'])} "
+        f"| {stack_growth:+.1f} % |"
+    )
+    aggregated = run.rows["Aggregated"]
+    processes_used = ", ".join(f"{name} {workers.get(name, DEFAULT_WORKERS)}" for name in SERVICES)
+    verdict = (
+        "No process grew by more than 10 % over the second half of the run."
+        if not growing
+        else f"Grew by more than 10 % over the second half of the run: {', '.join(growing)}."
+    )
+    write_section(
+        "Memory",
+        f"""Measured {time.strftime("%Y-%m-%d")} with `nox -s load -- --scenario memory --seconds
+{seconds}` (`tools/load/run.py`, `measure_memory`): the whole stack as `nox -s up` runs
+it, on PostgreSQL and RabbitMQ (server processes: {processes_used}; every relay,
+consumer and the reconciler), seeded, left idle for {MEMORY_EVERY:.0f} s, then the mixed
+traffic ({CLIENTS} Locust clients, browse, search, order, cancel; {aggregated["Request Count"]}
+requests, {float(aggregated["Requests/s"]):,.1f}/s) for {seconds} s, sampled every
+{MEMORY_EVERY:.0f} s from `/proc/<pid>/smaps_rollup`. A process is a service's server
+with all its workers (its process group), a relay, a consumer. PSS shares each page
+between the processes that map it (forked workers share Python and Django's code): the
+sum is what the stack holds; RSS counts shared pages in every process. In MiB. PostgreSQL,
+RabbitMQ and the load generator are not counted.
+
+{MEMORY_TABLE_HEAD}
+{chr(10).join(rows)}
+{stack_row}
+
+{verdict}
+
+The stack's PSS over the run (seconds since the load started):
+
+| s | PSS (MiB) |
+|---:|---:|
+{series}
+""",
+    )
+
+
 # The checkout scenario (``--scenario checkout``) ----------------------------------------
 
 # The mail a checkout's customer gets as it is paid, then shipped.
@@ -1108,7 +1271,10 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--seconds", type=int, default=None, help="per run (60; 20 with --baseline)"
+        "--seconds",
+        type=int,
+        default=None,
+        help="per run (60; 20 with --baseline; 600 for the memory scenario)",
     )
     parser.add_argument(
         "--workers",
@@ -1126,15 +1292,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="with --baseline (default 3)")
     parser.add_argument(
         "--scenario",
-        choices=("default", "checkout"),
+        choices=("default", "checkout", "memory"),
         default="default",
         help="default: the mixed and the order-placement runs; checkout: clients filling "
-        "their carts and checking out, timed to paid",
+        "their carts and checking out, timed to paid; memory: every process's memory, "
+        "idle and every 30 s of a mixed run",
     )
     args = parser.parse_args()
     if args.baseline and args.scenario != "default":
         parser.error("--baseline measures order placement: no --scenario with it")
-    seconds = args.seconds or (20 if args.baseline else 60)
+    seconds = args.seconds or (20 if args.baseline else 600 if args.scenario == "memory" else 60)
     workers = dict(args.workers)
     load_at_start = os.getloadavg()
     problem = postgres_problem()
@@ -1162,6 +1329,17 @@ def main() -> None:
         stack = running.stack
         products = stock_up(stack)
         accounts = stack.create_accounts(CLIENTS * 2, f"load{uuid.uuid4().hex[:6]}-", lifetime=3600)
+        if args.scenario == "memory":
+            measure_memory(
+                running,
+                seconds=seconds,
+                accounts=accounts,
+                products=products,
+                out=scratch,
+                workers=workers,
+            )
+            print((Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md").read_text())
+            return
         if args.scenario == "checkout":
             measure_checkout(
                 running,

@@ -24,6 +24,7 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -283,7 +284,8 @@ class OtlpReceiver:
         #: What was refused, and why (an export that was no OTLP protobuf, say).
         self.errors: list[str] = []
         self.port = free_port()
-        self.spans: list[ReceivedSpan] = []
+        self._spans: list[ReceivedSpan] = []
+        self._pending: list[Any] = []  # exports read, their spans not yet made ReceivedSpans
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -291,13 +293,24 @@ class OtlpReceiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def spans(self) -> list[ReceivedSpan]:
+        """Every span received so far.
+
+        Exports are only parsed as they arrive; their spans are made here, when asked
+        for, so that a test process receiving a whole suite's spans spends its time (and
+        its GIL) on them only when a test reads them."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            self._spans.extend(span for request in pending for span in _received(request))
+            return list(self._spans)
+
     def trace(self, trace_id: str) -> list[ReceivedSpan]:
         """The spans received so far of the trace ``trace_id``, oldest first."""
-        with self._lock:
-            return sorted(
-                (span for span in self.spans if span.trace_id == trace_id),
-                key=lambda span: span.start_ns,
-            )
+        return sorted(
+            (span for span in self.spans if span.trace_id == trace_id),
+            key=lambda span: span.start_ns,
+        )
 
     def wait_for(self, trace_id: str, count: int, timeout: float = 30.0) -> list[ReceivedSpan]:
         """The trace's spans once at least ``count`` arrived; AssertionError after ``timeout``."""
@@ -362,35 +375,37 @@ class OtlpReceiver:
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
             ExportTraceServiceRequest,
         )
-        from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
         with self._lock:
             self.exports += 1
         if not self.keep:
             return
         request = ExportTraceServiceRequest()
-        request.ParseFromString(body)
-        received = []
-        for resource_spans in request.resource_spans:
-            resource = _attributes(resource_spans.resource.attributes)
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    received.append(
-                        ReceivedSpan(
-                            service=str(resource.get("service.name", "")),
-                            name=span.name,
-                            kind=Span.SpanKind.Name(span.kind),
-                            trace_id=span.trace_id.hex(),
-                            span_id=span.span_id.hex(),
-                            parent_id=span.parent_span_id.hex(),
-                            start_ns=span.start_time_unix_nano,
-                            end_ns=span.end_time_unix_nano,
-                            status=Status.StatusCode.Name(span.status.code),
-                            attributes=_attributes(span.attributes),
-                        )
-                    )
+        request.ParseFromString(body)  # refused here if it is no OTLP
         with self._lock:
-            self.spans.extend(received)
+            self._pending.append(request)
+
+
+def _received(request: Any) -> Iterator[ReceivedSpan]:
+    """The spans of one OTLP export (an ``ExportTraceServiceRequest``)."""
+    from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+    for resource_spans in request.resource_spans:
+        resource = _attributes(resource_spans.resource.attributes)
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                yield ReceivedSpan(
+                    service=str(resource.get("service.name", "")),
+                    name=span.name,
+                    kind=Span.SpanKind.Name(span.kind),
+                    trace_id=span.trace_id.hex(),
+                    span_id=span.span_id.hex(),
+                    parent_id=span.parent_span_id.hex(),
+                    start_ns=span.start_time_unix_nano,
+                    end_ns=span.end_time_unix_nano,
+                    status=Status.StatusCode.Name(span.status.code),
+                    attributes=_attributes(span.attributes),
+                )
 
 
 def _attributes(pairs: Any) -> dict[str, Any]:
