@@ -259,7 +259,8 @@ def load(session: nox.Session) -> None:
     results into docs/benchmarks.md (not in `nox`). `-- --baseline <commit>` measures
     order placement against another commit's orders service, side by side;
     `-- --scenario checkout` carts checked out, timed from the 202 to paid;
-    `-- --scenario memory` every process's memory, idle and over ten minutes of load."""
+    `-- --scenario memory` every process's memory, idle and over ten minutes of load;
+    `-- --scenario flash` a flash sale on one product against orders spread over many."""
     sync(session, *packages(*SERVICES, test=False), *tools("load"))
     session.run("python", "tools/load/run.py", *session.posargs)
 

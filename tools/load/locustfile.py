@@ -6,7 +6,9 @@ class to run.
 
 - :class:`Shopper`: weights follow a shop's day: browse 70 %, search 15 %, order 10 %,
   cancel 5 %. ``SOUK_LOAD_MIX=orders`` makes every client place orders back to back
-  instead (the order-throughput run).
+  instead (the order-throughput run); ``SOUK_LOAD_MIX=one-line`` too, each order one
+  unit of one product, the client's own of ``SOUK_LOAD_PRODUCTS`` (the flash sale: one
+  product for every client, against one product each).
 - :class:`CheckoutShopper`: every client checks out back to back: 1-3 products put in
   its cart, then ``POST /api/checkout/`` paying with the mock provider's ``tok_visa``.
   Each client has an account of its own, so a cart is only ever its one client's.
@@ -45,6 +47,7 @@ SHIPPING_ADDRESS = {
 PAYMENT_TOKEN = "tok_visa"
 SEARCH_TERMS = ["tea", "coffee", "honey", "pot", "green", "kettle", "dates", "mint"]
 _accounts = itertools.cycle(ACCOUNTS)
+_client_numbers = itertools.count()
 _lock = threading.Lock()
 PLACED_FILE = os.environ.get("SOUK_LOAD_PLACED")
 STATS_FILE = os.environ.get("SOUK_LOAD_STATS")
@@ -62,13 +65,16 @@ class Shopper(FastHttpUser):
     def on_start(self) -> None:
         with _lock:
             _, token = next(_accounts)
+            number = next(_client_numbers)
         self.headers = {"Authorization": f"Bearer {token}"}
         self.placed: list[str] = []
+        self.product = PRODUCT_IDS[number % len(PRODUCT_IDS)]
 
     def place(self) -> None:
+        one_line = {"items": [{"product_id": self.product, "quantity": 1}]}
         with self.client.post(
             "/api/orders/",
-            json=order_body(),
+            json=one_line if MIX == "one-line" else order_body(),
             headers=self.headers,
             name="order",
             catch_response=True,
@@ -84,7 +90,7 @@ class Shopper(FastHttpUser):
 
     @task(70)
     def browse(self) -> None:
-        if MIX == "orders":
+        if MIX in ("orders", "one-line"):
             return self.place()
         if random.random() < 0.5:
             self.client.get("/api/products/", headers=self.headers, name="browse list")
@@ -95,7 +101,7 @@ class Shopper(FastHttpUser):
 
     @task(15)
     def search(self) -> None:
-        if MIX == "orders":
+        if MIX in ("orders", "one-line"):
             return self.place()
         self.client.get(
             "/api/products/",
@@ -111,7 +117,7 @@ class Shopper(FastHttpUser):
 
     @task(5)
     def cancel(self) -> None:
-        if MIX == "orders":
+        if MIX in ("orders", "one-line"):
             return self.place()
         if not self.placed:
             return self.place()

@@ -22,6 +22,10 @@ the run, not by polling the API) and to its paid mail; every one must get there.
 :func:`measure_memory`): idle, then every 30 s of a mixed run of ``--seconds`` (600 for
 the ten minutes over which no process may keep growing).
 
+``--scenario flash`` is a flash sale (see :func:`measure_flash_sale`): every client
+ordering one unit of the same product, against each client ordering its own, in
+interleaved runs; then every client racing for the last units of that one product.
+
 ``--baseline COMMIT`` measures order placement instead, side by side: the orders
 service of COMMIT (a git worktree, its own souk_common) against this checkout's, in
 interleaved rounds on the one stack (see :func:`compare_orders`).
@@ -88,15 +92,20 @@ def worker_count(text: str) -> tuple[str, int]:
     return name, int(count)
 
 
-def stock_up(stack: Stack) -> list[int]:
-    """Every demo product gets a million units, so no order is refused for stock."""
-    gateway = stack.url("gateway")
+def admin_headers(stack: Stack) -> dict[str, str]:
+    """The demo admin's bearer token, for the staff endpoints."""
     admin = requests.post(
-        f"{gateway}/api/auth/token/",
+        f"{stack.url('gateway')}/api/auth/token/",
         json={"username": "admin", "password": stack.admin_password},
         timeout=10,
     ).json()["access"]
-    headers = {"Authorization": f"Bearer {admin}"}
+    return {"Authorization": f"Bearer {admin}"}
+
+
+def stock_up(stack: Stack) -> list[int]:
+    """Every demo product gets a million units, so no order is refused for stock."""
+    gateway = stack.url("gateway")
+    headers = admin_headers(stack)
     products = requests.get(f"{gateway}/api/products/?page_size=100", timeout=10).json()["results"]
     for product in products:
         requests.patch(
@@ -604,9 +613,159 @@ the run, never relayed, so that they weigh on no other run):
     )
 
 
+# The flash sale (``--scenario flash``) ---------------------------------------------------
+
+# Units of the one product left for the race at the end of the flash sale.
+FLASH_RACE_UNITS = 200
+FLASH_RACE_SECONDS = 15
+FLASH_RUNS = ("one product for every client", "one product each")
+
+
+def flash_products(stack: Stack, count: int) -> list[int]:
+    """``count`` products of the flash sale's own, a million units each."""
+    headers, run = admin_headers(stack), uuid.uuid4().hex[:6]
+    ids = []
+    for number in range(count):
+        response = requests.post(
+            f"{stack.url('gateway')}/api/products/",
+            json={
+                "sku": f"FLASH-{run}-{number}",
+                "name": f"Flash sale item {number}",
+                "price": "5.00",
+                "stock": 1_000_000,
+                "category": "tea",
+            },
+            headers=headers,
+            timeout=10,
+        )
+        response.raise_for_status()
+        ids.append(int(response.json()["id"]))
+    return ids
+
+
+def product_stock(stack: Stack, product_id: int) -> int:
+    response = requests.get(
+        f"{stack.url('gateway')}/api/products/{product_id}/",
+        headers=admin_headers(stack),
+        timeout=10,
+    )
+    response.raise_for_status()
+    return int(response.json()["stock"])
+
+
+def measure_flash_sale(
+    running: RunningStack, *, seconds: int, rounds: int, accounts: list, out: Path
+) -> None:
+    """``CLIENTS`` clients placing one-unit orders back to back: all of one product (the
+    flash sale: every order waits for that product's row lock), against one product
+    each, in ``rounds`` interleaved rounds; then all of them racing for the last
+    :data:`FLASH_RACE_UNITS` units of that one product, which must sell exactly that."""
+    stack = running.stack
+    own = flash_products(stack, CLIENTS)
+    hot = own[0]
+    runs: dict[str, list[LocustRun]] = {name: [] for name in FLASH_RUNS}
+    for round_number in range(rounds):
+        names = FLASH_RUNS if round_number % 2 == 0 else FLASH_RUNS[::-1]
+        for name in names:
+            products = [hot] if name == FLASH_RUNS[0] else own
+            run = run_locust(
+                stack.url("gateway"),
+                "one-line",
+                seconds,
+                accounts,
+                products,
+                out,
+                name=f"flash-{round_number}-{FLASH_RUNS.index(name)}",
+            )
+            runs[name].append(run)
+            row = run.rows["order"]
+            print(
+                f"round {round_number + 1} {name:<30} {float(row['Requests/s']):7.1f} orders/s "
+                f"p99 {row['99%']} ms failures {row['Failure Count']}",
+                flush=True,
+            )
+    requests.patch(
+        f"{stack.url('gateway')}/api/products/{hot}/",
+        json={"stock": FLASH_RACE_UNITS},
+        headers=admin_headers(stack),
+        timeout=10,
+    ).raise_for_status()
+    # Every order sent gets its answer (each client ends the one it is in): the count of
+    # 201s is then every order the race placed.
+    race = run_locust(
+        stack.url("gateway"),
+        "one-line",
+        FLASH_RACE_SECONDS,
+        accounts,
+        [hot],
+        out,
+        "flash-race",
+        stop_timeout=10,
+    )
+    left = product_stock(stack, hot)
+    invariant = stack.manage("products", "check_stock_invariant", capture=True).strip()
+    write_flash_sale(runs, race, left, invariant, seconds=seconds, rounds=rounds)
+
+
+def write_flash_sale(
+    runs: dict[str, list[LocustRun]],
+    race: LocustRun,
+    left: int,
+    invariant: str,
+    *,
+    seconds: int,
+    rounds: int,
+) -> None:
+    def per_second(run: LocustRun) -> float:
+        return float(run.rows["order"]["Requests/s"])
+
+    flash, spread = runs[FLASH_RUNS[0]], runs[FLASH_RUNS[1]]
+    ratios = [per_second(a) / per_second(b) for a, b in zip(flash, spread, strict=True)]
+    rows = []
+    for name, measured in runs.items():
+        order_rows = [run.rows["order"] for run in measured]
+        failures = sum(int(row["Failure Count"]) for row in order_rows)
+        count = sum(int(row["Request Count"]) for row in order_rows)
+        rows.append(
+            f"| {name} | {statistics.median(per_second(run) for run in measured):,.1f} "
+            f"| {', '.join(f'{per_second(run):,.1f}' for run in measured)} "
+            f"| {statistics.median(float(row['50%']) for row in order_rows):,.0f} "
+            f"| {statistics.median(float(row['99%']) for row in order_rows):,.0f} "
+            f"| {failures / count * 100 if count else 0:.2f} % |"
+        )
+    sold = len(race.answered)
+    refused = int(race.rows["order"]["Failure Count"])
+    write_section(
+        "Flash sale",
+        f"""Measured {time.strftime("%Y-%m-%d")} with `nox -s load -- --scenario flash
+--seconds {seconds} --rounds {rounds}` (`tools/load/run.py`, `measure_flash_sale`):
+{CLIENTS} Locust clients placing orders of one unit back to back through the gateway
+(PostgreSQL, rate limits off, relays and consumers running), {seconds} s per run,
+{rounds} interleaved rounds: every client ordering the same product (a flash sale:
+each order's reservation waits for that product's row lock), against each client
+ordering a product of its own.
+
+| orders of | orders/s | each round | p50 (ms) | p99 (ms) | errors |
+|---|---:|---|---:|---:|---:|
+{chr(10).join(rows)}
+
+The flash sale reaches **{statistics.median(ratios):.2f}** of the orders/s of the spread
+orders (each round: {", ".join(f"{ratio:.2f}" for ratio in ratios)}).
+
+Then the race: the product down to {FLASH_RACE_UNITS} units, and the {CLIENTS} clients
+ordering it for {FLASH_RACE_SECONDS} s. Orders placed: **{sold}**; refused
+(`409 out_of_stock`): {refused:,}; units left: **{left}**. After it: `{invariant}`.
+""",
+    )
+    if sold != FLASH_RACE_UNITS or left != 0:
+        raise SystemExit(f"the race sold {sold} of {FLASH_RACE_UNITS} units, {left} left")
+
+
 # The memory scenario (``--scenario memory``) --------------------------------------------
 
 MEMORY_EVERY = 30.0  # seconds between two samples under load
+# Seconds per run of the scenarios whose default is not 60.
+DEFAULT_SECONDS = {"memory": 600, "flash": 30}
 MEMORY_TABLE_HEAD = (
     "| process | processes | idle PSS | idle RSS | first PSS under load | peak PSS "
     "| last PSS | last RSS | growth, middle to last sample |\n"
@@ -1274,7 +1433,7 @@ def main() -> None:
         "--seconds",
         type=int,
         default=None,
-        help="per run (60; 20 with --baseline; 600 for the memory scenario)",
+        help="per run (60; 20 with --baseline; memory 600, flash 30)",
     )
     parser.add_argument(
         "--workers",
@@ -1289,19 +1448,23 @@ def main() -> None:
         metavar="COMMIT",
         help="measure order placement against the orders service of COMMIT, side by side",
     )
-    parser.add_argument("--rounds", type=int, default=3, help="with --baseline (default 3)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="with --baseline or --scenario flash (default 3)"
+    )
     parser.add_argument(
         "--scenario",
-        choices=("default", "checkout", "memory"),
+        choices=("default", "checkout", "memory", "flash"),
         default="default",
         help="default: the mixed and the order-placement runs; checkout: clients filling "
         "their carts and checking out, timed to paid; memory: every process's memory, "
-        "idle and every 30 s of a mixed run",
+        "idle and every 30 s of a mixed run; flash: a flash sale on one product",
     )
     args = parser.parse_args()
     if args.baseline and args.scenario != "default":
         parser.error("--baseline measures order placement: no --scenario with it")
-    seconds = args.seconds or (20 if args.baseline else 600 if args.scenario == "memory" else 60)
+    seconds = args.seconds or DEFAULT_SECONDS.get(args.scenario, 60)
+    if args.baseline:
+        seconds = args.seconds or 20
     workers = dict(args.workers)
     load_at_start = os.getloadavg()
     problem = postgres_problem()
@@ -1329,6 +1492,12 @@ def main() -> None:
         stack = running.stack
         products = stock_up(stack)
         accounts = stack.create_accounts(CLIENTS * 2, f"load{uuid.uuid4().hex[:6]}-", lifetime=3600)
+        if args.scenario == "flash":
+            measure_flash_sale(
+                running, seconds=seconds, rounds=args.rounds, accounts=accounts, out=scratch
+            )
+            print((Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md").read_text())
+            return
         if args.scenario == "memory":
             measure_memory(
                 running,
