@@ -54,6 +54,7 @@ nox.options.sessions = [
     "lint",
     "lib",
     "tests",
+    "sqlite",
     "migrations",
     "compose",
     "k8s",
@@ -164,6 +165,16 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session(allow_parallel=True)
+@nox.parametrize("service", ["products", "orders"])
+def sqlite(session: nox.Session, service: str) -> None:
+    """The tests of the services with the big lists, on SQLite (the database of `nox -s up`):
+    the count rule and the cursors work there too; PostgreSQL-only tests are skipped."""
+    sync(session, *packages(service))
+    session.chdir(f"services/{service}")
+    session.run("pytest", *session.posargs, env={"SOUK_TEST_DATABASE": "sqlite"})
+
+
+@nox.session(allow_parallel=True)
 def lib(session: nox.Session) -> None:
     """souk_common's own tests, with souk_common alone installed."""
     sync(session, *packages())
@@ -271,8 +282,12 @@ def bench(session: nox.Session) -> None:
     [options]` (needs wrk; `-- gateway --baseline <commit>` also measures another commit's
     gateway; `-- relay` the events relay on RabbitMQ and the embedded broker; `-- choices`
     hand-written pieces against the libraries that could replace them, python-ipware too;
-    `-- gzip` what compressing the API's answers saves)."""
+    `-- gzip` what compressing the API's answers saves; `-- catalogue|orders [--large N]`
+    each list query at 10,000 and at a million rows, not run without its name)."""
     sync(session, *packages(*SERVICES, test=False), *tools("bench"))
+    if session.posargs[:1] in (["catalogue"], ["orders"]):
+        session.run("python", "tools/bench_scale.py", *session.posargs)
+        return
     if session.posargs:
         session.run("python", "tools/bench.py", *session.posargs)
         return

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from orders import idempotency, selectors, services
 from orders.countries import ISO_3166_ALPHA_2
+from orders.models import Order
 from orders.serializers import (
     KnownFieldsSerializer,
     OrderOutputSerializer,
@@ -73,22 +74,29 @@ class OrderListApi(APIView):
 
     @extend_schema_serializer(component_name="OrderListFilter")
     class FilterSerializer(serializers.Serializer):
-        """Query parameters of the order list (read for staff only)."""
+        """Query parameters of the order list."""
 
         user_id = serializers.IntegerField(
             min_value=1, max_value=2**63 - 1, required=False, help_text="Staff only."
         )
+        status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses=OrderOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        """Your orders (staff: everyone's, or one user's with ``?user_id=``), newest first."""
+        """Your orders (staff: everyone's, or one user's with ``?user_id=``), newest first;
+        ``?status=`` only those in that status."""
         user_id = _scope(request)
+        query = request.query_params.dict()
+        if user_id is not None:
+            query.pop("user_id", None)  # a customer's list is theirs, whatever they ask
+        filters = self.FilterSerializer(data=query)
+        filters.is_valid(raise_exception=True)
         if user_id is None:  # staff: everyone's orders, or one user's
-            filters = self.FilterSerializer(data=request.query_params)
-            filters.is_valid(raise_exception=True)
             user_id = filters.validated_data.get("user_id")
         return paginated_response(
-            items=selectors.order_list(user_id=user_id),
+            items=selectors.order_list(
+                user_id=user_id, status=filters.validated_data.get("status")
+            ),
             serializer_class=OrderOutputSerializer,
             request=request,
             view=self,

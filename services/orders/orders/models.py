@@ -107,7 +107,11 @@ class Order(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["user_id", "-created_at"], name="order_user_created"),
+            # The lists, newest first (ties by id: the pagination's keyset): one user's,
+            # everyone's (staff), everyone's in one status (staff).
+            models.Index(fields=["user_id", "-created_at", "-id"], name="order_user_created_id"),
+            models.Index(fields=["-created_at", "-id"], name="order_created_id"),
+            models.Index(fields=["status", "-created_at", "-id"], name="order_status_created_id"),
             models.Index(fields=["status", "updated_at"], name="order_status_updated"),
             models.Index(fields=["status", "placed_at"], name="order_status_placed"),
         ]

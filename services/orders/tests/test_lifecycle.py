@@ -183,7 +183,9 @@ def test_a_payment_succeeding_after_the_timeout_is_recorded_and_the_order_stays_
     assert not published("order.paid")
 
 
-# The hooks run on the fake products' thread, with its own database connection.
+# The hooks run on the fake products' thread, with its own database connection: two
+# writers at once, which needs PostgreSQL (SQLite's in-memory test database locks).
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("when", ["before the commit", "after the commit"])
 def test_a_cancel_racing_the_payment_wins_and_the_payment_is_only_recorded(

@@ -10,7 +10,8 @@ env = common.ServiceEnv("products", base_dir=BASE_DIR)
 globals().update(
     common.service_settings(
         env,
-        apps=["django_filters", "catalogue", "inventory"],
+        # django.contrib.postgres: the trigram indexes of search (its OpClass in Meta.indexes).
+        apps=["django.contrib.postgres", "django_filters", "catalogue", "inventory"],
         title="Souk products",
         description="Catalogue and stock.",
     )

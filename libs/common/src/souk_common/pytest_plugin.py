@@ -76,9 +76,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     vendor = _database_vendor()
     if vendor is None or vendor == "postgresql":
         return
-    skip = pytest.mark.skip(
-        reason=f"needs PostgreSQL (this run uses {vendor}: PostgreSQL did not answer)"
-    )
+    skip = pytest.mark.skip(reason=f"needs PostgreSQL (this run uses {vendor})")
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(skip)

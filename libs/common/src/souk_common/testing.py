@@ -106,8 +106,12 @@ def database_for_tests(service: str) -> dict[str, Any]:
 
     PostgreSQL when it answers (test database ``test_souk_<service>``, followed by
     ``SOUK_TEST_DATABASE_SUFFIX`` so that two checkouts may test side by side); else
-    SQLite with a loud warning, or an error when ``REQUIRE_POSTGRES=1``.
+    SQLite with a loud warning, or an error when ``REQUIRE_POSTGRES=1``. With
+    ``SOUK_TEST_DATABASE=sqlite``, SQLite whatever answers: what `nox -s sqlite` runs,
+    to show the service still works on the database of `nox -s up`.
     """
+    if os.environ.get("SOUK_TEST_DATABASE") == "sqlite":
+        return dict(_SQLITE_FOR_TESTS)
     url = postgres_url()
     error = postgres_error(url)
     if error is None:
@@ -128,11 +132,14 @@ def database_for_tests(service: str) -> dict[str, Any]:
         f"{banner}\n",
         file=sys.stderr,
     )
-    return {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": ":memory:",
-        "OPTIONS": {"timeout": 20},
-    }
+    return dict(_SQLITE_FOR_TESTS)
+
+
+_SQLITE_FOR_TESTS = {
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": ":memory:",
+    "OPTIONS": {"timeout": 20},
+}
 
 
 def run_concurrently(target: Callable[[int], T], count: int) -> list[T | BaseException]:

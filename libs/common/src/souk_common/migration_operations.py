@@ -1,0 +1,94 @@
+"""Migration operations that build indexes without stopping writes.
+
+``CREATE INDEX`` holds a lock that blocks every write to the table for the
+whole build: minutes on a table of a million rows. PostgreSQL's ``CREATE INDEX
+CONCURRENTLY`` builds it while writes go on (django.contrib.postgres's
+``AddIndexConcurrently``), but only on PostgreSQL, and outside a transaction.
+These operations are the same ``AddIndex``/``RemoveIndex`` to the migration
+state (so ``makemigrations`` sees the models' ``Meta.indexes`` as they are) and
+run concurrently on PostgreSQL, plainly elsewhere; an index only PostgreSQL has
+(a GIN index, say of trigrams) is left out on SQLite, which scans instead.
+
+A migration that uses them sets ``atomic = False``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.postgres import operations as postgres
+from django.contrib.postgres.indexes import PostgresIndex
+from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import ProjectState
+
+
+def _on_postgres(schema_editor: BaseDatabaseSchemaEditor) -> bool:
+    return schema_editor.connection.vendor == "postgresql"
+
+
+def _index_of(state: ProjectState, app_label: str, model_name: str, name: str) -> Any:
+    model_state = state.models[app_label, model_name.lower()]
+    return model_state.get_index_by_name(name)
+
+
+class AddIndexConcurrently(migrations.AddIndex):
+    """``AddIndex``, built ``CONCURRENTLY`` on PostgreSQL."""
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if _on_postgres(schema_editor):
+            concurrent = postgres.AddIndexConcurrently(self.model_name, self.index)
+            concurrent.database_forwards(app_label, schema_editor, from_state, to_state)
+        elif not isinstance(self.index, PostgresIndex):
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if _on_postgres(schema_editor):
+            concurrent = postgres.AddIndexConcurrently(self.model_name, self.index)
+            concurrent.database_backwards(app_label, schema_editor, from_state, to_state)
+        elif not isinstance(self.index, PostgresIndex):
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class RemoveIndexConcurrently(migrations.RemoveIndex):
+    """``RemoveIndex``, dropped ``CONCURRENTLY`` on PostgreSQL."""
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        index = _index_of(from_state, app_label, self.model_name, self.name)
+        if _on_postgres(schema_editor):
+            concurrent = postgres.RemoveIndexConcurrently(self.model_name, self.name)
+            concurrent.database_forwards(app_label, schema_editor, from_state, to_state)
+        elif not isinstance(index, PostgresIndex):
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        index = _index_of(to_state, app_label, self.model_name, self.name)
+        if _on_postgres(schema_editor):
+            concurrent = postgres.RemoveIndexConcurrently(self.model_name, self.name)
+            concurrent.database_backwards(app_label, schema_editor, from_state, to_state)
+        elif not isinstance(index, PostgresIndex):
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
