@@ -5,6 +5,8 @@ The count limit is 1,000 in the service (souk_common.pagination.COUNT_LIMIT); th
 tests lower it to a few products, which behave as 1,000 would.
 """
 
+import base64
+import json
 from decimal import Decimal
 
 import pytest
@@ -133,6 +135,61 @@ def test_a_cursor_the_list_did_not_give_is_a_validation_error(api, make_product,
     assert "cursor" in error["details"]
 
 
+def cursor_of(ordering, values):
+    raw = json.dumps([ordering, values]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("ordering", "cursor", "answers"),
+    [
+        ("name", cursor_of(["name", "id"], ["a\x00b", "1"]), (400,)),  # no column holds a NUL
+        ("name", cursor_of(["name", "id"], ["\ud800", "1"]), (400,)),  # nor a lone surrogate
+        (
+            "-created_at",
+            cursor_of(["-created_at", "-id"], ["9999-12-31T23:59:59-14:00", "1"]),
+            (200, 400),
+        ),
+        (
+            "-created_at",
+            cursor_of(["-created_at", "-id"], ["0001-01-01T00:00:00+14:00", "1"]),
+            (200, 400),
+        ),
+        (
+            "price",
+            cursor_of(["price", "id"], ["1" * 50, "1"]),
+            (400,),
+        ),  # more digits than the column
+        ("price", cursor_of(["price", "id"], ["NaN", "1"]), (400,)),
+        (
+            None,
+            base64.urlsafe_b64encode(b"[" * 1100).decode(),
+            (400,),
+        ),  # nested to exhaust the parser
+        (None, "A" * 5000, (400,)),
+    ],
+)
+def test_a_made_up_cursor_is_a_400_never_a_500(api, make_product, ordering, cursor, answers):
+    """(A moment out of SQLite's range is one PostgreSQL holds: there, a page after it.)"""
+    make_product()
+    api.raise_request_exception = False
+
+    query = {"cursor": cursor, **({"ordering": ordering} if ordering else {})}
+    response = api.get("/api/products/", query)
+
+    assert response.status_code in answers, response.content
+
+
+def test_a_list_of_exactly_the_limit_ends_without_a_next_link(api, make_product, count_limit):
+    for _ in range(LIMIT):
+        make_product()
+
+    last = api.get("/api/products/", {"page_size": 2, "page": LIMIT // 2}).json()
+
+    assert last["count"] == LIMIT
+    assert last["next"] is None
+
+
 def test_a_cursor_of_another_order_is_refused(api, make_product, count_limit):
     for _ in range(LIMIT + 2):
         make_product()
@@ -256,3 +313,20 @@ def test_search_is_a_substring_of_name_sku_or_description_in_any_case(api, make_
     assert [p["id"] for p in body["results"]] == [p.pk for p in wanted]
     assert body["count"] == 3
     assert Decimal(body["results"][0]["price"]) == Decimal("5.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_index_migration_can_be_undone_and_done_again():
+    def indexes():
+        with connection.cursor() as cursor:
+            found = connection.introspection.get_constraints(cursor, "catalogue_product")
+        return {name for name, details in found.items() if details["index"]}
+
+    call_command("migrate", "catalogue", "0001", verbosity=0)
+    undone = indexes()
+    call_command("migrate", "catalogue", verbosity=0)
+
+    assert "product_active_name" in undone
+    assert "product_active_name_id" not in undone
+    assert {"product_active_name_id", "product_active_category_price"} <= indexes()
+    assert "product_active_name" not in indexes()

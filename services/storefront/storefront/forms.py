@@ -35,6 +35,8 @@ class CatalogueForm(forms.Form):
     ordering = forms.ChoiceField(required=False, choices=list(ORDERINGS.items()))
     in_stock = forms.BooleanField(required=False)
     page = forms.IntegerField(required=False, min_value=1, max_value=10_000)
+    # Past the pages the API numbers, its next links carry a cursor: passed on as it is.
+    cursor = forms.CharField(required=False, max_length=2048)
 
     def api_params(self) -> dict[str, str]:
         """The API's names for what was asked (an invalid value is left out)."""
@@ -45,6 +47,7 @@ class CatalogueForm(forms.Form):
             "ordering": data.get("ordering") or "",
             "in_stock": "true" if data.get("in_stock") else "",
             "page": str(data.get("page") or ""),
+            "cursor": data.get("cursor") or "",
         }
         return {name: value for name, value in params.items() if value}
 

@@ -32,12 +32,14 @@ MOVING_STATUSES = frozenset({"awaiting_payment", "paid"})
 
 
 def catalogue_page(*, params: Mapping[str, str]) -> Page | None:
-    """A page of products: ``params`` are the API's (search, category, ordering, page);
-    None for a page past the last."""
+    """A page of products: ``params`` are the API's (search, category, ordering, page or
+    cursor); None for a page past the last, or a cursor the API does not know."""
     try:
         return gateway().products(params=params, page_size=storefront_option("PAGE_SIZE"))
     except ApiError as error:
         if error.code == "not_found" and "page" in params:
+            return None
+        if error.code == "validation_error" and "cursor" in params:
             return None
         raise
 

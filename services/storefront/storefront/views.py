@@ -78,7 +78,11 @@ def _sign_in_first(request: HttpRequest) -> HttpResponseRedirect:
 def catalogue(request: HtmxHttpRequest) -> HttpResponse:
     form = CatalogueForm(request.GET)
     params = form.api_params()
-    query = {name: value for name, value in request.GET.items() if name != "page" and value}
+    query = {
+        name: value
+        for name, value in request.GET.items()
+        if name not in ("page", "cursor") and value
+    }
     page = selectors.catalogue_page(params=params)
     if page is None:  # past the last page: the first one
         return redirect(f"{reverse('catalogue')}?{urlencode(query)}")

@@ -28,10 +28,10 @@ def product(
     }
 
 
-def page(results: list[Any], count: int | None = None) -> dict[str, Any]:
+def page(results: list[Any], count: int | None = None, next: str | None = None) -> dict[str, Any]:
     return {
         "count": len(results) if count is None else count,
-        "next": None,
+        "next": next,
         "previous": None,
         "results": results,
     }

@@ -30,7 +30,11 @@ def test_the_catalogue_lists_products_with_their_price_and_stock(client, api):
 
 def test_search_category_sort_and_page_are_the_apis_parameters(client, api):
     api.add("GET", "/api/products/categories/", json=CATEGORIES)
-    api.add("GET", "/api/products/", json=page([product(1, "Sencha green tea")], count=30))
+    api.add(
+        "GET",
+        "/api/products/",
+        json=page([product(1, "Sencha green tea")], count=30, next="/api/products/?page=3"),
+    )
 
     response = client.get("/?q=sencha&category=tea&ordering=-price&in_stock=on&page=2")
 
@@ -107,3 +111,46 @@ def test_the_catalogue_varies_on_htmx_so_no_cache_mixes_page_and_fragment(client
     response = client.get("/")
 
     assert "HX-Request" in response["Vary"]
+
+
+def test_past_the_apis_count_the_next_link_follows_its_cursor(client, api):
+    """The API counts 1,000 and numbers its pages that far; past them its next link
+    carries a cursor, which the shop's own next link passes on."""
+    api.add("GET", "/api/products/categories/", json=CATEGORIES)
+    api.add(
+        "GET",
+        "/api/products/",
+        json=page(
+            [product(1, "Sencha green tea")],
+            count=1000,
+            next="/api/products/?search=tea&cursor=WyJpZCJd&page_size=12",
+        ),
+    )
+    api.add("GET", "/api/products/", json=page([product(2, "Assam tea")], count=1000))
+
+    last_numbered = client.get("/?q=tea&page=84").content.decode()
+    after = client.get("/?q=tea&cursor=WyJpZCJd").content.decode()
+
+    assert "1000+ products found" in last_numbered
+    assert "Page 84<" in last_numbered  # not "of 84": there are more
+    assert "q=tea&amp;cursor=WyJpZCJd" in last_numbered
+    query = parse_qs(urlsplit(calls(api, "GET", "/api/products/")[1].url).query)
+    assert (query["cursor"], "page" in query) == (["WyJpZCJd"], False)
+    assert "Assam tea" in after
+    assert "← First page" in after
+    assert "Next →" not in after
+
+
+def test_a_cursor_the_api_refuses_leads_to_the_first_page(client, api):
+    api.add(
+        "GET",
+        "/api/products/",
+        status=400,
+        json={"error": {"code": "validation_error", "message": "Invalid input.",
+                        "details": {"cursor": ["Invalid cursor."]}}},
+    )  # fmt: skip
+
+    response = client.get("/?q=tea&cursor=made-up")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/?q=tea"

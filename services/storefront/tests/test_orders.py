@@ -46,7 +46,7 @@ def test_someone_elses_order_is_a_404_page(signed_in, api):
 
 
 def test_history_lists_the_shoppers_orders(signed_in, api):
-    api.add("GET", "/api/orders/", json=page([order(ORDER_ID, "paid")], count=13))
+    api.add("GET", "/api/orders/", json=page([order(ORDER_ID, "paid")], count=13, next=None))
 
     body = signed_in.get("/orders/?page=2").content.decode()
 

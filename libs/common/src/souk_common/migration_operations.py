@@ -9,7 +9,9 @@ state (so ``makemigrations`` sees the models' ``Meta.indexes`` as they are) and
 run concurrently on PostgreSQL, plainly elsewhere; an index only PostgreSQL has
 (a GIN index, say of trigrams) is left out on SQLite, which scans instead.
 
-A migration that uses them sets ``atomic = False``.
+A migration that uses them sets ``atomic = False``. :class:`TrigramExtension` is
+django.contrib.postgres's, undone on PostgreSQL only as it is done (Django's own looks
+for the extension in any database when a migration is undone, and fails on SQLite).
 """
 
 from __future__ import annotations
@@ -91,4 +93,18 @@ class RemoveIndexConcurrently(migrations.RemoveIndex):
             concurrent = postgres.RemoveIndexConcurrently(self.model_name, self.name)
             concurrent.database_backwards(app_label, schema_editor, from_state, to_state)
         elif not isinstance(index, PostgresIndex):
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class TrigramExtension(postgres.TrigramExtension):
+    """``CREATE EXTENSION pg_trgm`` on PostgreSQL; nothing elsewhere, either way."""
+
+    def database_backwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if _on_postgres(schema_editor):
             super().database_backwards(app_label, schema_editor, from_state, to_state)

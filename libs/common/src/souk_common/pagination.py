@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.core.paginator import Page, Paginator
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field, Model, Q, QuerySet
 from django.utils.functional import cached_property
 from rest_framework import pagination, serializers
@@ -40,21 +41,29 @@ COUNT_LIMIT = 1_000
 class CappedCountPaginator(Paginator):  # type: ignore[type-arg]
     """Django's paginator, counting a queryset's rows up to :data:`COUNT_LIMIT` only.
 
-    ``SELECT COUNT(*) FROM (SELECT id ... LIMIT 1000)``: the database stops at the
+    ``SELECT COUNT(*) FROM (SELECT id ... LIMIT 1001)``: the database stops past the
     limit instead of reading every match. A list in memory is counted whole.
     """
 
     count_limit = COUNT_LIMIT
 
     @cached_property
-    def count(self) -> int:
+    def _counted(self) -> int:
+        """Rows up to one past the limit: one more tells that the list goes on."""
         if isinstance(self.object_list, QuerySet):
-            return self.object_list.values("pk").order_by()[: self.count_limit].count()
+            return self.object_list.values("pk").order_by()[: self.count_limit + 1].count()
         return len(self.object_list)
 
     @property
+    def count(self) -> int:
+        if isinstance(self.object_list, QuerySet):
+            return min(self._counted, self.count_limit)
+        return self._counted
+
+    @property
     def count_is_capped(self) -> bool:
-        return isinstance(self.object_list, QuerySet) and self.count >= self.count_limit
+        """Whether the list holds more rows than the count says."""
+        return isinstance(self.object_list, QuerySet) and self._counted > self.count_limit
 
     def page(self, number: Any) -> Page:  # type: ignore[type-arg]
         """Page ``number``; the last one a capped count reaches is a whole page (the list
@@ -140,6 +149,10 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         described: dict[str, Any] = super().get_paginated_response_schema(schema)
+        described["properties"]["count"]["description"] = (
+            f"How many there are, counted up to {COUNT_LIMIT:,}: {COUNT_LIMIT:,} means at "
+            f"least that many (pages are numbered that far; next links go on with a cursor)."
+        )
         for link in ("next", "previous"):
             described["properties"][link] = {
                 "type": "string",
@@ -239,6 +252,21 @@ def total_ordering(queryset: QuerySet[Any]) -> list[Any]:
     return [*ordering, f"-{pk.name}" if descending else pk.name]
 
 
+# A cursor holds the values of one row: a few hundred characters; more is made up.
+MAX_CURSOR_LENGTH = 2048
+
+
+def _storable(value: object) -> bool:
+    """A string a text column can hold: no NUL, and encodable (no lone surrogate)."""
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class Keyset:
     """A list's order as a tuple of fields; a cursor is a row's values of them.
 
@@ -270,25 +298,35 @@ class Keyset:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def decode(self, cursor: str) -> list[Any]:
-        """The position a cursor holds; ValueError for one this list did not give."""
+        """The position a cursor holds; ValueError for one this list did not give.
+
+        Whatever a client makes up is refused here, before any query: text no column
+        can hold (a NUL, a lone surrogate), an id beyond the column's range, a price of
+        too many digits, a moment the database cannot store, JSON nested to exhaust
+        the parser.
+        """
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("not a cursor")
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             ordering, values = json.loads(raw)
-        except (binascii.Error, ValueError, TypeError):
+        except (binascii.Error, ValueError, TypeError, RecursionError):
             raise ValueError("not a cursor") from None
         if ordering != self.ordering or not isinstance(values, list):
             raise ValueError("a cursor of another order")
-        if len(values) != len(self.fields) or not all(isinstance(v, str) for v in values):
+        if len(values) != len(self.fields) or not all(_storable(v) for v in values):
             raise ValueError("not a position in this order")
+        connection = connections[DEFAULT_DB_ALIAS]
         try:
-            # Cleaned as the field's own values are: an id beyond the column's range, a
-            # price of too many digits, is refused here rather than by the database.
-            return [
+            position = [
                 field.clean(value, None)
                 for (_, _, field), value in zip(self.fields, values, strict=True)
             ]
-        except ValidationError:
+            for (_, _, field), value in zip(self.fields, position, strict=True):
+                field.get_db_prep_value(value, connection)  # a moment SQLite cannot hold
+        except (ValidationError, ValueError, OverflowError, TypeError):
             raise ValueError("not a position in this order") from None
+        return position
 
     def after(self, position: list[Any]) -> Q:
         """Rows after ``position`` in this order."""

@@ -2,10 +2,13 @@
 
 import django.contrib.postgres.indexes
 import django.db.models.functions.text
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
-from souk_common.migration_operations import AddIndexConcurrently, RemoveIndexConcurrently
+from souk_common.migration_operations import (
+    AddIndexConcurrently,
+    RemoveIndexConcurrently,
+    TrigramExtension,
+)
 
 
 def tune_for_postgresql(apps, schema_editor):

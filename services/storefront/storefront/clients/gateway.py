@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 
@@ -97,6 +98,10 @@ class Product:
         )
 
 
+# The API's lists count this far and no further (souk_common.pagination.COUNT_LIMIT).
+COUNT_LIMIT = 1000
+
+
 @dataclass(frozen=True)
 class Category:
     name: str
@@ -105,12 +110,24 @@ class Category:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a list: its items, and how many there are in all."""
+    """One page of a list: its items, how many there are in all (up to the API's count
+    limit), and where the next page is.
+
+    The API counts a list up to :data:`COUNT_LIMIT` and numbers its pages that far; past
+    it, its ``next`` link carries a ``cursor`` instead of a page number. ``number`` is
+    None for a page reached by cursor.
+    """
 
     items: list[Any]
     count: int
-    number: int
+    number: int | None
     size: int
+    next_link: str | None = None
+
+    @property
+    def count_is_capped(self) -> bool:
+        """The list holds at least ``count`` items: "1000+"."""
+        return self.count >= COUNT_LIMIT
 
     @property
     def pages(self) -> int:
@@ -118,11 +135,18 @@ class Page:
 
     @property
     def has_previous(self) -> bool:
-        return self.number > 1
+        return self.number is None or self.number > 1
 
     @property
     def has_next(self) -> bool:
-        return self.number < self.pages
+        return self.next_link is not None
+
+    @property
+    def next_cursor(self) -> str:
+        """The cursor of the next page, when the API gave one ("" for a numbered page)."""
+        if self.next_link is None:
+            return ""
+        return parse_qs(urlsplit(self.next_link).query).get("cursor", [""])[0]
 
 
 @dataclass(frozen=True)
@@ -316,8 +340,9 @@ class Gateway:
         return Page(
             items=[Product.from_json(item) for item in data["results"]],
             count=int(data["count"]),
-            number=int(params.get("page") or 1),
+            number=None if "cursor" in params else int(params.get("page") or 1),
             size=page_size,
+            next_link=data.get("next"),
         )
 
     def product(self, product_id: int) -> Product:
@@ -421,6 +446,7 @@ class Gateway:
             count=int(data["count"]),
             number=page,
             size=page_size,
+            next_link=data.get("next"),
         )
 
     def order(self, order_id: str, *, headers: Mapping[str, str]) -> Order:
