@@ -329,6 +329,42 @@ def test_the_backlog_is_the_unsent_events_and_the_age_of_the_oldest(shop):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_on_postgresql_a_committed_event_wakes_the_relay_without_waiting_for_its_look(shop):
+    """The outbox's trigger notifies the relay as the event commits: with a look at the
+    outbox only every 30 s, each event is still sent (and handled) within seconds."""
+    shop.relay.poll_seconds = 30.0
+    stop = threading.Event()
+
+    def run(loop):
+        try:
+            loop(stop)
+        finally:
+            connections.close_all()
+
+    workers = [
+        threading.Thread(target=run, args=(shop.relay.run,)),
+        threading.Thread(target=run, args=(shop.consumer.run,)),
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        for n in range(3):
+            time.sleep(1.5)  # the relay is waiting, well inside its 30 s
+            event_publish(type="thing.happened", data={"note": f"event {n}"})
+            deadline = time.monotonic() + 10
+            while Receipt.objects.count() < n + 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert Receipt.objects.count() == n + 1, f"event {n} waited for the relay's look"
+    finally:
+        stop.set()
+        event_publish(type="thing.happened", data={"note": "last"})  # wakes it to stop
+        for worker in workers:
+            worker.join(10)
+    assert not any(worker.is_alive() for worker in workers)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_a_broker_connection_cut_mid_traffic_loses_nothing_and_doubles_nothing(settings):
     """The relay and the consumer run on threads, through a proxy to RabbitMQ that is cut
     for two seconds while events are published: every event is handled, once."""

@@ -6,9 +6,11 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from datetime import timedelta
 
-from django.db import transaction
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 from kombu import Connection, Exchange, Producer
 
@@ -18,6 +20,56 @@ from souk_common.events.envelope import envelope_redacted
 from souk_common.events.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
+
+# What the outbox's trigger notifies as an event's transaction commits (PostgreSQL; see
+# migrations/0003_outbox_notify.py).
+CHANNEL = "souk_events_outbox"
+# How long a relay that listens for that waits without it before it looks all the same.
+LISTENING_POLL_SECONDS = 1.0
+
+
+class OutboxWakeup:
+    """``LISTEN souk_events_outbox`` on a PostgreSQL connection of its own (autocommit,
+    outside Django's, which the relay's transactions use).
+
+    :meth:`wait` returns as soon as a transaction that stored events commits, or after
+    ``timeout``. Should the connection fail, it is made again at the next wait, which
+    returns at once (events committed meanwhile notified no one: the relay looks first).
+    """
+
+    def __init__(self, params: dict[str, object]) -> None:
+        self._params = params
+        self._connection: psycopg.Connection[tuple[object, ...]] | None = None
+
+    @classmethod
+    def of_database(cls, alias: str = DEFAULT_DB_ALIAS) -> OutboxWakeup | None:
+        """One for the database ``alias`` is, or None when it is not PostgreSQL."""
+        database = connections[alias]
+        if database.vendor != "postgresql":
+            return None
+        params = dict(database.get_connection_params())
+        for django_only in ("cursor_factory", "context", "prepare_threshold"):
+            params.pop(django_only, None)
+        return cls(params)
+
+    def wait(self, timeout: float) -> None:
+        try:
+            if self._connection is None or self._connection.closed:
+                self._connection = psycopg.connect(**self._params, autocommit=True)  # type: ignore[arg-type]
+                self._connection.execute(f"LISTEN {CHANNEL}")
+                return
+            for _ in self._connection.notifies(timeout=timeout, stop_after=1):
+                pass
+        except psycopg.Error as exc:
+            logger.warning("the relay stopped listening for new events (%s); it looks again", exc)
+            self.close()
+            time.sleep(min(timeout, 1.0))
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._connection.close()
+            self._connection = None
 
 
 class Relay:
@@ -78,17 +130,32 @@ class Relay:
     def _relay(self, connection: Connection, stop: threading.Event) -> None:
         producer = self.producer(connection)
         purged_at = timezone.now() - self.retention  # purge at once on start
-        while not stop.is_set():
-            sent = self.send_batch(producer, self.exchange)
-            if timezone.now() - purged_at > timedelta(minutes=1):
-                self.purge()
-                purged_at = timezone.now()
-            if sent < self.batch_size:
-                # Idle (or nearly): look again shortly. Meanwhile read what the broker
-                # sends (its heartbeats), and send ours: an idle connection stays alive.
-                with contextlib.suppress(TimeoutError):
-                    connection.drain_events(timeout=self.poll_seconds)
-                connection.heartbeat_check()
+        wakeup = OutboxWakeup.of_database()
+        try:
+            while not stop.is_set():
+                sent = self.send_batch(producer, self.exchange)
+                if timezone.now() - purged_at > timedelta(minutes=1):
+                    self.purge()
+                    purged_at = timezone.now()
+                if sent < self.batch_size:
+                    self._idle(connection, wakeup)
+        finally:
+            if wakeup is not None:
+                wakeup.close()
+
+    def _idle(self, connection: Connection, wakeup: OutboxWakeup | None) -> None:
+        """Wait for more events: until the database says some were committed (at most
+        a second, should a notification be lost), or ``poll_seconds`` without one. Meanwhile
+        read what the broker sends (its heartbeats), and send ours: an idle connection
+        stays alive."""
+        if wakeup is None:
+            with contextlib.suppress(TimeoutError):
+                connection.drain_events(timeout=self.poll_seconds)
+        else:
+            wakeup.wait(max(self.poll_seconds, LISTENING_POLL_SECONDS))
+            with contextlib.suppress(TimeoutError):
+                connection.drain_events(timeout=0.01)
+        connection.heartbeat_check()
 
     def send_batch(self, producer: Producer, exchange: Exchange) -> int:
         """Publish the oldest unsent events not locked by another relay; mark them sent."""
