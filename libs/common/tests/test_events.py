@@ -477,6 +477,22 @@ def test_ignored_types_are_acknowledged_and_stored_nowhere_while_the_next_is_han
                if str(noticed.id) in record.getMessage())  # fmt: skip
 
 
+def test_a_stream_of_events_costs_no_transaction_per_event_for_due_retries(shop):
+    """Ignored events (a fanout exchange brings a consumer every event of a source it
+    listens to) cost no query each: due retries are looked for when the queue is idle,
+    and every retry_every while it is not, not after every message."""
+    shop.handlers.ignore("thing.noticed", source=shop.source)
+    shop.publish_raw(
+        *(Event(type="thing.noticed", source=shop.source, data={}).to_json() for _ in range(40))
+    )
+
+    with CaptureQueriesContext(connections["default"]) as queries:
+        shop.consume()
+
+    assert queue_is_empty(shop)
+    assert len(queries) < 20, [query["sql"] for query in queries]
+
+
 def test_a_type_neither_handled_nor_ignored_or_ignored_from_another_source_is_a_dead_letter(shop):
     shop.handlers.ignore("thing.noticed", source=shop.source)
     unknown = Event(type="thing.noticd", source=shop.source, data={"note": "a typo"})

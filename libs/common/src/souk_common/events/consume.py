@@ -37,7 +37,9 @@ the event will never be needed whole again).
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Collection
@@ -448,6 +450,7 @@ class QueueConsumer:
             connection.default_channel, queues=self.queues, on_message=self.on_message
         )
         consumer.qos(prefetch_count=1)
+        looked_at = -math.inf
         with consumer:
             while not stop.is_set():
                 try:
@@ -456,7 +459,12 @@ class QueueConsumer:
                 except TimeoutError:
                     connection.heartbeat_check()
                     idle = True
-                retried = self.inbox.retry_due()
+                # Due retries: looked for when idle, and every retry_every while messages
+                # keep coming (not after each: that is a transaction per message).
+                retried = 0
+                if idle or time.monotonic() - looked_at >= self.retry_every:
+                    retried = self.inbox.retry_due()
+                    looked_at = time.monotonic()
                 if until_idle and idle and not retried:
                     return
 
