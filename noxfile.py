@@ -271,7 +271,8 @@ def load(session: nox.Session) -> None:
     order placement against another commit's orders service, side by side;
     `-- --scenario checkout` carts checked out, timed from the 202 to paid;
     `-- --scenario memory` every process's memory, idle and over ten minutes of load;
-    `-- --scenario flash` a flash sale on one product against orders spread over many."""
+    `-- --scenario flash` a flash sale on one product against orders spread over many;
+    `-- --scenario tax` order placement against one Django view on one database."""
     sync(session, *packages(*SERVICES, test=False), *tools("load"))
     session.run("python", "tools/load/run.py", *session.posargs)
 

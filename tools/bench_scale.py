@@ -396,7 +396,12 @@ def report(
 ) -> None:
     small, large = datasets
     lines = [
-        intro,
+        f"Measured {time.strftime('%Y-%m-%d')}. {intro} Each query "
+        f"{len(results[queries[0].name, small.size]):,} times per size, interleaved; "
+        "the median of each. The second table is the "
+        "migration that adds the indexes, run on the full table while a writer updates a "
+        "row every 10 ms: each write's time, the slowest shown (a build that held writes "
+        "back would show as one write as long as the build).",
         "",
         f"| query | p50 at {small.size:,} (ms) | p50 at {large.size:,} (ms) | ratio |",
         "|---|---:|---:|---:|",

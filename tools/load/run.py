@@ -61,6 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg
 import requests
+import tax
 
 from bench import cpu_seconds, env_at, worktree, worktrees_removed, write_section
 from databases import postgres_problem, rabbitmq_problem, scratch_vhost
@@ -707,6 +708,93 @@ def measure_flash_sale(
     write_flash_sale(runs, race, left, invariant, seconds=seconds, rounds=rounds)
 
 
+def wait_for_events(stack: Stack, timeout: float = 120.0) -> None:
+    """Until every relay's outbox is sent and every consumer's inbox handled (or
+    ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pending = sum(
+            query_rows(
+                stack.database_urls[service],
+                "SELECT count(*) FROM souk_events_outboxevent WHERE sent_at IS NULL",
+            )[0][0]
+            for service in RELAYS
+        ) + sum(
+            query_rows(
+                stack.database_urls[service],
+                "SELECT count(*) FROM souk_events_inboxevent WHERE state <> 'handled'",
+            )[0][0]
+            for service in CONSUMERS
+        )
+        if not pending:
+            return
+        time.sleep(0.5)
+
+
+def measure_tax(
+    running: RunningStack, *, seconds: int, rounds: int, accounts: list, out: Path
+) -> None:
+    """``rounds`` of Souk and the monolith placing orders for ``seconds`` each (see
+    tax.py); written to docs/benchmarks.md."""
+    stack = running.stack
+    products = flash_products(stack, CLIENTS)
+    results: dict[str, list[tax.Round]] = {name: [] for name in tax.NAMES}
+    with tax.monolith(running, accounts, products) as (base, server):
+        for number in range(rounds):
+            order = tax.NAMES if number % 2 == 0 else tax.NAMES[::-1]
+            for name in order:
+                url = stack.url("gateway") if name == tax.NAMES[0] else base
+                before_processes = (
+                    process_cpu(running)
+                    if name == tax.NAMES[0]
+                    else {"monolith": cpu_seconds(server.pid)}
+                )
+                before_servers = cpu_by_account()
+                run = run_locust(
+                    url,
+                    "one-line",
+                    seconds,
+                    accounts,
+                    products,
+                    out,
+                    name=f"tax-{number}-{tax.NAMES.index(name)}",
+                )
+                after_processes = (
+                    process_cpu(running)
+                    if name == tax.NAMES[0]
+                    else {"monolith": cpu_seconds(server.pid)}
+                )
+                if name == tax.NAMES[0]:
+                    # Souk's events are part of its cost: counted, and done with before the
+                    # monolith's turn, so that they take none of its machine.
+                    wait_for_events(stack)
+                servers = cpu_spent_by_account(before_servers, cpu_by_account())
+                row = run.rows["order"]
+                placed = max(1, int(row["Request Count"]) - int(row["Failure Count"]))
+                cpu = {
+                    process: (after_processes[process] - before_processes.get(process, 0.0))
+                    / placed
+                    * 1000
+                    for process in after_processes
+                }
+                cpu |= {account: spent / placed * 1000 for account, spent in servers.items()}
+                results[name].append(
+                    tax.Round(
+                        float(row["Requests/s"]),
+                        float(row["50%"]),
+                        float(row["99%"]),
+                        int(row["Failure Count"]),
+                        {process: ms for process, ms in cpu.items() if ms >= 0.05},
+                    )
+                )
+                print(
+                    f"round {number + 1} {name:<28} {float(row['Requests/s']):7.1f} orders/s "
+                    f"p99 {row['99%']} ms failures {row['Failure Count']}",
+                    flush=True,
+                )
+    tax.write_tax(results, seconds=seconds, rounds=rounds)
+
+
 def write_flash_sale(
     runs: dict[str, list[LocustRun]],
     race: LocustRun,
@@ -765,7 +853,7 @@ ordering it for {FLASH_RACE_SECONDS} s. Orders placed: **{sold}**; refused
 
 MEMORY_EVERY = 30.0  # seconds between two samples under load
 # Seconds per run of the scenarios whose default is not 60.
-DEFAULT_SECONDS = {"memory": 600, "flash": 30}
+DEFAULT_SECONDS = {"memory": 600, "flash": 30, "tax": 30}
 MEMORY_TABLE_HEAD = (
     "| process | processes | idle PSS | idle RSS | first PSS under load | peak PSS "
     "| last PSS | last RSS | growth, middle to last sample |\n"
@@ -1170,6 +1258,40 @@ def events_health(stack: Stack) -> str:
     )
 
 
+RELAY_LATENCY = """
+SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY lag),
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY lag), max(lag)
+FROM (SELECT extract(epoch FROM sent_at - created_at) * 1000 AS lag
+      FROM souk_events_outboxevent
+      WHERE sent_at IS NOT NULL AND created_at >= to_timestamp(%s)) lags
+"""
+
+
+def relay_latency(stack: Stack, since: float) -> tuple[str, float]:
+    """Each relay's time from an event's commit to its publishing (confirmed by the broker),
+    for the events stored since ``since`` (``time.time()``): a table, and the worst p99.
+
+    ``created_at`` is stamped as the event is stored, in the transaction of the change it
+    tells of, a moment before that commits; ``sent_at`` once the broker confirmed it. The
+    difference is the commit-to-publish latency, give or take the rest of that transaction.
+    """
+    rows, worst = [], 0.0
+    for service in RELAYS:
+        with psycopg.connect(stack.database_urls[service], autocommit=True) as database:
+            row = database.execute(RELAY_LATENCY, (since,)).fetchone()
+        assert row is not None
+        count, p50, p99, slowest = row
+        if not count:
+            continue
+        worst = max(worst, float(p99))
+        rows.append(f"| {service} | {count:,} | {p50:,.0f} | {p99:,.0f} | {slowest:,.0f} |")
+    table = (
+        "| relay | events | p50 (ms) | p99 (ms) | slowest (ms) |\n|---|---:|---:|---:|---:|\n"
+        + "\n".join(rows)
+    )
+    return table, worst
+
+
 def payments_by_status(stack: Stack) -> str:
     """``succeeded 1,234`` etc.: the payments in payments' database, by status."""
     counts = query_rows(
@@ -1265,6 +1387,7 @@ def measure_checkout(
     servers_before = cpu_by_account()
     self_before = own_cpu_seconds(resource.RUSAGE_SELF)
     locust_before = own_cpu_seconds(resource.RUSAGE_CHILDREN)
+    run_started = time.time()
     run = run_locust(
         stack.url("gateway"),
         "checkout",
@@ -1286,6 +1409,7 @@ def measure_checkout(
         print(f"\n!!! {len(unpaid)} checkout(s) answered 202 never became paid: {unpaid[:5]}")
     invariant = stack.manage("products", "check_stock_invariant", capture=True).strip()
     health = events_health(stack)
+    relays, relay_p99 = relay_latency(stack, run_started)
     payments = payments_by_status(stack)
     failed = failure_rows(run)
 
@@ -1401,6 +1525,13 @@ The events afterwards, from each service's database:
 
 {health}
 
+**Commit to publish, p99 {relay_p99:,.0f} ms** (target: below 200 ms): for every event stored
+during the run and the drain, from its `created_at` (stamped in the transaction of the
+change it tells of, a moment before the commit) to its `sent_at` (once the broker confirmed
+it), from each relay's outbox:
+
+{relays}
+
 CPU per checkout (ms) during the run and the drain, from `/proc` and `getrusage`: the
 whole machine {per_checkout["machine"]:.1f}; the stack's processes
 {per_checkout["stack"]:.1f}, PostgreSQL {per_checkout["postgres"]:.1f} and RabbitMQ
@@ -1449,15 +1580,16 @@ def main() -> None:
         help="measure order placement against the orders service of COMMIT, side by side",
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="with --baseline or --scenario flash (default 3)"
+        "--rounds", type=int, default=3, help="with --baseline, --scenario flash or tax (default 3)"
     )
     parser.add_argument(
         "--scenario",
-        choices=("default", "checkout", "memory", "flash"),
+        choices=("default", "checkout", "memory", "flash", "tax"),
         default="default",
         help="default: the mixed and the order-placement runs; checkout: clients filling "
         "their carts and checking out, timed to paid; memory: every process's memory, "
-        "idle and every 30 s of a mixed run; flash: a flash sale on one product",
+        "idle and every 30 s of a mixed run; flash: a flash sale on one product; tax: "
+        "order placement against the same in one Django view on one database",
     )
     args = parser.parse_args()
     if args.baseline and args.scenario != "default":
@@ -1494,6 +1626,12 @@ def main() -> None:
         accounts = stack.create_accounts(CLIENTS * 2, f"load{uuid.uuid4().hex[:6]}-", lifetime=3600)
         if args.scenario == "flash":
             measure_flash_sale(
+                running, seconds=seconds, rounds=args.rounds, accounts=accounts, out=scratch
+            )
+            print((Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md").read_text())
+            return
+        if args.scenario == "tax":
+            measure_tax(
                 running, seconds=seconds, rounds=args.rounds, accounts=accounts, out=scratch
             )
             print((Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md").read_text())

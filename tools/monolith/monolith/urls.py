@@ -1,0 +1,5 @@
+from django.urls import path
+
+from monolith.views import OrderPlaceApi
+
+urlpatterns = [path("api/orders/", OrderPlaceApi.as_view())]
