@@ -356,6 +356,24 @@ def stop(dataset: Dataset) -> None:
         dataset.process.wait(timeout=30)
 
 
+@contextlib.contextmanager
+def served(stack: RunningStack, service: Service, sizes: list[int]) -> Iterator[list[Dataset]]:
+    """A dataset of the service at each size, grown and served; stopped and dropped after."""
+    datasets = [
+        Dataset(service.name, size, database_url(f"souk_bench_scale_{service.name}_{size}"))
+        for size in sizes
+    ]
+    try:
+        for dataset in datasets:
+            grow(stack.stack, service, dataset)
+            serve(stack.stack, dataset, stack.log_dir)
+        yield datasets
+    finally:
+        for dataset in datasets:
+            stop(dataset)
+            drop_postgres_database(dataset.url)
+
+
 @dataclass
 class Query:
     """One list query, asked of each dataset: ``path`` may depend on the dataset."""
@@ -448,14 +466,7 @@ def middle_by_name(dataset: Dataset) -> str:
 
 def bench_catalogue(stack: RunningStack, sizes: list[int], args: argparse.Namespace) -> None:
     service = Service("products", "catalogue", "0001", "catalogue_product", fill_catalogue)
-    datasets = [
-        Dataset("products", size, database_url(f"souk_bench_scale_products_{size}"))
-        for size in sizes
-    ]
-    try:
-        for dataset in datasets:
-            grow(stack.stack, service, dataset)
-            serve(stack.stack, dataset, stack.log_dir)
+    with served(stack, service, sizes) as datasets:
         middles = {dataset.size: middle_by_name(dataset) for dataset in datasets}
         products = "/api/products/"
         queries = [
@@ -483,10 +494,6 @@ def bench_catalogue(stack: RunningStack, sizes: list[int], args: argparse.Namesp
             ),
         ]
         results = timings(datasets, queries, requests_each=args.requests, rounds=args.rounds)
-    finally:
-        for dataset in datasets:
-            stop(dataset)
-            drop_postgres_database(dataset.url)
     report(
         "Catalogue at a million products",
         "Every public list query of the catalogue, one request at a time to one products "
@@ -512,14 +519,8 @@ def bench_orders(stack: RunningStack, sizes: list[int], args: argparse.Namespace
         "orders_order",
         lambda connection, size: fill_orders(connection, size, first_user),
     )
-    datasets = [
-        Dataset("orders", size, database_url(f"souk_bench_scale_orders_{size}")) for size in sizes
-    ]
     user, staff = {"Authorization": f"Bearer {user_token}"}, {"Authorization": f"Bearer {admin}"}
-    try:
-        for dataset in datasets:
-            grow(stack.stack, service, dataset)
-            serve(stack.stack, dataset, stack.log_dir)
+    with served(stack, service, sizes) as datasets:
         one_order = {}
         for dataset in datasets:
             with connect(dataset.url) as connection:
@@ -541,10 +542,6 @@ def bench_orders(stack: RunningStack, sizes: list[int], args: argparse.Namespace
             Query("an order's detail", lambda d: f"/api/orders/{one_order[d.size]}/", user),
         ]
         results = timings(datasets, queries, requests_each=args.requests, rounds=args.rounds)
-    finally:
-        for dataset in datasets:
-            stop(dataset)
-            drop_postgres_database(dataset.url)
     report(
         "Orders at a million",
         "The order lists and an order, one request at a time to one orders server per "

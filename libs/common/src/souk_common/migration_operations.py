@@ -16,6 +16,7 @@ for the extension in any database when a migration is undone, and fails on SQLit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.postgres import operations as postgres
@@ -34,6 +35,26 @@ def _index_of(state: ProjectState, app_label: str, model_name: str, name: str) -
     return model_state.get_index_by_name(name)
 
 
+Step = Callable[[str, BaseDatabaseSchemaEditor, ProjectState, ProjectState], None]
+
+
+def _run(
+    index: Any,
+    concurrently: Step,
+    plainly: Step,
+    app_label: str,
+    schema_editor: BaseDatabaseSchemaEditor,
+    from_state: ProjectState,
+    to_state: ProjectState,
+) -> None:
+    """``concurrently`` on PostgreSQL; elsewhere ``plainly``, unless ``index`` is one only
+    PostgreSQL has."""
+    if _on_postgres(schema_editor):
+        concurrently(app_label, schema_editor, from_state, to_state)
+    elif not isinstance(index, PostgresIndex):
+        plainly(app_label, schema_editor, from_state, to_state)
+
+
 class AddIndexConcurrently(migrations.AddIndex):
     """``AddIndex``, built ``CONCURRENTLY`` on PostgreSQL."""
 
@@ -44,11 +65,11 @@ class AddIndexConcurrently(migrations.AddIndex):
         from_state: ProjectState,
         to_state: ProjectState,
     ) -> None:
-        if _on_postgres(schema_editor):
-            concurrent = postgres.AddIndexConcurrently(self.model_name, self.index)
-            concurrent.database_forwards(app_label, schema_editor, from_state, to_state)
-        elif not isinstance(self.index, PostgresIndex):
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
+        concurrent = postgres.AddIndexConcurrently(self.model_name, self.index)
+        _run(
+            self.index, concurrent.database_forwards, super().database_forwards,
+            app_label, schema_editor, from_state, to_state,
+        )  # fmt: skip
 
     def database_backwards(
         self,
@@ -57,11 +78,11 @@ class AddIndexConcurrently(migrations.AddIndex):
         from_state: ProjectState,
         to_state: ProjectState,
     ) -> None:
-        if _on_postgres(schema_editor):
-            concurrent = postgres.AddIndexConcurrently(self.model_name, self.index)
-            concurrent.database_backwards(app_label, schema_editor, from_state, to_state)
-        elif not isinstance(self.index, PostgresIndex):
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+        concurrent = postgres.AddIndexConcurrently(self.model_name, self.index)
+        _run(
+            self.index, concurrent.database_backwards, super().database_backwards,
+            app_label, schema_editor, from_state, to_state,
+        )  # fmt: skip
 
 
 class RemoveIndexConcurrently(migrations.RemoveIndex):
@@ -74,12 +95,12 @@ class RemoveIndexConcurrently(migrations.RemoveIndex):
         from_state: ProjectState,
         to_state: ProjectState,
     ) -> None:
-        index = _index_of(from_state, app_label, self.model_name, self.name)
-        if _on_postgres(schema_editor):
-            concurrent = postgres.RemoveIndexConcurrently(self.model_name, self.name)
-            concurrent.database_forwards(app_label, schema_editor, from_state, to_state)
-        elif not isinstance(index, PostgresIndex):
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
+        concurrent = postgres.RemoveIndexConcurrently(self.model_name, self.name)
+        _run(
+            _index_of(from_state, app_label, self.model_name, self.name),
+            concurrent.database_forwards, super().database_forwards,
+            app_label, schema_editor, from_state, to_state,
+        )  # fmt: skip
 
     def database_backwards(
         self,
@@ -88,12 +109,12 @@ class RemoveIndexConcurrently(migrations.RemoveIndex):
         from_state: ProjectState,
         to_state: ProjectState,
     ) -> None:
-        index = _index_of(to_state, app_label, self.model_name, self.name)
-        if _on_postgres(schema_editor):
-            concurrent = postgres.RemoveIndexConcurrently(self.model_name, self.name)
-            concurrent.database_backwards(app_label, schema_editor, from_state, to_state)
-        elif not isinstance(index, PostgresIndex):
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+        concurrent = postgres.RemoveIndexConcurrently(self.model_name, self.name)
+        _run(
+            _index_of(to_state, app_label, self.model_name, self.name),
+            concurrent.database_backwards, super().database_backwards,
+            app_label, schema_editor, from_state, to_state,
+        )  # fmt: skip
 
 
 class TrigramExtension(postgres.TrigramExtension):
