@@ -166,7 +166,7 @@ def cursor_of(ordering, values):
             base64.urlsafe_b64encode(b"[" * 1100).decode(),
             (400,),
         ),  # nested to exhaust the parser
-        (None, "A" * 5000, (400,)),
+        (None, "A" * 9000, (400,)),
     ],
 )
 def test_a_made_up_cursor_is_a_400_never_a_500(api, make_product, ordering, cursor, answers):

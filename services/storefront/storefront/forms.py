@@ -36,7 +36,7 @@ class CatalogueForm(forms.Form):
     in_stock = forms.BooleanField(required=False)
     page = forms.IntegerField(required=False, min_value=1, max_value=10_000)
     # Past the pages the API numbers, its next links carry a cursor: passed on as it is.
-    cursor = forms.CharField(required=False, max_length=2048)
+    cursor = forms.CharField(required=False, max_length=8192)
 
     def api_params(self) -> dict[str, str]:
         """The API's names for what was asked (an invalid value is left out)."""

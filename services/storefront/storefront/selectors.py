@@ -78,15 +78,20 @@ def cart_get(*, shopper: Shopper) -> Cart | None:
     return cart
 
 
-def order_list(*, shopper: Shopper, page: int) -> Page | None:
-    """A page of the shopper's orders, newest first; None for a page past the last."""
+def order_list(*, shopper: Shopper, page: int, cursor: str = "") -> Page | None:
+    """A page of the shopper's orders, newest first (``cursor``: the page at that
+    position); None for a page past the last, or a cursor the API does not know."""
     size: int = storefront_option("PAGE_SIZE")
     try:
         return shopper.call(
-            lambda headers: gateway().orders(page=page, page_size=size, headers=headers)
+            lambda headers: gateway().orders(
+                page=page, page_size=size, headers=headers, cursor=cursor
+            )
         )
     except ApiError as error:
         if error.code == "not_found" and page > 1:
+            return None
+        if error.code == "validation_error" and cursor:
             return None
         raise
 

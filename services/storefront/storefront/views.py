@@ -407,8 +407,10 @@ def orders(request: HttpRequest) -> HttpResponse:
         number = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         number = 1
-    page = selectors.order_list(shopper=shopper, page=number)
-    if page is None:  # past the last page: the first one
+    # Past the pages the API numbers (a thousand orders), its next links carry a cursor.
+    cursor = request.GET.get("cursor", "")[:8192]
+    page = selectors.order_list(shopper=shopper, page=number, cursor=cursor)
+    if page is None:  # past the last page, or a cursor the API refused: the first one
         return redirect("orders")
     return render(request, "storefront/orders.html", {"page": page})
 

@@ -56,6 +56,25 @@ def test_history_lists_the_shoppers_orders(signed_in, api):
     assert "page=2&page_size=12" in calls(api, "GET", "/api/orders/")[0].url
 
 
+def test_past_a_thousand_orders_older_follows_the_apis_cursor(signed_in, api):
+    api.add(
+        "GET",
+        "/api/orders/",
+        json=page([order(ORDER_ID, "paid")], count=1000, next="/api/orders/?cursor=WyJ4Il0"),
+    )
+    api.add("GET", "/api/orders/", json=page([order(ORDER_ID, "shipped")], count=1000))
+
+    last_numbered = signed_in.get("/orders/?page=84").content.decode()
+    older = signed_in.get("/orders/?cursor=WyJ4Il0").content.decode()
+
+    assert 'href="?cursor=WyJ4Il0"' in last_numbered
+    assert "Page 84<" in last_numbered
+    asked = calls(api, "GET", "/api/orders/")[1].url
+    assert "cursor=WyJ4Il0" in asked
+    assert "page=" not in asked.replace("page_size", "")
+    assert "← Newest" in older
+
+
 def test_cancel_asks_first_then_cancels(signed_in, api):
     api.add("GET", f"/api/orders/{ORDER_ID}/", json=order(ORDER_ID, "paid"))
     api.add("POST", f"/api/orders/{ORDER_ID}/cancel/", json=order(ORDER_ID, "cancelled"))

@@ -438,13 +438,16 @@ class Gateway:
         )  # fmt: skip
         return Order.from_json(response.json())
 
-    def orders(self, *, page: int, page_size: int, headers: Mapping[str, str]) -> Page:
-        params = {"page": str(page), "page_size": str(page_size)}
+    def orders(
+        self, *, page: int, page_size: int, headers: Mapping[str, str], cursor: str = ""
+    ) -> Page:
+        params = {"cursor": cursor} if cursor else {"page": str(page)}
+        params["page_size"] = str(page_size)
         data = self._call("orders", "GET", "/api/orders/", params=params, headers=headers).json()
         return Page(
             items=[Order.from_json(item) for item in data["results"]],
             count=int(data["count"]),
-            number=page,
+            number=None if cursor else page,
             size=page_size,
             next_link=data.get("next"),
         )

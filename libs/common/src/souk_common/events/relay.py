@@ -50,6 +50,15 @@ class OutboxWakeup:
         params = dict(database.get_connection_params())
         for django_only in ("cursor_factory", "context", "prepare_threshold"):
             params.pop(django_only, None)
+        # A connection that only listens sends nothing: TCP keepalives tell, within a
+        # minute, that it died without a word (the relay then makes another).
+        for name, value in (
+            ("keepalives", 1),
+            ("keepalives_idle", 30),
+            ("keepalives_interval", 10),
+            ("keepalives_count", 3),
+        ):
+            params.setdefault(name, value)
         return cls(params)
 
     def wait(self, timeout: float) -> None:
@@ -144,8 +153,9 @@ class Relay:
                 wakeup.close()
 
     def _idle(self, connection: Connection, wakeup: OutboxWakeup | None) -> None:
-        """Wait for more events: until the database says some were committed (at most
-        a second, should a notification be lost), or ``poll_seconds`` without one. Meanwhile
+        """Wait for more events: on PostgreSQL until the database says some were
+        committed, or a second (``poll_seconds`` if longer) should a notification be
+        lost; elsewhere ``poll_seconds``. Meanwhile
         read what the broker sends (its heartbeats), and send ours: an idle connection
         stays alive."""
         if wakeup is None:

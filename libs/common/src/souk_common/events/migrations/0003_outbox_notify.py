@@ -9,7 +9,10 @@ SQLite has no such thing: there relays look every ``EVENTS_RELAY_POLL_SECONDS``.
 
 from django.db import migrations
 
+# CREATE TRIGGER waits for a lock that holds back every write to the outbox behind it:
+# give up after 5 s (the migration fails, and can run again) rather than queue them all.
 FORWARD = """
+SET LOCAL lock_timeout = '5s';
 CREATE OR REPLACE FUNCTION souk_events_outbox_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
