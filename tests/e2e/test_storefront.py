@@ -15,6 +15,7 @@ import requests
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
@@ -168,6 +169,23 @@ def test_a_guest_shops_signs_up_checks_out_and_sees_the_order_ship(system, brows
     shop(system, driver, "/orders/")
     screenshot(driver, "08-order-history")
     assert "Shipped" in driver.page_source
+
+
+def test_a_quantity_typed_in_the_cart_updates_the_cart_by_itself(system, browser):
+    """With scripts on, the cart follows the quantity field as it changes: no button."""
+    product_id = new_product(system, stock=10, price="2.50")
+    driver = browser()
+    add_to_cart(system, driver, product_id, 1)
+    assert text_of(driver, "#cart-count") == "1"
+
+    field = driver.find_element(By.ID, f"qty-{product_id}")
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys("3", Keys.TAB)
+
+    wait_until(driver, lambda: text_of(driver, "#cart-count") == "3")
+    field = driver.find_element(By.ID, f"qty-{product_id}")
+    assert field.get_attribute("value") == "3"
+    assert text_of(driver, ".line-total") == "€7.50"  # 3 x €2.50
 
 
 def test_a_declined_card_shows_the_reason_and_the_stock_is_back(system, browser, screenshot):

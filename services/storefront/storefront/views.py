@@ -14,7 +14,7 @@ from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
@@ -73,7 +73,7 @@ def _sign_in_first(request: HttpRequest) -> HttpResponseRedirect:
 # Catalogue ---------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request", "HX-Target")
 def catalogue(request: HtmxHttpRequest) -> HttpResponse:
     form = CatalogueForm(request.GET)
@@ -100,7 +100,7 @@ def catalogue(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "storefront/catalogue.html", context)
 
 
-@require_GET
+@require_safe
 def product(request: HttpRequest, product_id: int) -> HttpResponse:
     found = selectors.product_get(product_id=product_id)
     if found is None:
@@ -117,7 +117,7 @@ def _cart_page(request: HtmxHttpRequest, cart: Cart | None, error: str = "") -> 
     return render(request, template, {"cart": cart, "error": error})
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def cart(request: HtmxHttpRequest) -> HttpResponse:
     shopper = _shopper(request)
@@ -210,7 +210,7 @@ def _welcome(request: HttpRequest, signed_in: services.SignedIn, greeting: str) 
         )
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -227,7 +227,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return render(request, "storefront/sign_in.html", {"form": form, "next": next_url})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def sign_up(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -251,7 +251,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return redirect("catalogue")
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def password_reset(request: HttpRequest) -> HttpResponse:
     form = PasswordResetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -264,7 +264,7 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     return render(request, "storefront/password_reset.html", {"form": form})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def password_reset_confirm(request: HttpRequest) -> HttpResponse:
     form = NewPasswordForm(request.POST or None, initial={"token": request.GET.get("token", "")})
     if request.method == "POST" and form.is_valid():
@@ -280,7 +280,7 @@ def password_reset_confirm(request: HttpRequest) -> HttpResponse:
     return render(request, "storefront/password_reset_confirm.html", {"form": form})
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def verify_email(request: HttpRequest) -> HttpResponse:
     """The link in the mail opens a page with one button: a GET changes nothing (mail
     scanners follow links), the POST verifies."""
@@ -334,7 +334,7 @@ def _with_a_new_key(request: HttpRequest, countries: list[Any]) -> CheckoutForm:
     return form
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def checkout(request: HttpRequest) -> HttpResponse:
     shopper = _shopper(request)
     if not shopper.signed_in:
@@ -398,7 +398,7 @@ def checkout_quote(request: HttpRequest) -> HttpResponse:
 # Orders ----------------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def orders(request: HttpRequest) -> HttpResponse:
     shopper = _shopper(request)
     if not shopper.signed_in:
@@ -432,7 +432,7 @@ def _order_context(order: Any) -> dict[str, Any]:
     }
 
 
-@require_GET
+@require_safe
 def order(request: HttpRequest, order_id: str) -> HttpResponse:
     if not _shopper(request).signed_in:
         return _sign_in_first(request)
@@ -440,7 +440,7 @@ def order(request: HttpRequest, order_id: str) -> HttpResponse:
     return render(request, "storefront/order.html", _order_context(found))
 
 
-@require_GET
+@require_safe
 def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
     """The order's status block, which the order page asks for again while it may move."""
     if not _shopper(request).signed_in:
@@ -449,7 +449,7 @@ def order_status(request: HttpRequest, order_id: str) -> HttpResponse:
     return render(request, "storefront/_order_status.html", _order_context(found))
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def order_cancel(request: HttpRequest, order_id: str) -> HttpResponse:
     """GET asks to confirm; POST cancels."""
     if not _shopper(request).signed_in:

@@ -28,6 +28,17 @@ def test_the_catalogue_lists_products_with_their_price_and_stock(client, api):
     assert '<option value="coffee">Coffee</option>' in body
 
 
+def test_pages_answer_head_as_they_answer_get(client, api):
+    api.add("GET", "/api/products/categories/", json=CATEGORIES)
+    api.add("GET", "/api/products/", json=page([product(1, "Sencha green tea")]))
+
+    response = client.head("/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert client.head("/signin/").status_code == 200
+
+
 def test_search_category_sort_and_page_are_the_apis_parameters(client, api):
     api.add("GET", "/api/products/categories/", json=CATEGORIES)
     api.add(

@@ -39,6 +39,17 @@ def test_a_declined_payment_says_why(signed_in, api):
     assert "Your card was declined." in body
 
 
+def test_an_order_refused_for_stock_says_it_was_tried_not_placed(signed_in, api):
+    api.add("GET", f"/api/orders/{ORDER_ID}/", json=order(ORDER_ID, "rejected"))
+
+    body = signed_in.get(f"/orders/{ORDER_ID}/").content.decode()
+
+    assert "Not placed: out of stock" in body
+    assert "Tried 30 Nov 2026, 10:00 UTC" in body
+    assert "Placed" not in body
+    assert "nothing was held and nothing was charged" in body
+
+
 def test_someone_elses_order_is_a_404_page(signed_in, api):
     api.add("GET", f"/api/orders/{ORDER_ID}/", status=404, body=error("not_found", "Not found."))
 
