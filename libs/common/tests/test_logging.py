@@ -57,6 +57,40 @@ def test_keyvalue_quotes_values_that_would_split_the_line():
     assert 'msg="a\\nb"' in line
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("plain", "plain"),
+        ("", '""'),
+        ("two words", '"two words"'),
+        ("k=v", '"k=v"'),
+        ('say "hi"', '"say \\"hi\\""'),
+        ("a\rb", '"a\\rb"'),
+        ("a\tb", '"a\\tb"'),
+        (7, "7"),
+        (None, "None"),
+    ],
+)
+def test_keyvalue_quotes_exactly_the_values_that_need_it(value, shown):
+    line = KeyValueFormatter().format(make_record(detail=value))
+
+    assert line.endswith(f" detail={shown}")
+
+
+def test_the_timestamp_is_utc_to_the_millisecond():
+    record = make_record()
+    record.created = 1796083158.0456  # 2026-11-30 23:59:18.045 UTC
+    formatter = KeyValueFormatter()
+
+    first = formatter.format(record)
+    record.created += 1.5
+    second = json.loads(JsonFormatter().format(record))["ts"]
+
+    assert first.startswith("ts=2026-11-30T23:59:18.045+00:00 ")
+    assert second == "2026-11-30T23:59:19.545+00:00"
+    assert formatter.format(record).startswith("ts=2026-11-30T23:59:19.545+00:00 ")
+
+
 def test_json_line_is_one_object():
     record = make_record()
     parsed = json.loads(JsonFormatter().format(record))

@@ -50,7 +50,7 @@ from souk_common.errors import ErrorCode, UpstreamUnavailable, error_body
 from souk_common.events.envelope import new_traceparent
 from souk_common.httpclient import AsyncPool, AsyncResponse, TimedOut, UpstreamFailure
 from souk_common.logging import request_id_var, traceparent_var
-from souk_common.metrics import METHODS, forget_dead_processes
+from souk_common.metrics import METHODS, forget_dead_processes, labelled
 from souk_common.middleware import safe_request_id, valid_traceparent
 from souk_common.network import client_address_after_hops
 from souk_common.tokens import InvalidToken, Principal, get_verifier
@@ -66,6 +66,8 @@ ASGIApp = Callable[..., Awaitable[None]]  # Django's handler types its arguments
 
 #: The public listener's own pages: each is its own route in the metrics.
 OWN_PAGES = frozenset({"/", "/health", "/api/schema/"})
+# Host headers remembered as allowed, at most (a wildcard in ALLOWED_HOSTS allows any number).
+KNOWN_HOSTS = 64
 # Answers up to this size are read whole, so a broken one becomes a clean 502.
 SMALL_BODY = 256 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -111,6 +113,8 @@ class Gateway:
         self.django_paths = ("/health/live", "/health/ready", "/api/docs/")
         self.static_prefix = "/" + str(settings.STATIC_URL).lstrip("/")
         self.allowed_hosts = list(settings.ALLOWED_HOSTS)
+        # Host headers found allowed, so the next request naming one is not checked again.
+        self.hosts_allowed: dict[bytes, str] = {}
         self.routes = RouteTableHolder(settings.GATEWAY_ROUTES_REFRESH_SECONDS)
         self.pools = {
             name: AsyncPool.from_url(url, settings.GATEWAY_BULKHEAD_SIZE)
@@ -254,8 +258,9 @@ class Gateway:
             if answer.status:
                 self.log(scope, answer.status, started)
                 seconds = perf_counter() - started
-                metrics.REQUESTS.labels(answer.route, scope["method"], str(answer.status)).inc()
-                metrics.LATENCY.labels(answer.route).observe(seconds)
+                route, status = answer.route, str(answer.status)
+                labelled(metrics.REQUESTS, route, scope["method"], status).inc()
+                labelled(metrics.LATENCY, route).observe(seconds)
         finally:
             request_id_var.reset(token)
         return answer
@@ -283,9 +288,14 @@ class Gateway:
         """The one Host header, if it names a host in ALLOWED_HOSTS; else 400 and close."""
         hosts = [value for name, value in scope["headers"] if name == b"host"]
         if len(hosts) == 1:
+            known = self.hosts_allowed.get(hosts[0])
+            if known is not None:
+                return known
             host = hosts[0].decode("latin-1")
             domain, _ = split_domain_port(host)
             if domain and validate_host(domain, self.allowed_hosts):
+                if len(self.hosts_allowed) < KNOWN_HOSTS:
+                    self.hosts_allowed[hosts[0]] = host
                 return host
         raise Refusal(
             400,
@@ -526,7 +536,7 @@ class Gateway:
                         f"The {route.upstream} service is too busy; try again shortly.",
                         {"Retry-After": "1"},
                     )
-                in_flight = metrics.BULKHEAD_IN_USE.labels(route.upstream)
+                in_flight = labelled(metrics.BULKHEAD_IN_USE, route.upstream)
                 in_flight.inc()
                 try:
                     upstream = await self.pools[route.upstream].request(
@@ -540,7 +550,7 @@ class Gateway:
                     await self.relay(upstream, method, answer)
                     outcome.succeeded()
                     latency = perf_counter() - started
-                    metrics.UPSTREAM_LATENCY.labels(route.upstream).observe(latency)
+                    labelled(metrics.UPSTREAM_LATENCY, route.upstream).observe(latency)
                 except TimedOut:
                     outcome.timed_out()
                     metrics.UPSTREAM_ERRORS.labels(route.upstream, "timeout").inc()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 from souk_common.breaker import BreakerState
-from souk_common.metrics import LATENCY_BUCKETS
+from souk_common.metrics import LATENCY_BUCKETS, labelled
 
 REQUESTS = Counter(
     "souk_gateway_requests_total",
@@ -52,5 +52,13 @@ BULKHEAD_IN_USE = Gauge(
 )
 
 
+# What this worker last wrote to each upstream's breaker gauge.
+_breakers_shown: dict[str, int] = {}
+
+
 def breaker_state(upstream: str, state: BreakerState) -> None:
-    BREAKER_OPEN.labels(upstream).set(0 if state == BreakerState.CLOSED else 1)
+    """Show the breaker's state, written to the worker's gauge only when it changed."""
+    shown = 0 if state == BreakerState.CLOSED else 1
+    if _breakers_shown.get(upstream) != shown:
+        labelled(BREAKER_OPEN, upstream).set(shown)
+        _breakers_shown[upstream] = shown

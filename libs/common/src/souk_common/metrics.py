@@ -26,6 +26,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django import db
 from django.http import Http404, HttpRequest, HttpResponse
@@ -38,6 +39,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
@@ -79,19 +81,34 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 _collectors: list[Callable[[], Collector]] = []
 
 
+# Each series' child, looked up once per process: ``labels()`` checks its values and takes
+# a lock on every call, and every request counts in a few series. Label values are bounded
+# (routes, methods, statuses, upstreams), and so is this.
+_children: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
+
+
+def labelled(metric: MetricWrapperBase, *values: str) -> Any:
+    """``metric.labels(*values)``: the same child, found in a dict after the first call."""
+    key = (metric, values)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*values)
+    return child
+
+
 def observe_request(request: HttpRequest, status: int, seconds: float) -> None:
     """Count one answered request."""
     match = getattr(request, "resolver_match", None)
     route = f"/{match.route}" if match is not None and match.route else UNMATCHED
     method = request.method if request.method in METHODS else "other"
-    HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    HTTP_LATENCY.labels(method, route).observe(seconds)
+    labelled(HTTP_REQUESTS, method, route, str(status)).inc()
+    labelled(HTTP_LATENCY, method, route).observe(seconds)
 
 
 def observe_call(upstream: str, method: str, outcome: str, seconds: float) -> None:
     """Count one call to another service (:class:`souk_common.clients.ServiceClient`)."""
-    CLIENT_CALLS.labels(upstream, method, outcome).inc()
-    CLIENT_LATENCY.labels(upstream).observe(seconds)
+    labelled(CLIENT_CALLS, upstream, method, outcome).inc()
+    labelled(CLIENT_LATENCY, upstream).observe(seconds)
 
 
 def forget_dead_processes() -> None:
