@@ -374,11 +374,29 @@ def gateway_beside(
             stdout=log.open("ab"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         contender.processes["gateway"] = process
-        time.sleep(3)  # the workers import Django
+        _until_answering(process, contender.url, headers)
         return _process_stopper(process)
 
     contender = Contender(name, start, f"http://127.0.0.1:{port}/api/orders/", headers)
     return contender
+
+
+def _until_answering(
+    process: subprocess.Popen[bytes], url: str, headers: dict[str, str], timeout: float = 60
+) -> None:
+    """Wait for a gateway just started to answer ``url`` (its workers import Django, which
+    takes seconds on a busy machine)."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the gateway exited with {process.returncode}: {url}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, headers=headers, timeout=5).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"the gateway did not answer {url} within {timeout:g} s")
 
 
 def bench_gateway(rounds: int, seconds: float, baseline: str | None = None) -> None:
