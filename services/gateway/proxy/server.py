@@ -66,37 +66,14 @@ LINGER_SECONDS = 2.0
 
 
 class LingeringTransport:
-    """A transport whose ``close()`` half-closes first and drains (see the module's doc),
-    and whose writes made in one turn of the event loop leave in one send.
-
-    uvicorn writes an answer's head and its body apart: two system calls, two TCP
-    segments, two wake-ups of the client. Held until the turn ends, they are one
-    (docs/benchmarks.md, "Gateway overhead"); a streamed answer's pieces still leave
-    as they come, since reading the upstream ends the turn.
-    """
+    """A transport whose ``close()`` half-closes first and drains (see the module's doc)."""
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
-        self._held: list[bytes] = []
         self.lingering = False
 
-    def write(self, data: bytes) -> None:
-        if not self._held:
-            self._loop.call_soon(self._flush)
-        self._held.append(data)
-
-    def _flush(self) -> None:
-        held = self._held
-        if not held:
-            return
-        data = held[0] if len(held) == 1 else b"".join(held)
-        held.clear()
-        if not self._transport.is_closing():
-            self._transport.write(data)
-
     def close(self) -> None:
-        self._flush()
         if self.lingering or self._transport.is_closing():
             return
         self.lingering = True

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from django.core.cache.backends.locmem import LocMemCache
 from prometheus_client import REGISTRY
@@ -13,7 +11,6 @@ from proxy import metrics
 from proxy.headers import UnsafeHeader, request_headers, response_headers
 from proxy.limits import Bulkhead, Rate, RateLimiter
 from proxy.paths import checked_target
-from proxy.server import LingeringTransport
 from souk_common.breaker import BreakerState
 
 
@@ -139,64 +136,6 @@ def test_bulkhead_refuses_beyond_its_size():
     assert not bulkhead.try_enter()
     bulkhead.leave()
     assert bulkhead.try_enter()
-
-
-class RecordingTransport(asyncio.Transport):
-    """The socket's side: what was sent, in which calls."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[bytes] = []
-        self.closing = False
-        self.eof = False
-
-    def write(self, data: bytes) -> None:
-        self.sent.append(bytes(data))
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    def can_write_eof(self) -> bool:
-        return True
-
-    def write_eof(self) -> None:
-        self.eof = True
-
-    def resume_reading(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closing = True
-
-
-def test_an_answers_head_and_body_leave_in_one_send():
-    async def answer() -> RecordingTransport:
-        socket = RecordingTransport()
-        transport = LingeringTransport(socket, asyncio.get_running_loop())
-        transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
-        transport.write(b"{}")
-        assert socket.sent == []  # held until this turn of the loop ends
-        await asyncio.sleep(0)
-        transport.write(b"next")
-        await asyncio.sleep(0)
-        return socket
-
-    socket = asyncio.run(answer())
-
-    assert socket.sent == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}", b"next"]
-
-
-def test_what_is_held_is_sent_before_the_connection_half_closes():
-    async def refuse() -> RecordingTransport:
-        socket = RecordingTransport()
-        transport = LingeringTransport(socket, asyncio.get_running_loop())
-        transport.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
-        transport.close()
-        assert (socket.sent, socket.eof) == ([b"HTTP/1.1 400 Bad Request\r\n\r\n"], True)
-        await asyncio.sleep(0)  # nothing is sent twice
-        return socket
-
-    assert len(asyncio.run(refuse()).sent) == 1
 
 
 def test_the_breaker_gauge_follows_every_change_of_state():
