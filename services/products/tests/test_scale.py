@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from catalogue.models import Product
@@ -330,3 +330,39 @@ def test_the_index_migration_can_be_undone_and_done_again():
     assert "product_active_name_id" not in undone
     assert {"product_active_name_id", "product_active_category_price"} <= indexes()
     assert "product_active_name" not in indexes()
+
+
+def _index_definitions() -> dict[str, tuple[bool, str]]:
+    """The catalogue's indexes on PostgreSQL: whether each is valid, and its definition."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE i.indrelid = 'catalogue_product'::regclass"
+        )
+        return {name: (valid, definition) for name, valid, definition in cursor.fetchall()}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_index_migration_run_again_finishes_what_a_failed_run_started(make_product):
+    """A run stopped half way has built some indexes whole and left one INVALID (a build
+    CONCURRENTLY that fails leaves its index so): run again, the migration keeps the
+    first, builds the INVALID one again, and builds the rest."""
+    make_product(name="Twin")
+    make_product(name="Twin")
+    built = _index_definitions()
+    call_command("migrate", "catalogue", "0001", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute(built["product_active_category_id"][1])  # built by the earlier run
+        with pytest.raises(IntegrityError):
+            # A build that fails half way, under the name the migration builds next.
+            cursor.execute(
+                "CREATE UNIQUE INDEX CONCURRENTLY product_active_category_price"
+                " ON catalogue_product (name)"
+            )
+    assert _index_definitions()["product_active_category_price"][0] is False
+
+    call_command("migrate", "catalogue", verbosity=0)
+
+    assert _index_definitions() == built

@@ -9,6 +9,14 @@ state (so ``makemigrations`` sees the models' ``Meta.indexes`` as they are) and
 run concurrently on PostgreSQL, plainly elsewhere; an index only PostgreSQL has
 (a GIN index, say of trigrams) is left out on SQLite, which scans instead.
 
+A build CONCURRENTLY that fails half way (cancelled, timed out, a deadlock, a crash)
+leaves an INVALID index behind, which PostgreSQL keeps up to date on every write and never
+reads; and a migration that is not atomic, stopped half way, has built some of its
+indexes and is not recorded as applied. Run again, the migration must finish what it
+started: an INVALID index of the name is dropped (CONCURRENTLY) and built again, and a
+valid one on the same table is kept (PostgreSQL's own ``IF NOT EXISTS`` goes by the name
+too).
+
 A migration that uses them sets ``atomic = False``. :class:`TrigramExtension` is
 django.contrib.postgres's, undone on PostgreSQL only as it is done (Django's own looks
 for the extension in any database when a migration is undone, and fails on SQLite).
@@ -36,6 +44,40 @@ def _index_of(state: ProjectState, app_label: str, model_name: str, name: str) -
 
 
 Step = Callable[[str, BaseDatabaseSchemaEditor, ProjectState, ProjectState], None]
+
+
+def _built_concurrently(model_name: str, index: Any, add: Step) -> Step:
+    """``add``, the concurrent build of ``index``, run again where an earlier run stopped:
+    an INVALID index of its name is dropped first; a valid one on the table is kept."""
+
+    def step(
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        if schema_editor.collect_sql:  # sqlmigrate: the statements, whatever the database has
+            add(app_label, schema_editor, from_state, to_state)
+            return
+        table = to_state.apps.get_model(app_label, model_name)._meta.db_table
+        quoted = schema_editor.quote_name(index.name)
+        with schema_editor.connection.cursor() as cursor:
+            # to_regclass finds the index as CREATE INDEX would, along the search path.
+            cursor.execute(
+                "SELECT indisvalid, indrelid = to_regclass(%s) FROM pg_index"
+                " WHERE indexrelid = to_regclass(%s)",
+                [schema_editor.quote_name(table), quoted],
+            )
+            found = cursor.fetchone()
+        if found is not None:
+            valid, on_table = found
+            if valid and on_table:
+                return
+            if not valid:
+                schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quoted}")
+        add(app_label, schema_editor, from_state, to_state)
+
+    return step
 
 
 def _run(
@@ -67,7 +109,9 @@ class AddIndexConcurrently(migrations.AddIndex):
     ) -> None:
         concurrent = postgres.AddIndexConcurrently(self.model_name, self.index)
         _run(
-            self.index, concurrent.database_forwards, super().database_forwards,
+            self.index,
+            _built_concurrently(self.model_name, self.index, concurrent.database_forwards),
+            super().database_forwards,
             app_label, schema_editor, from_state, to_state,
         )  # fmt: skip
 
@@ -110,9 +154,11 @@ class RemoveIndexConcurrently(migrations.RemoveIndex):
         to_state: ProjectState,
     ) -> None:
         concurrent = postgres.RemoveIndexConcurrently(self.model_name, self.name)
+        index = _index_of(to_state, app_label, self.model_name, self.name)
         _run(
-            _index_of(to_state, app_label, self.model_name, self.name),
-            concurrent.database_backwards, super().database_backwards,
+            index,
+            _built_concurrently(self.model_name, index, concurrent.database_backwards),
+            super().database_backwards,
             app_label, schema_editor, from_state, to_state,
         )  # fmt: skip
 
