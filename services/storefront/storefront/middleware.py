@@ -61,6 +61,10 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
+#: The tag of the message that says the shop could not answer an htmx request.
+UNAVAILABLE_TAG = "shop-unavailable"
+
+
 class GatewayErrorMiddleware:
     """The API down, busy or refusing the session, as a page for people: never a traceback.
 
@@ -97,7 +101,9 @@ class GatewayErrorMiddleware:
         if htmx:
             # htmx swaps no error answer: the page is loaded again, and says so.
             messages.error(
-                request, f"The shop could not answer just now; try again in {retry_after} s."
+                request,
+                f"The shop could not answer just now; try again in {retry_after} s.",
+                extra_tags=UNAVAILABLE_TAG,
             )
             return HttpResponseClientRefresh()
         return unavailable(request, retry_after=retry_after, status=status)
@@ -118,11 +124,18 @@ def page_shown(request: HttpRequest) -> str:
 
 
 def unavailable(request: HttpRequest, *, retry_after: int, status: int = 503) -> HttpResponse:
+    """The page that says the shop cannot answer: not twice, so without the message an
+    htmx request left for the page it reloaded (which met the same gateway)."""
     busy = status == 429
+    shown = [
+        message
+        for message in messages.get_messages(request)
+        if UNAVAILABLE_TAG not in (message.extra_tags or "").split()
+    ]
     response = render(
         request,
         "storefront/unavailable.html",
-        {"retry_after": retry_after, "busy": busy},
+        {"retry_after": retry_after, "busy": busy, "messages": shown},
         status=status,
     )
     response["Retry-After"] = str(retry_after)

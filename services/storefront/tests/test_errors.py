@@ -115,3 +115,14 @@ def test_with_htmx_a_gateway_that_is_down_reloads_the_page_saying_so(client, gat
 
     assert response["HX-Refresh"] == "true"
     assert "The shop could not answer just now" in client.get("/signin/").content.decode()
+
+
+def test_a_reloaded_page_that_meets_the_gateway_still_down_says_so_once(client, gateway_down):
+    client.get("/?q=tea", headers={"HX-Request": "true", "HX-Target": "results"})
+
+    reloaded = client.get("/?q=tea").content.decode()
+
+    assert "The shop is unavailable for a moment" in reloaded
+    assert "The shop could not answer just now" not in reloaded
+    # Nor is the message left for a later page.
+    assert "The shop could not answer just now" not in client.get("/signin/").content.decode()
