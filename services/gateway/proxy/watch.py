@@ -6,7 +6,10 @@ load every service, and a hung upstream would hold every poller. Instead each
 worker checks every upstream's readiness every few seconds, and fetches its
 OpenAPI schema every minute, in the background; the pages answer at once from
 the last results. A schema that could not be fetched keeps its last good
-version (and is named in the document's description until one arrives).
+version (and is named in the document's description until one arrives). One not
+fetched yet, of a service still starting when the gateway did, is fetched once a
+health check finds the service ready, not a minute later, and without a warning
+while the service is not ready.
 """
 
 from __future__ import annotations
@@ -56,7 +59,9 @@ class UpstreamWatch:
 
     async def start(self) -> None:
         """Check everything once (within the timeouts), then keep checking in the background."""
-        await asyncio.gather(self._check_all(), self._fetch_all())
+        await self._check_all()  # and fetches the schema of every upstream that is ready
+        if not self._merged:  # none was: the document names them all as not fetched yet
+            self._merge()
         self._tasks = [
             asyncio.create_task(self._every(self.health_interval, self._check_all)),
             asyncio.create_task(self._every(self.schema_interval, self._fetch_all)),
@@ -98,6 +103,13 @@ class UpstreamWatch:
 
     async def _check_all(self) -> None:
         await asyncio.gather(*(self._check(name) for name in self.pools))
+        waiting = [
+            name
+            for name in self.pools
+            if name not in self._schemas and self.health[name]["status"] == "ok"
+        ]
+        if waiting:
+            await self._fetch_some(waiting)
 
     async def _check(self, name: str) -> None:
         started = perf_counter()
@@ -129,10 +141,16 @@ class UpstreamWatch:
         return self._merged
 
     async def _fetch_all(self) -> None:
-        fetched = await asyncio.gather(*(self._fetch(name) for name in self.pools))
-        for name, document in zip(self.pools, fetched, strict=True):
+        await self._fetch_some(list(self.pools))
+
+    async def _fetch_some(self, names: list[str]) -> None:
+        fetched = await asyncio.gather(*(self._fetch(name) for name in names))
+        for name, document in zip(names, fetched, strict=True):
             if document is not None:
                 self._schemas[name] = document
+        self._merge()
+
+    def _merge(self) -> None:
         merged = merge_schemas(self._schemas, self.pools, self.route_table())
         self._merged = json.dumps(merged).encode()
 

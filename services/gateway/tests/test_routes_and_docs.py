@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.processes import UPSTREAMS
+from tests.processes import UPSTREAMS, Upstream
 
 
 def override(gateway, **row):
@@ -75,6 +75,30 @@ def test_the_docs_page_shows_every_services_schema_offline(gateway, http):
     ]["schema"]["$ref"]
     assert ref == "#/components/schemas/products.Thing"
     assert "products.Thing" in schema["components"]["schemas"]
+
+
+def test_a_service_that_starts_after_the_gateway_is_in_the_docs_once_it_is_ready(
+    start_gateway, http
+):
+    late = Upstream("shipping")  # a fake of its own, stopped: a service still starting
+    late.stop()
+    gateway = start_gateway(workers=1, SHIPPING_URL=late.url, GATEWAY_HEALTH_INTERVAL="0.5")
+
+    def schema():
+        return http.get(f"{gateway.url}/api/schema/", timeout=10).json()
+
+    try:
+        before = schema()
+        late.start()
+        # The schemas are refreshed every minute; one missing is fetched once it is ready.
+        eventually(lambda: "/api/shipping/things/" in schema()["paths"], timeout=10)
+    finally:
+        late.stop()
+
+    assert "/api/shipping/things/" not in before["paths"]
+    assert "Not shown (not fetched yet): shipping." in before["info"]["description"]
+    assert "not fetched yet" not in schema()["info"]["description"]
+    assert "schema could not be fetched" not in gateway.log()  # it was starting: no warning
 
 
 def test_internal_paths_are_not_in_the_public_docs(gateway, http):
