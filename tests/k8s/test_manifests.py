@@ -75,6 +75,7 @@ CREDENTIALS_IN_URL = re.compile(r"://[^/@\s]+:[^/@\s]+@")
 # Paths in the pods' file systems, not here.
 TMP = "/tmp"  # noqa: S108
 METRICS = "/tmp/metrics"  # noqa: S108
+HEARTBEAT = "/tmp/heartbeat"  # noqa: S108
 
 INGRESS_CONTROLLER = ({"app.kubernetes.io/name": "ingress-nginx"}, "ingress-nginx")
 PROMETHEUS = ({"app.kubernetes.io/name": "prometheus"}, "monitoring")
@@ -216,6 +217,24 @@ def test_every_workload_container_has_readiness_and_liveness(objects: list[Objec
         if probe not in c
     ]
     assert not missing
+
+
+def test_the_loops_are_live_while_they_touch_their_heartbeat(objects: list[Object]) -> None:
+    """A relay, a consumer or the reconciler (no port) is restarted once its loop stops going
+    round: the liveness probe reads the age of the file HEARTBEAT_FILE names, which only
+    the loop touches (souk_common.heartbeat); a process merely there does not pass."""
+    loops = [
+        (deployment["metadata"]["name"], c)
+        for deployment in of_kind(objects, "Deployment")
+        for c in containers(deployment, init=False)
+        if not c.get("ports")
+    ]
+    assert len(loops) == 9  # four relays, four consumers, the reconciler
+    for name, c in loops:
+        env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        assert env.get("HEARTBEAT_FILE") == HEARTBEAT, name
+        command = c["livenessProbe"]["exec"]["command"]
+        assert command == ["sh", "-c", f"find {HEARTBEAT} -mmin -2 | grep -q ."], name
 
 
 def test_servers_probe_their_health_endpoints_by_a_name_they_accept(objects: list[Object]) -> None:

@@ -34,6 +34,7 @@ from souk_common.events.models import InboxEvent, OutboxEvent
 from souk_common.events.publish import event_publish, event_publish_if
 from souk_common.events.relay import Relay
 from souk_common.events.stats import event_stats
+from souk_common.heartbeat import Heartbeat
 from souk_common.middleware import RequestIdMiddleware
 from souk_common.test_servers import TcpProxy
 from souk_common.testing import broker_error, rabbitmq_url
@@ -361,6 +362,54 @@ def test_on_postgresql_a_committed_event_wakes_the_relay_without_waiting_for_its
         for worker in workers:
             worker.join(10)
     assert not any(worker.is_alive() for worker in workers)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("loop", ["relay", "consumer"])
+def test_a_loop_hung_on_its_database_stops_its_heartbeat_and_beats_again_once_free(
+    shop, tmp_path, loop
+):
+    """The heartbeat is the loop's own: while the outbox (the inbox) is locked, the relay
+    (the consumer) waits in its query and touches the file no more; it goes round, and
+    touches it again, once the lock goes. A probe reads the file's age (deploy/k8s)."""
+    beating = tmp_path / "heartbeat"
+    worker = getattr(shop, loop)
+    worker.heartbeat = Heartbeat(beating, every=0.1)
+    table = (OutboxEvent if loop == "relay" else InboxEvent)._meta.db_table
+    stop = threading.Event()
+
+    def run():
+        try:
+            worker.run(stop)
+        finally:
+            connections.close_all()
+
+    def touched_after(mtime: int, timeout: float = 10) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if beating.exists() and beating.stat().st_mtime_ns > mtime:
+                return True
+            time.sleep(0.05)
+        return False
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert touched_after(0)
+        assert touched_after(beating.stat().st_mtime_ns)  # and again: it goes round
+        with transaction.atomic(), connections["default"].cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            time.sleep(1.5)  # it reaches its query, and waits
+            hung = beating.stat().st_mtime_ns
+            assert not touched_after(hung, timeout=2)
+        assert touched_after(hung)
+    finally:
+        stop.set()
+        if loop == "relay":
+            event_publish(type="thing.happened", data={"note": "wakes it to stop"})
+        thread.join(15)
+    assert not thread.is_alive()
 
 
 @pytest.mark.postgres

@@ -90,7 +90,11 @@ def test_development_defaults_to_sqlite_under_var(tmp_path):
 
 def test_events_go_through_the_embedded_broker_under_var_unless_a_broker_is_named(tmp_path):
     development = make_env(SOUK_ENV="development", SOUK_VAR_DIR=str(tmp_path))
-    rabbitmq = make_env(SOUK_ENV="production", BROKER_URL="amqp://souk:secret@rabbitmq:5672//")
+    rabbitmq = make_env(
+        SOUK_ENV="production",
+        BROKER_URL="amqp://souk:secret@rabbitmq:5672//",
+        HEARTBEAT_FILE="/run/souk/heartbeat",
+    )
 
     assert development.events()["BROKER_URL"] == f"sqlite:///{tmp_path / 'broker.sqlite3'}"
     assert rabbitmq.events(handlers="mail.handlers.handlers") == {
@@ -100,7 +104,9 @@ def test_events_go_through_the_embedded_broker_under_var_unless_a_broker_is_name
         "EVENTS_MAX_ATTEMPTS": 5,
         "EVENTS_RETRY_SECONDS": 2.0,
         "EVENTS_RELAY_POLL_SECONDS": 0.1,
+        "HEARTBEAT_FILE": "/run/souk/heartbeat",
     }
+    assert development.events()["HEARTBEAT_FILE"] == ""  # none: nothing is written
 
 
 def test_mail_is_written_under_var_unless_a_mail_server_is_named(tmp_path):

@@ -141,3 +141,49 @@ def test_when_recovery_takes_the_order_while_products_answers_it_is_not_confirme
     order = Order.objects.get()
     assert (order.status, order.total) == ("failing", None)
     assert [(line.name, line.unit_price) for line in order.lines.all()] == [("", None)]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_a_schedule_the_reconciler_touches_its_heartbeat_each_round(tmp_path):
+    """Run as it is deployed (``reconcile_orders --every``, a process of its own): the file
+    a liveness probe reads is touched as its rounds go by (souk_common.heartbeat)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    beating = tmp_path / "heartbeat"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "orders_service.settings",
+        "SOUK_ENV": "development",
+        "SOUK_VAR_DIR": str(tmp_path),
+        "ORDERS_DATABASE_URL": (f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"),
+        "HEARTBEAT_FILE": str(beating),
+    }
+    reconciler = subprocess.Popen(
+        [sys.executable, "manage.py", "reconcile_orders", "--every", "0.2"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+
+    def touched_after(mtime: int) -> bool:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and reconciler.poll() is None:
+            if beating.exists() and beating.stat().st_mtime_ns > mtime:
+                return True
+            time.sleep(0.1)
+        return False
+
+    try:
+        assert touched_after(0)
+        assert touched_after(beating.stat().st_mtime_ns)  # a later round, 5 s on
+    finally:
+        reconciler.terminate()
+        reconciler.wait(10)

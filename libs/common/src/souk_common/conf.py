@@ -71,6 +71,9 @@ DEFAULTS: dict[str, Any] = {
     # How often an idle relay looks for new events, and how long sent events are kept.
     "EVENTS_RELAY_POLL_SECONDS": 0.1,
     "EVENTS_OUTBOX_RETENTION_SECONDS": 7 * 24 * 3600,
+    # A file the relay's, the consumer's and the reconciler's loops touch as they go round,
+    # for a liveness probe (souk_common.heartbeat); none by default.
+    "HEARTBEAT_FILE": "",
 }
 
 

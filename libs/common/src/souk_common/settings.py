@@ -263,7 +263,8 @@ class ServiceEnv:
         defaults in development to the embedded broker, one SQLite file under ``var/``
         that every service of the stack shares. ``EVENTS_MAX_ATTEMPTS``,
         ``EVENTS_RETRY_SECONDS`` and ``EVENTS_RELAY_POLL_SECONDS`` tune the consumer
-        and the relay.
+        and the relay; ``HEARTBEAT_FILE`` names the file their loops touch as they go
+        round (souk_common.heartbeat).
         """
         embedded = f"sqlite:///{self.var_dir / 'broker.sqlite3'}"
         return {
@@ -273,6 +274,7 @@ class ServiceEnv:
             "EVENTS_MAX_ATTEMPTS": self.get_int("EVENTS_MAX_ATTEMPTS", 5),
             "EVENTS_RETRY_SECONDS": self.get_float("EVENTS_RETRY_SECONDS", 2.0),
             "EVENTS_RELAY_POLL_SECONDS": self.get_float("EVENTS_RELAY_POLL_SECONDS", 0.1),
+            "HEARTBEAT_FILE": self.get_str("HEARTBEAT_FILE"),
         }
 
     def jwt_verification(self) -> dict[str, Any]:

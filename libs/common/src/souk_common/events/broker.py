@@ -61,8 +61,10 @@ def keep_connected(
     *,
     name: str,
     max_backoff_seconds: float = 5.0,
+    beat: Callable[[], None] = lambda: None,
 ) -> None:
-    """Run ``work`` on a connection to the broker until ``stop`` is set.
+    """Run ``work`` on a connection to the broker until ``stop`` is set; ``beat`` each
+    time round (a loop that waits for the broker to come back still goes round).
 
     Whatever interrupts it (the broker, the network, the database) closes the
     connection; after a pause, doubling from half a second to ``max_backoff_seconds``,
@@ -71,6 +73,7 @@ def keep_connected(
     """
     backoff = 0.5
     while not stop.is_set():
+        beat()
         try:
             with connection(url) as broker:
                 broker.ensure_connection(max_retries=1)

@@ -60,6 +60,7 @@ from souk_common.conf import souk_settings
 from souk_common.events import broker
 from souk_common.events.envelope import Event, MalformedEvent, envelope_redacted, secret_keys
 from souk_common.events.models import InboxEvent
+from souk_common.heartbeat import Heartbeat
 from souk_common.logging import request_id_var, traceparent_var
 
 logger = logging.getLogger(__name__)
@@ -411,8 +412,10 @@ class QueueConsumer:
         handlers: Handlers,
         retry_every: float = 0.5,
         max_backoff_seconds: float = 5.0,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.url = url
+        self.heartbeat = heartbeat if heartbeat is not None else Heartbeat.configured()
         self.queues = broker.queue(service, handlers.sources)
         self.inbox = Inbox(handlers)
         self.retry_every = retry_every
@@ -427,6 +430,7 @@ class QueueConsumer:
             self.consume,
             name="consumer",
             max_backoff_seconds=self.max_backoff_seconds,
+            beat=self.heartbeat.beat,
         )
 
     def declare(self, connection: Connection) -> None:
@@ -453,6 +457,7 @@ class QueueConsumer:
         looked_at = -math.inf
         with consumer:
             while not stop.is_set():
+                self.heartbeat.beat()
                 try:
                     connection.drain_events(timeout=self.retry_every)
                     idle = False

@@ -18,6 +18,7 @@ from souk_common import tracing
 from souk_common.events import broker
 from souk_common.events.envelope import envelope_redacted
 from souk_common.events.models import OutboxEvent
+from souk_common.heartbeat import Heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +107,10 @@ class Relay:
         retention_seconds: float,
         batch_size: int = 100,
         max_backoff_seconds: float = 5.0,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.url = url
+        self.heartbeat = heartbeat if heartbeat is not None else Heartbeat.configured()
         self.exchange = broker.exchange(source)
         self.poll_seconds = poll_seconds
         self.retention = timedelta(seconds=retention_seconds)
@@ -118,7 +121,12 @@ class Relay:
     def run(self, stop: threading.Event) -> None:
         """Relay until ``stop`` is set, reconnecting with backoff whenever the broker fails."""
         broker.keep_connected(
-            self.url, stop, self._relay, name="relay", max_backoff_seconds=self.max_backoff_seconds
+            self.url,
+            stop,
+            self._relay,
+            name="relay",
+            max_backoff_seconds=self.max_backoff_seconds,
+            beat=self.heartbeat.beat,
         )
 
     def producer(self, connection: Connection) -> Producer:
@@ -142,6 +150,7 @@ class Relay:
         wakeup = OutboxWakeup.of_database()
         try:
             while not stop.is_set():
+                self.heartbeat.beat()
                 sent = self.send_batch(producer, self.exchange)
                 if timezone.now() - purged_at > timedelta(minutes=1):
                     self.purge()

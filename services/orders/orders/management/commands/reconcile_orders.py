@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
 from orders.services import orders_reconcile
+from souk_common.heartbeat import Heartbeat
 
 
 class Command(BaseCommand):
@@ -39,7 +40,9 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, grace: float, payment_timeout: float, every: float, **options: Any
     ) -> None:
+        heartbeat = Heartbeat.configured()  # touched each round (souk_common.heartbeat)
         while True:
+            heartbeat.beat()
             counts = orders_reconcile(
                 grace=timedelta(seconds=grace), payment_timeout=timedelta(seconds=payment_timeout)
             )
