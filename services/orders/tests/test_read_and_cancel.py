@@ -54,7 +54,8 @@ def test_the_list_costs_the_same_queries_whatever_the_page_size(
         order.lines.create(product_id=1, quantity=1, name="Sencha", unit_price="1.00")
         order.lines.create(product_id=2, quantity=2, name="Teapot", unit_price="2.00")
 
-    with django_assert_num_queries(3):  # count, the page of orders, their lines
+    # The page of orders, their lines, and the count unless the page holds every order.
+    with django_assert_num_queries(3 if page_size < 30 else 2):
         response = staff.get("/api/orders/", {"page_size": page_size})
 
     assert len(response.json()["results"]) == min(page_size, 30)

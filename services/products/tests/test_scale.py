@@ -180,6 +180,31 @@ def test_a_made_up_cursor_is_a_400_never_a_500(api, make_product, ordering, curs
     assert response.status_code in answers, response.content
 
 
+def test_a_list_that_fits_on_its_first_page_is_read_in_one_query(api, make_product):
+    made = [make_product().pk for _ in range(3)]
+
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get("/api/products/", {"ordering": "name"}).json()
+
+    assert (body["count"], body["next"]) == (3, None)
+    assert [product["id"] for product in body["results"]] == made
+    read = [q["sql"] for q in queries.captured_queries if "catalogue_product" in q["sql"]]
+    assert len(read) == 1, read  # its rows, and no COUNT
+
+
+def test_a_first_page_that_is_full_is_counted(api, make_product):
+    made = [make_product().pk for _ in range(5)]
+
+    first = api.get("/api/products/", {"ordering": "name", "page_size": 2}).json()
+    last = api.get("/api/products/", {"ordering": "name", "page_size": 2, "page": 3}).json()
+    exactly = api.get("/api/products/", {"ordering": "name", "page_size": 5}).json()
+
+    assert (first["count"], first["next"]) == (5, "/api/products/?ordering=name&page=2&page_size=2")
+    assert [product["id"] for product in first["results"]] == made[:2]
+    assert (last["count"], last["next"], len(last["results"])) == (5, None, 1)
+    assert (exactly["count"], exactly["next"], len(exactly["results"])) == (5, None, 5)
+
+
 def test_a_list_of_exactly_the_limit_ends_without_a_next_link(api, make_product, count_limit):
     for _ in range(LIMIT):
         make_product()

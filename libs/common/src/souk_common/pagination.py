@@ -67,12 +67,36 @@ class CappedCountPaginator(Paginator):  # type: ignore[type-arg]
 
     def page(self, number: Any) -> Page:  # type: ignore[type-arg]
         """Page ``number``; the last one a capped count reaches is a whole page (the list
-        goes on past the count), where Django's would stop at the count."""
+        goes on past the count), where Django's would stop at the count.
+
+        The first page of a queryset is read before the count, one row more than it
+        holds: a list that fits on it (most lists: a cart's products, a user's orders,
+        a narrow search) is counted by its rows, with no ``COUNT`` query at all.
+        """
+        first = self._first_page(number)
+        if first is not None:
+            return first
         if not self.count_is_capped:
             return super().page(number)
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         return Page(self.object_list[bottom : bottom + self.per_page], number, self)
+
+    def _first_page(self, number: Any) -> Page | None:  # type: ignore[type-arg]
+        """Page 1 of a queryset, its rows read, the count learnt from them if they are all;
+        None for another page, or a list in memory (Django's way is as cheap there)."""
+        try:
+            is_first = int(number) == 1
+        except (TypeError, ValueError):
+            return None
+        if not is_first or not isinstance(self.object_list, QuerySet) or self.orphans:
+            return None
+        rows = list(self.object_list[: self.per_page + 1])
+        if not rows and not self.allow_empty_first_page:
+            return None  # Django's answer: EmptyPage
+        if len(rows) <= self.per_page:
+            self.__dict__["_counted"] = len(rows)  # the cached_property, known
+        return Page(rows[: self.per_page], 1, self)
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
