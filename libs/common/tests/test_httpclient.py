@@ -217,6 +217,24 @@ def get(request: pytest.FixtureRequest, upstream: MisbehavingUpstream):
     return lambda path, method="GET": async_get(async_pool, path, method)
 
 
+def test_an_answer_streamed_to_a_slow_caller_is_given_whole(upstream: MisbehavingUpstream) -> None:
+    """The gateway sends each piece on to its client before it takes the next: the rest of
+    the answer, its end included, may arrive meanwhile, and is given all the same."""
+    pool = AsyncPool("127.0.0.1", upstream.port, 4)
+
+    async def call() -> bytes:
+        answer = await pool.request(
+            "GET", "/case/chunked", {}, None, connect_timeout=1, read_timeout=0.5
+        )
+        pieces = []
+        async for piece in answer.stream():
+            pieces.append(piece)
+            await asyncio.sleep(0.1)  # the client takes its time: the end arrives meanwhile
+        return b"".join(pieces)
+
+    assert LOOP.run_until_complete(call()) == b"ok"
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_every_answer_reaches_its_own_caller(get, name: str) -> None:
     case = CASES[name]

@@ -289,6 +289,9 @@ class _Channel(asyncio.Protocol):
             if data:
                 transport.resume_reading()
                 yield data
+                # While the piece was sent on, more may have come, the answer's end with
+                # it: what came is taken before the end is looked at.
+                continue
             if reader.complete:
                 return
             await self._until(lambda r: r.buffered > 0 or r.complete, read_timeout)
