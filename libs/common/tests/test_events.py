@@ -639,6 +639,24 @@ def test_a_failed_event_keeps_its_secret_for_the_retry_and_loses_it_once_handled
     assert notes() == ["4242 4242, row 4242 4242"]  # the retry was given it
 
 
+def test_due_retries_beat_the_heartbeat_before_each_try(shop):
+    """A batch of retries whose handlers each wait out a timeout (a mail server that hangs)
+    is a loop going round, slowly: the liveness probe must not restart it."""
+    cards = Cards(shop)
+    cards.failures = 3
+    inbox = Inbox(shop.handlers)
+    for card in ("1", "2", "3"):
+        inbox.receive(charged(shop, card))
+    beats: list[int] = []
+
+    tried = inbox.retry_due(
+        beat=lambda: beats.append(InboxEvent.objects.filter(state="handled").count())
+    )
+
+    assert tried == 3
+    assert beats[:3] == [0, 1, 2]  # one before each try
+
+
 def test_a_dead_letter_keeps_its_secret_to_be_replayed_and_the_handled_replay_drops_it(shop):
     cards = Cards(shop)
     cards.failures = 3

@@ -107,3 +107,17 @@ def test_the_browsable_apis_page_links_are_relative_too():
     assert links
     assert "/items/?page=3&search=tea" in links
     assert all(link.startswith("/items/?") for link in links)
+
+
+@pytest.mark.django_db
+def test_the_first_page_of_a_queryset_is_refused_as_django_refuses_a_page_that_is_no_number():
+    from django.core.paginator import PageNotAnInteger
+
+    from souk_common.pagination import CappedCountPaginator
+    from tests.eventsapp.models import Receipt
+
+    paginator = CappedCountPaginator(Receipt.objects.order_by("id"), 2)
+
+    with pytest.raises(PageNotAnInteger):
+        paginator.page(1.5)
+    assert list(paginator.page(1.0)) == list(paginator.page("1")) == []

@@ -6,10 +6,10 @@ load every service, and a hung upstream would hold every poller. Instead each
 worker checks every upstream's readiness every few seconds, and fetches its
 OpenAPI schema every minute, in the background; the pages answer at once from
 the last results. A schema that could not be fetched keeps its last good
-version (and is named in the document's description until one arrives). One not
-fetched yet, of a service still starting when the gateway did, is fetched once a
-health check finds the service ready, not a minute later, and without a warning
-while the service is not ready.
+version (and is named in the document's description until one arrives). Only
+upstreams found ready are asked: one not fetched yet, of a service still starting
+when the gateway did, is fetched as a health check finds the service ready, not a
+minute later, and a service that is down is not asked for its schema (nor warned of).
 """
 
 from __future__ import annotations
@@ -102,14 +102,20 @@ class UpstreamWatch:
         return all(s["status"] == "ok" for s in services.values()), services
 
     async def _check_all(self) -> None:
+        was_ready = {name for name in self.pools if self._ready(name)}
         await asyncio.gather(*(self._check(name) for name in self.pools))
+        # A schema not fetched yet is asked for as its service becomes ready; one that
+        # fails then waits for the refresh, like any other.
         waiting = [
             name
             for name in self.pools
-            if name not in self._schemas and self.health[name]["status"] == "ok"
+            if name not in self._schemas and name not in was_ready and self._ready(name)
         ]
         if waiting:
             await self._fetch_some(waiting)
+
+    def _ready(self, name: str) -> bool:
+        return bool(self.health[name]["status"] == "ok")
 
     async def _check(self, name: str) -> None:
         started = perf_counter()
@@ -141,7 +147,9 @@ class UpstreamWatch:
         return self._merged
 
     async def _fetch_all(self) -> None:
-        await self._fetch_some(list(self.pools))
+        """Every schema again, of the upstreams the last check found ready (the others
+        keep theirs: a service that is down has nothing to say)."""
+        await self._fetch_some([name for name in self.pools if self._ready(name)])
 
     async def _fetch_some(self, names: list[str]) -> None:
         fetched = await asyncio.gather(*(self._fetch(name) for name in names))

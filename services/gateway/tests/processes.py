@@ -70,6 +70,12 @@ class Upstream:
     def set_ready(self, status: int) -> None:
         http_json("POST", f"{self.url}/__ready/{status}")
 
+    def set_schema_status(self, status: int) -> None:
+        http_json("POST", f"{self.url}/__schema/{status}")
+
+    def schema_asked(self) -> int:
+        return int(http_json("GET", f"{self.url}/__schema_asked")["asked"])  # type: ignore[index]
+
     def pause(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGSTOP)

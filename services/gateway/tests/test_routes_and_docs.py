@@ -82,13 +82,19 @@ def test_a_service_that_starts_after_the_gateway_is_in_the_docs_once_it_is_ready
 ):
     late = Upstream("shipping")  # a fake of its own, stopped: a service still starting
     late.stop()
-    gateway = start_gateway(workers=1, SHIPPING_URL=late.url, GATEWAY_HEALTH_INTERVAL="0.5")
+    gateway = start_gateway(
+        workers=1,
+        SHIPPING_URL=late.url,
+        GATEWAY_HEALTH_INTERVAL="0.5",
+        GATEWAY_SCHEMA_REFRESH_SECONDS="0.5",
+    )
 
     def schema():
         return http.get(f"{gateway.url}/api/schema/", timeout=10).json()
 
     try:
         before = schema()
+        time.sleep(1.5)  # refreshes of the others' schemas go by
         late.start()
         # The schemas are refreshed every minute; one missing is fetched once it is ready.
         eventually(lambda: "/api/shipping/things/" in schema()["paths"], timeout=10)
@@ -99,6 +105,21 @@ def test_a_service_that_starts_after_the_gateway_is_in_the_docs_once_it_is_ready
     assert "Not shown (not fetched yet): shipping." in before["info"]["description"]
     assert "not fetched yet" not in schema()["info"]["description"]
     assert "schema could not be fetched" not in gateway.log()  # it was starting: no warning
+
+
+def test_a_ready_service_whose_schema_fails_is_asked_again_at_the_refresh_not_each_check(
+    start_gateway,
+):
+    failing = Upstream("shipping")
+    failing.set_schema_status(500)
+    try:
+        start_gateway(workers=1, SHIPPING_URL=failing.url, GATEWAY_HEALTH_INTERVAL="0.2")
+        time.sleep(2)  # ten health checks, each finding it ready
+        asked = failing.schema_asked()
+    finally:
+        failing.stop()
+
+    assert asked == 1  # as it was found ready; next at the minute's refresh
 
 
 def test_internal_paths_are_not_in_the_public_docs(gateway, http):

@@ -13,7 +13,8 @@ its ``Content-Length`` (the excess looks like another answer), ``.../cut``
 closes the connection inside the body, ``.../drop`` without answering at all.
 Like any ``http.server``, it answers ``Expect: 100-continue`` with its own
 ``100 Continue``. ``GET /__received`` lists what it received (``DELETE``
-forgets); ``POST /__ready/<code>`` sets its readiness.
+forgets); ``POST /__ready/<code>`` sets its readiness, ``POST /__schema/<code>`` the
+status of its schema, and ``GET /__schema_asked`` says how often it was asked for it.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class State:
         self.name = name
         self.received: list[dict] = []
         self.ready = 200
+        self.schema_status = 200
+        self.schema_asked = 0
         self.lock = threading.Lock()
 
 
@@ -90,7 +93,16 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(
                 self.state.ready, {"status": "ok" if self.state.ready == 200 else "no"}
             )
+        if path.startswith("/__schema/"):
+            self.state.schema_status = int(path.rsplit("/", 1)[1])
+            return self._json(200, {"schema_status": self.state.schema_status})
+        if path.startswith("/__schema_asked"):
+            return self._json(200, {"asked": self.state.schema_asked})
         if path.startswith("/api/schema/"):
+            with self.state.lock:
+                self.state.schema_asked += 1
+            if self.state.schema_status != 200:
+                return self._json(self.state.schema_status, {"detail": "no schema"})
             text = json.dumps(SCHEMA).replace("{prefix}", self.state.name)
             return self._send(200, text.encode())
         with self.state.lock:

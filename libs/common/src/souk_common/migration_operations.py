@@ -13,8 +13,8 @@ A build CONCURRENTLY that fails half way (cancelled, timed out, a deadlock, a cr
 leaves an INVALID index behind, which PostgreSQL keeps up to date on every write and never
 reads; and a migration that is not atomic, stopped half way, has built some of its
 indexes and is not recorded as applied. Run again, the migration must finish what it
-started: an INVALID index of the name is dropped (CONCURRENTLY) and built again, and a
-valid one on the same table is kept (PostgreSQL's own ``IF NOT EXISTS`` goes by the name
+started: an INVALID index of the name on the table is dropped (CONCURRENTLY) and built
+again, and a valid one is kept (PostgreSQL's own ``IF NOT EXISTS`` goes by the name
 too).
 
 A migration that uses them sets ``atomic = False``. :class:`TrigramExtension` is
@@ -62,19 +62,18 @@ def _built_concurrently(model_name: str, index: Any, add: Step) -> Step:
         table = to_state.apps.get_model(app_label, model_name)._meta.db_table
         quoted = schema_editor.quote_name(index.name)
         with schema_editor.connection.cursor() as cursor:
-            # to_regclass finds the index as CREATE INDEX would, along the search path.
+            # The index of that name along the search path, and whether it is this
+            # table's: only then is it this operation's, to keep or to build again.
             cursor.execute(
                 "SELECT indisvalid, indrelid = to_regclass(%s) FROM pg_index"
                 " WHERE indexrelid = to_regclass(%s)",
                 [schema_editor.quote_name(table), quoted],
             )
             found = cursor.fetchone()
-        if found is not None:
-            valid, on_table = found
-            if valid and on_table:
+        if found is not None and found[1]:  # an index of the name, on this table
+            if found[0]:
                 return
-            if not valid:
-                schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quoted}")
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quoted}")
         add(app_label, schema_editor, from_state, to_state)
 
     return step

@@ -85,6 +85,8 @@ class CappedCountPaginator(Paginator):  # type: ignore[type-arg]
     def _first_page(self, number: Any) -> Page | None:  # type: ignore[type-arg]
         """Page 1 of a queryset, its rows read, the count learnt from them if they are all;
         None for another page, or a list in memory (Django's way is as cheap there)."""
+        if isinstance(number, float) and not number.is_integer():
+            return None  # Django's PageNotAnInteger
         try:
             is_first = int(number) == 1
         except (TypeError, ValueError):

@@ -227,10 +227,20 @@ class Inbox:
         logger.error("a malformed message was dead-lettered: %s", error)
         return InboxEvent.State.DEAD
 
-    def retry_due(self, now: datetime | None = None, limit: int = 100) -> int:
-        """Try again the events whose next attempt is due (oldest first); how many were tried."""
+    def retry_due(
+        self,
+        now: datetime | None = None,
+        limit: int = 100,
+        beat: Callable[[], None] = lambda: None,
+    ) -> int:
+        """Try again the events whose next attempt is due (oldest first); how many were tried.
+
+        ``beat`` before each: a hundred handlers each waiting out a timeout (a mail server
+        that hangs) is a loop going round, slowly, not a loop hung.
+        """
         tried = 0
         while tried < limit:
+            beat()
             with transaction.atomic():
                 row = (
                     InboxEvent.objects.select_for_update(skip_locked=True)
@@ -468,7 +478,7 @@ class QueueConsumer:
                 # keep coming (not after each: that is a transaction per message).
                 retried = 0
                 if idle or time.monotonic() - looked_at >= self.retry_every:
-                    retried = self.inbox.retry_due()
+                    retried = self.inbox.retry_due(beat=self.heartbeat.beat)
                     looked_at = time.monotonic()
                 if until_idle and idle and not retried:
                     return
